@@ -1,0 +1,277 @@
+//! The one error type of the crate.
+//!
+//! Every fallible operation returns [`Error`]. Its variants answer the questions an
+//! operator asks first: *was the request sent?* ([`Error::Transport`]), *was the answer
+//! readable?* ([`Error::Decode`]), *what did the provider say?* ([`Error::Api`],
+//! [`Error::RateLimited`], [`Error::Unsupported`]), *is my configuration wrong?*
+//! ([`Error::Config`], [`Error::UnknownGroups`], [`Error::InvalidInput`]), *was a webhook
+//! forged or replayed?* ([`Error::WebhookVerification`]), and *is my state safe?*
+//! ([`Error::Store`]).
+//!
+//! No variant ever carries a secret: request URLs are reduced to path templates,
+//! authentication headers are never copied, and bodies are quoted only as bounded excerpts
+//! of what the *provider* sent.
+
+use std::time::Duration;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a request never produced a readable HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TransportFailure {
+    /// The connection could not be opened (DNS, refused, TLS).
+    Connect,
+    /// The per-request timeout elapsed.
+    Timeout,
+    /// The request was sent but the connection broke before a full answer arrived.
+    Interrupted,
+    /// The request could not be built (for example an invalid URL).
+    Request,
+}
+
+impl std::fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "could not connect",
+            Self::Timeout => "timed out",
+            Self::Interrupted => "connection interrupted",
+            Self::Request => "invalid request",
+        })
+    }
+}
+
+/// Why a webhook delivery was refused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WebhookFailure {
+    /// A header or body field the provider always sends is absent.
+    Missing(String),
+    /// The signature or token does not match.
+    BadSignature,
+    /// The signed timestamp is outside the accepted replay window.
+    Stale {
+        /// How far the timestamp is from the receiver's clock, in seconds (signed).
+        skew_seconds: i64,
+    },
+    /// The delivery could not be parsed after verification.
+    Malformed(String),
+}
+
+impl std::fmt::Display for WebhookFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing(what) => write!(f, "missing {what}"),
+            Self::BadSignature => f.write_str("signature or token does not match"),
+            Self::Stale { skew_seconds } => {
+                write!(f, "timestamp is {skew_seconds} s away from now, outside the replay window")
+            }
+            Self::Malformed(why) => write!(f, "malformed delivery: {why}"),
+        }
+    }
+}
+
+/// Everything that can go wrong in deskbridge.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is wrong or incomplete (missing credentials, a bad base URL,
+    /// contradictory options). Nothing was sent.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// Group names in a filter that match no group of the provider. Reported before
+    /// anything is written.
+    #[error("{provider}: configured group names match no group: {}", quote_list(.names))]
+    UnknownGroups {
+        /// The provider whose groups were checked.
+        provider: &'static str,
+        /// Every configured name that matched nothing, exactly as configured.
+        names: Vec<String>,
+    },
+
+    /// Input handed to the library (a schedule file, a status name, a request body) is
+    /// invalid.
+    #[error("invalid {what}: {message}")]
+    InvalidInput {
+        /// What was being read, e.g. `schedule row 4` or `status`.
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The request was not sent, or no complete answer came back.
+    #[error("{provider}: {method} {path}: {failure}: {message}")]
+    Transport {
+        /// Provider name.
+        provider: &'static str,
+        /// HTTP method.
+        method: String,
+        /// Path template (ids replaced), never a full URL with query secrets.
+        path: String,
+        /// The kind of failure.
+        failure: TransportFailure,
+        /// Detail from the HTTP stack.
+        message: String,
+    },
+
+    /// The provider answered, but the body could not be read as expected.
+    #[error("{provider}: unreadable answer to {context} at `{json_path}`: {message}")]
+    Decode {
+        /// Provider name.
+        provider: &'static str,
+        /// What was being read, e.g. `GET /v1/users`.
+        context: String,
+        /// JSON path of the offending value (`.` for the whole document).
+        json_path: String,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// The provider said no: a non-success status, or a success status whose body carries
+    /// an error (Usedesk answers HTTP 200 with `{"error": …}`).
+    #[error("{provider} refused {context} (HTTP {status}{}): {message}", code_suffix(.code))]
+    Api {
+        /// Provider name.
+        provider: &'static str,
+        /// What was attempted, e.g. `PUT /v1/users/{id}`.
+        context: String,
+        /// HTTP status code.
+        status: u16,
+        /// The provider's error code, if it gave one (`RecordNotFound`, `bad_request`).
+        code: Option<String>,
+        /// The provider's message (bounded excerpt).
+        message: String,
+    },
+
+    /// The provider is rate limiting us and the retry budget is spent.
+    #[error("{provider}: rate limited on {context}{}", retry_suffix(.retry_after))]
+    RateLimited {
+        /// Provider name.
+        provider: &'static str,
+        /// What was attempted.
+        context: String,
+        /// How long the provider asked us to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+
+    /// The operation is not available in this account's mode (e.g. Zendesk omnichannel
+    /// routing rejects the legacy Talk status write, and the unified path failed too).
+    #[error("{provider}: not supported in this account mode: {message}")]
+    Unsupported {
+        /// Provider name.
+        provider: &'static str,
+        /// What is unsupported and why.
+        message: String,
+    },
+
+    /// A webhook delivery failed verification; it must not be processed.
+    #[error("{provider} webhook rejected: {failure}")]
+    WebhookVerification {
+        /// Provider name.
+        provider: &'static str,
+        /// The reason.
+        failure: WebhookFailure,
+    },
+
+    /// The state store could not read or write.
+    #[error("state store: {message}")]
+    Store {
+        /// What failed.
+        message: String,
+        /// The underlying I/O error, when there is one.
+        #[source]
+        source: Option<std::io::Error>,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::Config`].
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::Config(message.into())
+    }
+
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn invalid(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidInput { what: what.into(), message: message.into() }
+    }
+
+    /// Shorthand for [`Error::Store`] without an I/O source.
+    pub fn store(message: impl Into<String>) -> Self {
+        Self::Store { message: message.into(), source: None }
+    }
+
+    /// True when retrying the same operation later may succeed (transport failures,
+    /// rate limits, 5xx answers).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::RateLimited { .. } => true,
+            Self::Api { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            _ => false,
+        }
+    }
+
+    /// How long the provider asked us to wait, when it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+fn quote_list(names: &[String]) -> String {
+    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+}
+
+fn code_suffix(code: &Option<String>) -> String {
+    code.as_deref().map(|c| format!(", {c}")).unwrap_or_default()
+}
+
+fn retry_suffix(retry_after: &Option<Duration>) -> String {
+    retry_after.map(|d| format!("; retry after {} s", d.as_secs_f64())).unwrap_or_default()
+}
+
+/// Cut a provider's body or message to a readable, bounded excerpt (on a char boundary).
+pub(crate) fn excerpt(text: &str, max_chars: usize) -> String {
+    let mut out: String = text.chars().take(max_chars).collect();
+    if text.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_matters() {
+        let e = Error::UnknownGroups { provider: "usedesk", names: vec!["Sales".into(), "VIP team".into()] };
+        assert_eq!(e.to_string(), "usedesk: configured group names match no group: \"Sales\", \"VIP team\"");
+        let e = Error::Api {
+            provider: "zendesk",
+            context: "PUT /api/v2/channels/voice/availabilities/{id}".into(),
+            status: 400,
+            code: Some("bad_request".into()),
+            message: "agent_state cannot be changed".into(),
+        };
+        assert!(e.to_string().contains("HTTP 400, bad_request"));
+        let e = Error::RateLimited {
+            provider: "x",
+            context: "GET /2/dm_events".into(),
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        assert!(e.to_string().ends_with("retry after 3 s"));
+        assert!(e.is_transient());
+    }
+
+    #[test]
+    fn excerpt_is_bounded_and_char_safe() {
+        assert_eq!(excerpt("héllo", 2), "hé…");
+        assert_eq!(excerpt("ok", 5), "ok");
+    }
+}

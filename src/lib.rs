@@ -1,0 +1,20 @@
+//! deskbridge (crate tour being written).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod error;
+pub mod filter;
+pub mod http;
+pub mod identity;
+pub mod mapping;
+pub mod ports;
+pub mod schedule;
+pub mod status;
+pub mod store;
+pub mod sync;
+
+#[cfg(feature = "talkdesk")]
+pub mod talkdesk;
+
+pub use error::{Error, Result};

@@ -1,0 +1,127 @@
+//! The ports: async traits through which the engines talk to the outside world.
+//!
+//! Providers implement them (feature-gated adapters in `aircall`, `zendesk`, `usedesk`,
+//! `twitter`); embedders may implement them for their own tools (a workforce system, a
+//! database of shifts, a different helpdesk). Engines depend only on these traits, never
+//! on a provider module.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Result;
+use crate::schedule::Shift;
+use crate::status::{Agent, Channel, Group, NativeStatus};
+
+/// A system that holds agents and their per-channel status (Aircall, Zendesk, Usedesk).
+#[async_trait]
+pub trait StatusProvider: Send + Sync {
+    /// A short, stable provider name used in reports and errors (`aircall`, `zendesk`).
+    fn name(&self) -> &'static str;
+
+    /// Every agent with id, e-mail, groups and current status per channel.
+    async fn list_agents(&self) -> Result<Vec<Agent>>;
+
+    /// Every group the provider knows (for group filters and their validation).
+    async fn list_groups(&self) -> Result<Vec<Group>>;
+
+    /// Set one agent's status on one channel to the provider's own value.
+    async fn set_status(&self, agent_id: &str, channel: Channel, status: &NativeStatus) -> Result<()>;
+}
+
+/// A source of shifts: who works when.
+#[async_trait]
+pub trait ScheduleSource: Send + Sync {
+    /// Shifts that overlap `[from, to)`.
+    async fn shifts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Shift>>;
+}
+
+/// A ticket's lifecycle state, as far as routing cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    /// Open, pending, on hold, or any state in which a new message still belongs here.
+    Open,
+    /// Closed: the next message opens a new ticket.
+    Closed,
+}
+
+/// A ticket to create in a helpdesk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTicket {
+    /// Subject line.
+    pub subject: String,
+    /// The first message, as the client wrote it (media rendered as text lines).
+    pub message: String,
+    /// The client's name as shown in the helpdesk.
+    pub client_name: String,
+    /// Channel id in the helpdesk, when it routes by channel.
+    pub channel_id: Option<String>,
+    /// Tags to put on the ticket (e.g. `Twitter:Direct`).
+    pub tags: Vec<String>,
+    /// A key unique to this message, stored with the ticket so a retried create can be
+    /// detected (Usedesk `additional_id`).
+    pub dedupe_key: String,
+}
+
+/// A created or found ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRef {
+    /// The helpdesk's ticket id.
+    pub id: String,
+    /// The client id the helpdesk assigned, when it says.
+    pub client_id: Option<String>,
+}
+
+/// A helpdesk in which customer messages become tickets and comments.
+#[async_trait]
+pub trait TicketDesk: Send + Sync {
+    /// A short, stable name used in reports and errors.
+    fn name(&self) -> &'static str;
+
+    /// Create a ticket.
+    async fn create_ticket(&self, ticket: &NewTicket) -> Result<TicketRef>;
+
+    /// Find a ticket created earlier with this dedupe key, so that a create interrupted
+    /// before its result was stored is not repeated.
+    async fn find_by_dedupe_key(&self, dedupe_key: &str) -> Result<Option<TicketRef>>;
+
+    /// Add a comment written by the client to an existing ticket. `dedupe_key` identifies
+    /// the message so implementations that can check for it avoid duplicates.
+    async fn add_client_comment(&self, ticket_id: &str, message: &str, dedupe_key: &str) -> Result<()>;
+
+    /// The ticket's state.
+    async fn ticket_state(&self, ticket_id: &str) -> Result<TicketState>;
+}
+
+/// Durable key-value state: cursors, last written values, DM-to-ticket maps, processed
+/// event ids.
+///
+/// Keys are `/`-separated strings (`inbox/processed/123`); values are JSON. Every
+/// implementation makes each call atomic; [`compare_and_set`](Self::compare_and_set) is the
+/// primitive engines use when a read and a write must not interleave.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// The value at `key`.
+    async fn get(&self, key: &str) -> Result<Option<Value>>;
+
+    /// Set `key` to `value`.
+    async fn put(&self, key: &str, value: Value) -> Result<()>;
+
+    /// Remove `key` (no error if absent).
+    async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Atomically set `key` to `new` (or remove it when `new` is `None`) only if its
+    /// current value equals `expected` (`None`: absent). Returns whether it was applied.
+    async fn compare_and_set(&self, key: &str, expected: Option<&Value>, new: Option<Value>) -> Result<bool>;
+
+    /// Every key starting with `prefix`, with its value, in key order.
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Value)>>;
+
+    /// Set `key` only if it is absent. Returns whether it was set (i.e. the caller is the
+    /// first to claim it).
+    async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
+        self.compare_and_set(key, None, Some(value)).await
+    }
+}
