@@ -139,14 +139,34 @@ mod tests {
             .do_not_change(["Managers"]);
         use FilterDecision::*;
         let cases: &[(&[&str], FilterDecision, FilterDecision)] = &[
-            (&[], NotInIncludedGroups { channel: Channel::Chat }, NotInIncludedGroups { channel: Channel::Tickets }),
+            (
+                &[],
+                NotInIncludedGroups { channel: Channel::Chat },
+                NotInIncludedGroups { channel: Channel::Tickets },
+            ),
             (&["Chat team"], Allowed, NotInIncludedGroups { channel: Channel::Tickets }),
             (&["Mail team"], NotInIncludedGroups { channel: Channel::Chat }, Allowed),
             (&["Chat team", "Mail team"], Allowed, Allowed),
-            (&["Chat team", "Managers"], DoNotChange { group: "Managers".into() }, DoNotChange { group: "Managers".into() }),
-            (&["Managers"], DoNotChange { group: "Managers".into() }, DoNotChange { group: "Managers".into() }),
-            (&["chat team"], NotInIncludedGroups { channel: Channel::Chat }, NotInIncludedGroups { channel: Channel::Tickets }),
-            (&["Other"], NotInIncludedGroups { channel: Channel::Chat }, NotInIncludedGroups { channel: Channel::Tickets }),
+            (
+                &["Chat team", "Managers"],
+                DoNotChange { group: "Managers".into() },
+                DoNotChange { group: "Managers".into() },
+            ),
+            (
+                &["Managers"],
+                DoNotChange { group: "Managers".into() },
+                DoNotChange { group: "Managers".into() },
+            ),
+            (
+                &["chat team"],
+                NotInIncludedGroups { channel: Channel::Chat },
+                NotInIncludedGroups { channel: Channel::Tickets },
+            ),
+            (
+                &["Other"],
+                NotInIncludedGroups { channel: Channel::Chat },
+                NotInIncludedGroups { channel: Channel::Tickets },
+            ),
         ];
         for (member_of, chat, tickets) in cases {
             let g = groups(member_of);
@@ -164,20 +184,31 @@ mod tests {
 
     #[test]
     fn parse_names_keeps_inner_spaces_and_case() {
-        assert_eq!(GroupFilter::parse_names(" VIP team ,Support,, second Line"), groups(&["VIP team", "Support", "second Line"]));
+        assert_eq!(
+            GroupFilter::parse_names(" VIP team ,Support,, second Line"),
+            groups(&["VIP team", "Support", "second Line"])
+        );
         assert!(GroupFilter::parse_names("").is_empty());
     }
 
     #[test]
     fn validation_names_every_unknown_group() {
-        let known = vec![Group { id: "1".into(), name: "Support".into() }, Group { id: "2".into(), name: "Managers".into() }];
+        let known = vec![
+            Group { id: "1".into(), name: "Support".into() },
+            Group { id: "2".into(), name: "Managers".into() },
+        ];
         let filter = GroupFilter::default()
             .include(Channel::Chat, ["Support", "support", "Sales"])
             .include(Channel::Tickets, ["Sales"])
             .do_not_change(["Managers", "Board"]);
         assert_eq!(filter.unknown_names(&known), groups(&["support", "Sales", "Board"]));
         let err = filter.validate("usedesk", &known).unwrap_err().to_string();
-        assert!(err.contains("\"support\"") && err.contains("\"Sales\"") && err.contains("\"Board\""), "{err}");
-        assert!(GroupFilter::default().include(Channel::Chat, ["Support"]).validate("usedesk", &known).is_ok());
+        assert!(
+            err.contains("\"support\"") && err.contains("\"Sales\"") && err.contains("\"Board\""),
+            "{err}"
+        );
+        assert!(
+            GroupFilter::default().include(Channel::Chat, ["Support"]).validate("usedesk", &known).is_ok()
+        );
     }
 }

@@ -154,9 +154,8 @@ pub fn join<'a, L, R>(
         if right_used[j] {
             continue;
         }
-        let duplicate = right_email(r)
-            .and_then(EmailKey::new)
-            .is_some_and(|k| by_email.get(&k) == Some(&DUPLICATE));
+        let duplicate =
+            right_email(r).and_then(EmailKey::new).is_some_and(|k| by_email.get(&k) == Some(&DUPLICATE));
         if duplicate { out.ambiguous_right.push(j) } else { out.only_right.push(j) }
     }
     out
@@ -173,13 +172,21 @@ mod tests {
 
     #[test]
     fn case_and_whitespace_do_not_matter() {
-        let r = j(&["  Ana@Example.COM ", "Ünal@example.com"], &["ana@example.com", "ünal@EXAMPLE.com"], &Default::default());
+        let r = j(
+            &["  Ana@Example.COM ", "Ünal@example.com"],
+            &["ana@example.com", "ünal@EXAMPLE.com"],
+            &Default::default(),
+        );
         assert_eq!(r.pairs, vec![(0, 0), (1, 1)]);
     }
 
     #[test]
     fn unmatched_blank_and_ambiguous_are_reported() {
-        let r = j(&["a@x.io", "", "b@x.io", "B@x.io", "d@x.io"], &["a@x.io", "c@x.io", "d@x.io", "D@X.io"], &Default::default());
+        let r = j(
+            &["a@x.io", "", "b@x.io", "B@x.io", "d@x.io"],
+            &["a@x.io", "c@x.io", "d@x.io", "D@X.io"],
+            &Default::default(),
+        );
         assert_eq!(r.pairs, vec![(0, 0)]);
         assert_eq!(r.only_left, vec![1]);
         assert_eq!(r.ambiguous_left, vec![2, 3, 4]);

@@ -365,8 +365,14 @@ mod tests {
         assert_eq!(t(&m, Side::B, "In a meeting"), Translation::To("unavailable".into()));
         assert_eq!(t(&m, Side::A, "custom"), Translation::To("online".into()));
         assert_eq!(t(&m, Side::A, "unavailable"), Translation::To("away".into()));
-        let never = StatusMap::new(StatusTable::zendesk(), StatusTable::aircall().never_write(Presence::Away, "keep"));
-        assert!(matches!(t(&never, Side::A, "away"), Translation::NotWritable { presence: Presence::Away, .. }));
+        let never = StatusMap::new(
+            StatusTable::zendesk(),
+            StatusTable::aircall().never_write(Presence::Away, "keep"),
+        );
+        assert!(matches!(
+            t(&never, Side::A, "away"),
+            Translation::NotWritable { presence: Presence::Away, .. }
+        ));
     }
 
     #[test]

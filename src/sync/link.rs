@@ -103,6 +103,17 @@ pub enum Origin {
     Unknown,
 }
 
+/// A value seen on one side during a reconcile pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    /// The value.
+    pub value: NativeStatus,
+    /// Who set it, if known.
+    pub origin: Origin,
+    /// When it was set (provider time), or when it was read if the provider does not say.
+    pub at: DateTime<Utc>,
+}
+
 /// Something that happened to a link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
@@ -117,6 +128,14 @@ pub enum LinkEvent {
         origin: Origin,
         /// When the value was set, by the provider's clock if it says, else when seen.
         at: DateTime<Utc>,
+    },
+    /// A reconcile pass read both sides; both are taken into account before deciding, so a
+    /// pass never writes on the strength of one side alone.
+    Snapshot {
+        /// Side A's value, origin and change time, if the agent exists there.
+        a: Option<Seen>,
+        /// Side B's value, origin and change time, if the agent exists there.
+        b: Option<Seen>,
     },
     /// A write issued by this link succeeded.
     WriteSucceeded {
@@ -164,6 +183,20 @@ pub enum SkipReason {
         /// Why.
         reason: String,
     },
+    /// The agent is in a *Do not change* group.
+    DoNotChange {
+        /// The matching group.
+        group: String,
+    },
+    /// The channel has an include list and the agent is in none of its groups.
+    NotInIncludedGroups {
+        /// The channel.
+        channel: crate::status::Channel,
+    },
+    /// The source reports no status for the agent on the synced channel.
+    NoSourceStatus,
+    /// The agent is not in the schedule and the flow leaves such agents alone.
+    NotInSchedule,
     /// The writes for this value failed `attempts` times; waiting for the next change.
     GaveUp {
         /// The value that could not be written.
@@ -183,6 +216,10 @@ impl std::fmt::Display for SkipReason {
                 write!(f, "target holds \"{value}\", left alone: {reason}")
             }
             Self::NotWritable { reason } => f.write_str(reason),
+            Self::DoNotChange { group } => write!(f, "in \"Do not change\" group \"{group}\""),
+            Self::NotInIncludedGroups { channel } => write!(f, "not in any group synced for {channel}"),
+            Self::NoSourceStatus => f.write_str("source reports no status on this channel"),
+            Self::NotInSchedule => f.write_str("not in the schedule"),
             Self::GaveUp { value, attempts, error } => {
                 write!(f, "gave up writing \"{value}\" after {attempts} attempts: {error}")
             }
@@ -269,6 +306,9 @@ pub fn decide(
     Decision::Write { value: want }
 }
 
+/// How many recent writes per side are remembered to recognise late echoes.
+pub const RECENT_WRITES: usize = 4;
+
 /// What the link knows of one side.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SideState {
@@ -276,8 +316,11 @@ pub struct SideState {
     pub observed: Option<(NativeStatus, DateTime<Utc>)>,
     /// When someone other than us last changed this side (provider time).
     pub changed_at: Option<DateTime<Utc>>,
-    /// Our last successful write and when it succeeded.
-    pub written: Option<(NativeStatus, DateTime<Utc>)>,
+    /// The last change by someone else: value and provider time (to drop duplicates).
+    pub last_external: Option<(NativeStatus, DateTime<Utc>)>,
+    /// Our recent successful writes and when each succeeded, oldest first (at most
+    /// [`RECENT_WRITES`]); the last one is what we believe the side holds by our hand.
+    pub written: Vec<(NativeStatus, DateTime<Utc>)>,
     /// A write in flight: value, issued at, attempt number (1-based).
     pub pending: Option<(NativeStatus, DateTime<Utc>, u32)>,
     /// Failed attempts for the value in `failing`.
@@ -317,12 +360,24 @@ impl LinkState {
 }
 
 /// Advance `state` by `event` at `now`, returning what to do.
-pub fn step(config: &LinkConfig, state: &mut LinkState, event: LinkEvent, now: DateTime<Utc>) -> Vec<LinkAction> {
+pub fn step(
+    config: &LinkConfig,
+    state: &mut LinkState,
+    event: LinkEvent,
+    now: DateTime<Utc>,
+) -> Vec<LinkAction> {
     match event {
         LinkEvent::Observed { side, value, origin, at } => {
             // On a one-way link the target's observations only record what it holds; the
             // evaluation below never takes the target as a source.
             observe(config, state.side_mut(side), value, origin, at, now);
+        }
+        LinkEvent::Snapshot { a, b } => {
+            for (side, seen) in [(Side::A, a), (Side::B, b)] {
+                if let Some(Seen { value, origin, at }) = seen {
+                    observe(config, state.side_mut(side), value, origin, at, now);
+                }
+            }
         }
         LinkEvent::WriteSucceeded { side, value } => {
             let s = state.side_mut(side);
@@ -330,7 +385,10 @@ pub fn step(config: &LinkConfig, state: &mut LinkState, event: LinkEvent, now: D
             s.failures = 0;
             s.failing = None;
             s.retry_at = None;
-            s.written = Some((value.clone(), now));
+            if s.written.len() == RECENT_WRITES {
+                s.written.remove(0);
+            }
+            s.written.push((value.clone(), now));
             // The side now holds what we wrote. Keep the provider's change time of the
             // previous external change: our write is not a "real" change.
             let at = s.observed.as_ref().map_or(now, |(_, t)| (*t).max(now));
@@ -374,12 +432,19 @@ pub fn step(config: &LinkConfig, state: &mut LinkState, event: LinkEvent, now: D
     evaluate(config, state, now)
 }
 
-fn observe(config: &LinkConfig, s: &mut SideState, value: NativeStatus, origin: Origin, at: DateTime<Utc>, now: DateTime<Utc>) {
+fn observe(
+    config: &LinkConfig,
+    s: &mut SideState,
+    value: NativeStatus,
+    origin: Origin,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) {
     let older_than_seen = s.observed.as_ref().is_some_and(|(_, seen_at)| at < *seen_at);
-    // A different value stamped no later than our own successful write happened before
-    // the write (which was issued after it was seen): a late or duplicated delivery.
-    let before_our_write = s.written.as_ref().is_some_and(|(v, wt)| at <= *wt && *v != value);
-    if older_than_seen || before_our_write {
+    // A second delivery of a change already taken into account (webhooks are delivered at
+    // least once), possibly after our write replaced the value.
+    let duplicate = s.last_external.as_ref().is_some_and(|(v, t)| *v == value && *t == at);
+    if older_than_seen || duplicate {
         return; // stale: the newer value stands
     }
     let ours = match origin {
@@ -387,13 +452,28 @@ fn observe(config: &LinkConfig, s: &mut SideState, value: NativeStatus, origin: 
         Origin::Others => false,
         Origin::Unknown => {
             s.pending.as_ref().is_some_and(|(v, _, _)| *v == value)
-                || s.written.as_ref().is_some_and(|(v, t)| *v == value && now - *t <= config.echo_window)
+                || s.written.iter().any(|(v, t)| *v == value && now - *t <= config.echo_window)
         }
     };
-    let changed = s.observed.as_ref().is_none_or(|(v, _)| *v != value);
+    if ours {
+        let latest = s.pending.as_ref().map(|(v, _, _)| v).or(s.written.last().map(|(v, _)| v));
+        if latest.is_some_and(|v| *v != value) {
+            return; // the echo of an earlier write of ours, overtaken by a later one
+        }
+    }
+    // A provider that names the actor (Zendesk) reports each change as an event: a newer
+    // change by someone else counts even when it lands on the value we last knew (we may
+    // have missed the change in between). Without an actor (polls, Aircall), only a
+    // different value is a change, so a poll never makes its side look "newer".
+    let changed = match &s.observed {
+        None => true,
+        Some((v, seen_at)) => *v != value || (origin == Origin::Others && at > *seen_at),
+    };
+    let value_for_record = value.clone();
     s.observed = Some((value, at));
     if !ours && changed {
         s.changed_at = Some(at);
+        s.last_external = Some((value_for_record, at));
         s.gave_up = None;
         s.failures = 0;
         s.failing = None;
@@ -427,8 +507,14 @@ fn evaluate(config: &LinkConfig, state: &mut LinkState, now: DateTime<Utc>) -> V
         return Vec::new();
     }
     let two_way = config.mode == LinkMode::TwoWay;
-    let decision =
-        decide(&config.map, from, &source, target.observed.as_ref().map(|(v, _)| v), config.target_policy, two_way);
+    let decision = decide(
+        &config.map,
+        from,
+        &source,
+        target.observed.as_ref().map(|(v, _)| v),
+        config.target_policy,
+        two_way,
+    );
     match decision {
         Decision::InSync => {
             state.last_skip = None;

@@ -1,8 +1,22 @@
-//! The sync engine: the per-agent link state machine, planning and applying.
+//! The sync engine: plan → apply → report, and the per-agent link state machine.
 //!
 //! - [`link`]: the pure state machine `step(state, event, now) -> actions` and the pure
-//!   [`decide`](link::decide) used by both the continuous and the one-shot paths.
+//!   [`decide`] used by both the continuous and the one-shot paths.
+//! - [`plan`]: [`Plan`] (the dry run), [`SyncReport`], and the pure one-way planner.
+//! - [`apply`] / [`OneShot`]: execute a plan through the
+//!   [`StatusProvider`](crate::ports::StatusProvider) port, concurrently (each provider's
+//!   client paces itself under its rate limit).
 
 pub mod link;
+pub mod plan;
 
-pub use link::{Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, SkipReason, TargetPolicy};
+mod engine;
+
+pub use engine::{ApplyOptions, OneShot, apply};
+pub use link::{
+    Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, SkipReason, TargetPolicy,
+    decide, step,
+};
+pub use plan::{
+    AgentRef, Change, Failed, OneWaySpec, Plan, Skipped, SyncReport, Unmatched, UnmatchedWhy, plan_one_way,
+};

@@ -1,0 +1,118 @@
+//! Applying plans through the ports.
+
+use futures_util::StreamExt;
+use futures_util::stream;
+
+use crate::Result;
+use crate::ports::StatusProvider;
+use crate::sync::plan::{Failed, OneWaySpec, Plan, SyncReport, plan_one_way};
+
+/// How [`apply`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Writes in flight at once. The provider's client still paces requests under its
+    /// rate limit; concurrency only hides latency.
+    pub concurrency: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self { concurrency: 16 }
+    }
+}
+
+/// Execute `plan` against `target`: every change is written once, concurrently; failures
+/// are collected with their error, never aborting the others.
+pub async fn apply(plan: Plan, target: &dyn StatusProvider, options: ApplyOptions) -> SyncReport {
+    let Plan { source, target: target_name, changes, skipped, unmatched, in_sync } = plan;
+    let results: Vec<_> = stream::iter(changes)
+        .map(|change| async move {
+            let result = target.set_status(&change.agent.target_id, change.channel, &change.to).await;
+            (change, result)
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    let mut report = SyncReport {
+        source,
+        target: target_name,
+        dry_run: false,
+        written: Vec::new(),
+        skipped,
+        failed: Vec::new(),
+        unmatched,
+        in_sync,
+        warnings: Vec::new(),
+    };
+    for (change, result) in results {
+        match result {
+            Ok(()) => report.written.push(change),
+            Err(e) => {
+                report.failed.push(Failed { transient: e.is_transient(), error: e.to_string(), change })
+            }
+        }
+    }
+    // Deterministic order regardless of completion order.
+    report.written.sort_by(|a, b| a.agent.target_id.cmp(&b.agent.target_id));
+    report.failed.sort_by(|a, b| a.change.agent.target_id.cmp(&b.change.agent.target_id));
+    report
+}
+
+/// A one-shot, one-way sync between two providers: read both, plan, apply.
+pub struct OneShot<'a> {
+    source: &'a dyn StatusProvider,
+    target: &'a dyn StatusProvider,
+    spec: OneWaySpec,
+    options: ApplyOptions,
+    allow_unknown_groups: bool,
+}
+
+impl<'a> OneShot<'a> {
+    /// Sync `source` → `target` per `spec`.
+    pub fn new(source: &'a dyn StatusProvider, target: &'a dyn StatusProvider, spec: OneWaySpec) -> Self {
+        Self { source, target, spec, options: ApplyOptions::default(), allow_unknown_groups: false }
+    }
+
+    /// Change how writes are applied.
+    pub fn options(mut self, options: ApplyOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Report configured group names the target does not have as warnings instead of
+    /// failing before anything is written.
+    pub fn allow_unknown_groups(mut self, allow: bool) -> Self {
+        self.allow_unknown_groups = allow;
+        self
+    }
+
+    /// Read both sides (concurrently), validate the group filter against the target's
+    /// groups, and plan. Nothing is written.
+    pub async fn plan(&self) -> Result<(Plan, Vec<String>)> {
+        let (source_agents, target_agents) =
+            futures_util::future::try_join(self.source.list_agents(), self.target.list_agents()).await?;
+        let mut warnings = Vec::new();
+        if !self.spec.filter.is_empty() {
+            let groups = self.target.list_groups().await?;
+            if let Err(e) = self.spec.filter.validate(self.target.name(), &groups) {
+                if self.allow_unknown_groups {
+                    warnings.push(e.to_string());
+                } else {
+                    return Err(e);
+                }
+            }
+        }
+        let plan =
+            plan_one_way(self.source.name(), &source_agents, self.target.name(), &target_agents, &self.spec);
+        Ok((plan, warnings))
+    }
+
+    /// Plan, then apply unless `dry_run`.
+    pub async fn run(&self, dry_run: bool) -> Result<SyncReport> {
+        let (plan, warnings) = self.plan().await?;
+        let mut report =
+            if dry_run { SyncReport::dry_run(plan) } else { apply(plan, self.target, self.options).await };
+        report.warnings = warnings;
+        Ok(report)
+    }
+}

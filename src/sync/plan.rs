@@ -1,0 +1,393 @@
+//! Plans (the dry run) and reports.
+//!
+//! A [`Plan`] lists each change with its reason, each deliberate skip with its reason, and
+//! every agent that could not be matched. [`apply`](super::apply) executes a plan and
+//! returns a [`SyncReport`]: per agent what was written, skipped (why) and failed (the
+//! error). A report renders as a human table ([`Display`](std::fmt::Display)) and as JSON
+//! (serde).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::filter::{FilterDecision, GroupFilter};
+use crate::identity::{IdentityOverrides, join};
+use crate::mapping::{Side, StatusMap};
+use crate::status::{Agent, Channel, NativeStatus};
+use crate::sync::link::{Decision, SkipReason, TargetPolicy, decide};
+
+/// Which agent an entry is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRef {
+    /// The agent's e-mail as the target provider stores it.
+    pub email: Option<String>,
+    /// Display name (target provider's).
+    pub name: String,
+    /// The agent's id at the source, if the source is a provider.
+    pub source_id: Option<String>,
+    /// The agent's id at the target (the id that is written).
+    pub target_id: String,
+}
+
+impl AgentRef {
+    fn label(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// One status write to make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The agent.
+    pub agent: AgentRef,
+    /// The target channel.
+    pub channel: Channel,
+    /// The value the target holds now (`None`: unknown).
+    pub from: Option<NativeStatus>,
+    /// The value to write.
+    pub to: NativeStatus,
+    /// Why, in words (`aircall "available" → online`).
+    pub reason: String,
+}
+
+/// An agent deliberately left alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The agent.
+    pub agent: AgentRef,
+    /// The channel.
+    pub channel: Channel,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// Why an agent could not be matched across providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmatchedWhy {
+    /// No agent with this e-mail on the other side.
+    NoMatch,
+    /// The agent has no e-mail.
+    NoEmail,
+    /// Several agents share this e-mail; none is guessed.
+    DuplicateEmail,
+}
+
+/// An agent present on one side only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmatched {
+    /// The provider the agent is in.
+    pub provider: String,
+    /// The agent's id there.
+    pub id: String,
+    /// E-mail, if any.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Why it was not matched.
+    pub why: UnmatchedWhy,
+}
+
+/// What a sync would do: the dry run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Source provider name.
+    pub source: String,
+    /// Target provider name.
+    pub target: String,
+    /// Writes to make.
+    pub changes: Vec<Change>,
+    /// Agents deliberately left alone.
+    pub skipped: Vec<Skipped>,
+    /// Agents present on one side only.
+    pub unmatched: Vec<Unmatched>,
+    /// Agents already in sync (counted, not listed).
+    pub in_sync: usize,
+}
+
+/// A one-way link between two providers, for a one-shot sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OneWaySpec {
+    /// The status tables of the two sides.
+    pub map: StatusMap,
+    /// Which side of `map` is the source.
+    pub from: Side,
+    /// The source channel that is read.
+    pub source_channel: Channel,
+    /// The target channel that is written.
+    pub target_channel: Channel,
+    /// What to do with target values the map does not know.
+    pub target_policy: TargetPolicy,
+    /// Group filter applied to the *target* agents' groups.
+    pub filter: GroupFilter,
+    /// Explicit identity pairs (source e-mail → target e-mail).
+    pub identity: IdentityOverrides,
+}
+
+impl OneWaySpec {
+    /// A voice-to-voice link from `from` with no filter and no overrides.
+    pub fn new(map: StatusMap, from: Side) -> Self {
+        Self {
+            map,
+            from,
+            source_channel: Channel::Voice,
+            target_channel: Channel::Voice,
+            target_policy: TargetPolicy::LeaveAlone,
+            filter: GroupFilter::default(),
+            identity: IdentityOverrides::default(),
+        }
+    }
+}
+
+/// Plan a one-way sync from `source` agents to `target` agents (pure).
+pub fn plan_one_way(
+    source_name: &str,
+    source: &[Agent],
+    target_name: &str,
+    target: &[Agent],
+    spec: &OneWaySpec,
+) -> Plan {
+    let joined = join(source, target, |a| a.email.as_deref(), |a| a.email.as_deref(), &spec.identity);
+    let mut plan = Plan {
+        source: source_name.to_owned(),
+        target: target_name.to_owned(),
+        changes: Vec::new(),
+        skipped: Vec::new(),
+        unmatched: Vec::new(),
+        in_sync: 0,
+    };
+    let source_provider = &spec.map.table(spec.from).provider;
+    for &(si, ti) in &joined.pairs {
+        let (s, t) = (&source[si], &target[ti]);
+        let channel = spec.target_channel;
+        let agent_ref = || AgentRef {
+            email: t.email.clone(),
+            name: t.name.clone(),
+            source_id: Some(s.id.clone()),
+            target_id: t.id.clone(),
+        };
+        if !spec.filter.is_empty() {
+            match spec.filter.decide(channel, &t.groups) {
+                FilterDecision::Allowed => {}
+                FilterDecision::DoNotChange { group } => {
+                    plan.skipped.push(Skipped {
+                        agent: agent_ref(),
+                        channel,
+                        reason: SkipReason::DoNotChange { group },
+                    });
+                    continue;
+                }
+                FilterDecision::NotInIncludedGroups { channel } => {
+                    plan.skipped.push(Skipped {
+                        agent: agent_ref(),
+                        channel,
+                        reason: SkipReason::NotInIncludedGroups { channel },
+                    });
+                    continue;
+                }
+            }
+        }
+        let Some(value) = s.status(spec.source_channel) else {
+            plan.skipped.push(Skipped { agent: agent_ref(), channel, reason: SkipReason::NoSourceStatus });
+            continue;
+        };
+        let have = t.status(channel);
+        match decide(&spec.map, spec.from, value, have, spec.target_policy, false) {
+            Decision::InSync => plan.in_sync += 1,
+            Decision::Write { value: to } => plan.changes.push(Change {
+                agent: agent_ref(),
+                channel,
+                from: have.cloned(),
+                reason: format!("{source_provider} \"{value}\" → {to}"),
+                to,
+            }),
+            Decision::Skip(reason) => plan.skipped.push(Skipped { agent: agent_ref(), channel, reason }),
+        }
+    }
+    let unmatched = |provider: &str, a: &Agent, why| Unmatched {
+        provider: provider.to_owned(),
+        id: a.id.clone(),
+        email: a.email.clone(),
+        name: a.name.clone(),
+        why,
+    };
+    for &i in &joined.only_left {
+        let why = if source[i].email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+            UnmatchedWhy::NoMatch
+        } else {
+            UnmatchedWhy::NoEmail
+        };
+        plan.unmatched.push(unmatched(source_name, &source[i], why));
+    }
+    for &i in &joined.ambiguous_left {
+        plan.unmatched.push(unmatched(source_name, &source[i], UnmatchedWhy::DuplicateEmail));
+    }
+    for &i in &joined.only_right {
+        let why = if target[i].email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+            UnmatchedWhy::NoMatch
+        } else {
+            UnmatchedWhy::NoEmail
+        };
+        plan.unmatched.push(unmatched(target_name, &target[i], why));
+    }
+    for &i in &joined.ambiguous_right {
+        plan.unmatched.push(unmatched(target_name, &target[i], UnmatchedWhy::DuplicateEmail));
+    }
+    plan
+}
+
+/// A write that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failed {
+    /// The change that was attempted.
+    pub change: Change,
+    /// The error, as text (never containing secrets).
+    pub error: String,
+    /// Whether retrying later may succeed.
+    pub transient: bool,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Source provider name.
+    pub source: String,
+    /// Target provider name.
+    pub target: String,
+    /// True when nothing was written on purpose (`changes` were planned only).
+    pub dry_run: bool,
+    /// Writes made (or, in a dry run, planned).
+    pub written: Vec<Change>,
+    /// Agents deliberately left alone, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Writes that failed, with the error.
+    pub failed: Vec<Failed>,
+    /// Agents present on one side only.
+    pub unmatched: Vec<Unmatched>,
+    /// Agents already in sync.
+    pub in_sync: usize,
+    /// Warnings that did not stop the sync (e.g. unknown group names when allowed).
+    pub warnings: Vec<String>,
+}
+
+impl SyncReport {
+    /// A dry-run report of `plan` (nothing written).
+    pub fn dry_run(plan: Plan) -> Self {
+        Self {
+            source: plan.source,
+            target: plan.target,
+            dry_run: true,
+            written: plan.changes,
+            skipped: plan.skipped,
+            failed: Vec::new(),
+            unmatched: plan.unmatched,
+            in_sync: plan.in_sync,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// True when every planned change was written or deliberately skipped.
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// Append another report's entries (for flows that sync several channels).
+    pub fn merge(&mut self, other: SyncReport) {
+        self.written.extend(other.written);
+        self.skipped.extend(other.skipped);
+        self.failed.extend(other.failed);
+        self.unmatched.extend(other.unmatched);
+        self.in_sync += other.in_sync;
+        self.warnings.extend(other.warnings);
+    }
+}
+
+impl fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.dry_run { "would write" } else { "written" };
+        writeln!(
+            f,
+            "{} → {}{}: {} {verb}, {} skipped, {} failed, {} unmatched, {} already in sync",
+            self.source,
+            self.target,
+            if self.dry_run { " (dry run)" } else { "" },
+            self.written.len(),
+            self.skipped.len(),
+            self.failed.len(),
+            self.unmatched.len(),
+            self.in_sync
+        )?;
+        let mut rows: Vec<[String; 4]> = Vec::new();
+        for c in &self.written {
+            let from = c.from.as_ref().map_or("?".to_owned(), |v| v.0.clone());
+            rows.push([
+                c.agent.label().to_owned(),
+                c.channel.to_string(),
+                verb.to_owned(),
+                format!("{from} → {} ({})", c.to, c.reason),
+            ]);
+        }
+        for s in &self.skipped {
+            rows.push([
+                s.agent.label().to_owned(),
+                s.channel.to_string(),
+                "skipped".into(),
+                s.reason.to_string(),
+            ]);
+        }
+        for x in &self.failed {
+            rows.push([
+                x.change.agent.label().to_owned(),
+                x.change.channel.to_string(),
+                "FAILED".into(),
+                format!("→ {}: {}", x.change.to, x.error),
+            ]);
+        }
+        for u in &self.unmatched {
+            let why = match u.why {
+                UnmatchedWhy::NoMatch => "no agent with this e-mail on the other side",
+                UnmatchedWhy::NoEmail => "has no e-mail",
+                UnmatchedWhy::DuplicateEmail => "e-mail shared by several agents",
+            };
+            let who = u.email.clone().unwrap_or_else(|| u.name.clone());
+            rows.push([
+                who,
+                "-".into(),
+                "unmatched".into(),
+                format!("only in {} (id {}): {why}", u.provider, u.id),
+            ]);
+        }
+        if !rows.is_empty() {
+            let header = ["AGENT", "CHANNEL", "OUTCOME", "DETAIL"];
+            let mut w = header.map(|h| h.chars().count());
+            for r in &rows {
+                for (i, c) in r.iter().enumerate().take(3) {
+                    w[i] = w[i].max(c.chars().count());
+                }
+            }
+            let line = |f: &mut fmt::Formatter<'_>, r: [&str; 4]| {
+                writeln!(
+                    f,
+                    "  {:<a$}  {:<b$}  {:<c$}  {}",
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    a = w[0],
+                    b = w[1],
+                    c = w[2]
+                )
+            };
+            line(f, header)?;
+            for r in &rows {
+                line(f, [&r[0], &r[1], &r[2], &r[3]])?;
+            }
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,120 @@
+use super::*;
+use std::collections::BTreeMap;
+
+fn agent(id: &str, email: &str, status: &str, groups: &[&str]) -> Agent {
+    Agent {
+        id: id.into(),
+        email: (!email.is_empty()).then(|| email.to_owned()),
+        name: format!("Agent {id}"),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        statuses: BTreeMap::from([(Channel::Voice, NativeStatus::from(status))]),
+    }
+}
+
+fn roster() -> (Vec<Agent>, Vec<Agent>) {
+    let aircall = vec![
+        agent("1", "ana@example.com", "available", &[]), // in sync with Zendesk online
+        agent("2", "Ben@Example.com", "available", &[]), // out of sync (zendesk offline)
+        agent("3", "carla@example.com", "unavailable", &[]), // out of sync (zendesk online)
+        agent("4", "dev@example.com", "custom", &[]),    // Automatic Schedule: not synced
+        agent("5", "eve@example.com", "available", &[]), // Zendesk custom status
+        agent("6", "only-aircall@example.com", "available", &[]),
+        agent("7", "", "available", &[]),
+    ];
+    let zendesk = vec![
+        agent("z1", "ana@example.com", "online", &["Support"]),
+        agent("z2", "ben@example.com", "offline", &["Support"]),
+        agent("z3", "carla@example.com", "online", &["Managers"]),
+        agent("z4", "dev@example.com", "online", &["Support"]),
+        agent("z5", "eve@example.com", "In a meeting", &["Support"]),
+        agent("z8", "only-zendesk@example.com", "online", &[]),
+    ];
+    (aircall, zendesk)
+}
+
+#[test]
+fn plans_exactly_the_seed_mapping_writes() {
+    let (a, z) = roster();
+    let plan =
+        plan_one_way("aircall", &a, "zendesk", &z, &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A));
+    let writes: Vec<(&str, &str)> =
+        plan.changes.iter().map(|c| (c.agent.target_id.as_str(), c.to.as_str())).collect();
+    assert_eq!(writes, vec![("z2", "online"), ("z3", "offline")]);
+    assert_eq!(plan.in_sync, 1);
+    let skipped: Vec<(&str, &SkipReason)> =
+        plan.skipped.iter().map(|s| (s.agent.target_id.as_str(), &s.reason)).collect();
+    assert!(
+        matches!(
+            skipped.as_slice(),
+            [("z4", SkipReason::SourceUnmapped { .. }), ("z5", SkipReason::TargetProtected { .. })]
+        ),
+        "{skipped:?}"
+    );
+    let unmatched: Vec<(&str, &str, UnmatchedWhy)> =
+        plan.unmatched.iter().map(|u| (u.provider.as_str(), u.id.as_str(), u.why)).collect();
+    assert_eq!(
+        unmatched,
+        vec![
+            ("aircall", "6", UnmatchedWhy::NoMatch),
+            ("aircall", "7", UnmatchedWhy::NoEmail),
+            ("zendesk", "z8", UnmatchedWhy::NoMatch)
+        ]
+    );
+}
+
+#[test]
+fn reverse_direction_and_filters() {
+    let (a, z) = roster();
+    let mut spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::B);
+    spec.filter = GroupFilter::default().do_not_change(["Managers"]);
+    // Zendesk → Aircall: filter applies to the target (Aircall) agents' groups, which are empty.
+    let plan = plan_one_way("zendesk", &z, "aircall", &a, &spec);
+    let writes: Vec<(&str, &str)> =
+        plan.changes.iter().map(|c| (c.agent.target_id.as_str(), c.to.as_str())).collect();
+    // ben: offline → unavailable; carla: online → available; dev: custom is protected; eve: custom source unmapped.
+    assert_eq!(writes, vec![("2", "unavailable"), ("3", "available")]);
+    // Filter on Zendesk groups when Zendesk is the target.
+    let mut spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);
+    spec.filter = GroupFilter::default().do_not_change(["Managers"]);
+    let plan = plan_one_way("aircall", &a, "zendesk", &z, &spec);
+    assert_eq!(plan.changes.len(), 1);
+    assert!(plan.skipped.iter().any(
+        |s| s.agent.target_id == "z3" && s.reason == SkipReason::DoNotChange { group: "Managers".into() }
+    ));
+}
+
+#[test]
+fn planning_an_applied_plan_again_writes_nothing() {
+    let (a, mut z) = roster();
+    let spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);
+    let plan = plan_one_way("aircall", &a, "zendesk", &z, &spec);
+    for c in &plan.changes {
+        let t = z.iter_mut().find(|t| t.id == c.agent.target_id).unwrap();
+        t.statuses.insert(c.channel, c.to.clone());
+    }
+    let again = plan_one_way("aircall", &a, "zendesk", &z, &spec);
+    assert!(again.changes.is_empty());
+    assert_eq!(again.in_sync, 3);
+}
+
+#[test]
+fn report_renders_as_table_and_json() {
+    let (a, z) = roster();
+    let plan =
+        plan_one_way("aircall", &a, "zendesk", &z, &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A));
+    let report = SyncReport::dry_run(plan);
+    let text = report.to_string();
+    assert!(
+        text.starts_with(
+            "aircall → zendesk (dry run): 2 would write, 2 skipped, 0 failed, 3 unmatched, 1 already in sync"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("ben@example.com") && text.contains("offline → online"), "{text}");
+    assert!(text.contains("Automatic Schedule"), "{text}");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["written"][0]["to"], "online");
+    assert_eq!(json["skipped"][0]["reason"]["kind"], "source_unmapped");
+    let back: SyncReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back, report);
+}
