@@ -41,9 +41,10 @@ pub trait ScheduleSource: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketState {
-    /// Open, pending, on hold, or any state in which a new message still belongs here.
+    /// Open, new, pending, on hold, solved: any state in which a new message still
+    /// belongs to this ticket.
     Open,
-    /// Closed: the next message opens a new ticket.
+    /// Closed (or deleted, merged, spam): the next message opens a new ticket.
     Closed,
 }
 
@@ -52,16 +53,19 @@ pub enum TicketState {
 pub struct NewTicket {
     /// Subject line.
     pub subject: String,
-    /// The first message, as the client wrote it (media rendered as text lines).
+    /// The first message, as the client wrote it (media rendered as lines of text).
     pub message: String,
-    /// The client's name as shown in the helpdesk.
+    /// The helpdesk's client id when the client is already known (from an earlier ticket).
+    pub client_id: Option<String>,
+    /// The client's name as shown in the helpdesk (used when a new client is created).
     pub client_name: String,
     /// Channel id in the helpdesk, when it routes by channel.
     pub channel_id: Option<String>,
-    /// Tags to put on the ticket (e.g. `Twitter:Direct`).
+    /// Tags to put on the ticket (e.g. `Twitter:Direct`), exactly as spelled.
     pub tags: Vec<String>,
-    /// A key unique to this message, stored with the ticket so a retried create can be
-    /// detected (Usedesk `additional_id`).
+    /// A key unique to this message, stored with the ticket (Usedesk `additional_id`) so
+    /// that a create interrupted before its result was saved can be found instead of
+    /// repeated.
     pub dedupe_key: String,
 }
 
@@ -83,16 +87,90 @@ pub trait TicketDesk: Send + Sync {
     /// Create a ticket.
     async fn create_ticket(&self, ticket: &NewTicket) -> Result<TicketRef>;
 
-    /// Find a ticket created earlier with this dedupe key, so that a create interrupted
-    /// before its result was stored is not repeated.
-    async fn find_by_dedupe_key(&self, dedupe_key: &str) -> Result<Option<TicketRef>>;
+    /// Find a ticket created with `dedupe_key`, looking at tickets created at or after
+    /// `created_after` (the moment the create was first attempted, less a margin), so that
+    /// a create interrupted before its result was stored is not repeated.
+    async fn find_by_dedupe_key(&self, dedupe_key: &str, created_after: DateTime<Utc>) -> Result<Option<TicketRef>>;
 
-    /// Add a comment written by the client to an existing ticket. `dedupe_key` identifies
-    /// the message so implementations that can check for it avoid duplicates.
+    /// Add a comment written by the client to an existing ticket. Implementations embed
+    /// `dedupe_key` in the comment so [`has_comment`](Self::has_comment) can find it.
     async fn add_client_comment(&self, ticket_id: &str, message: &str, dedupe_key: &str) -> Result<()>;
+
+    /// Whether the ticket already has a comment added with `dedupe_key`.
+    async fn has_comment(&self, ticket_id: &str, dedupe_key: &str) -> Result<bool>;
 
     /// The ticket's state.
     async fn ticket_state(&self, ticket_id: &str) -> Result<TicketState>;
+}
+
+/// What kind of social message arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// A private direct message.
+    DirectMessage,
+    /// A public post that mentions our account.
+    Mention,
+}
+
+/// A picture, GIF or video attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// The provider's media type (`photo`, `animated_gif`, `video`).
+    pub kind: String,
+    /// Where to see it (image URL, or preview image for videos).
+    pub url: String,
+}
+
+/// A message from a social channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// The provider's id of the message (DM event id, post id): unique per kind.
+    pub id: String,
+    /// DM or mention.
+    pub kind: MessageKind,
+    /// The author's stable user id.
+    pub author_id: String,
+    /// The author's handle (`@name` without the `@`), when known.
+    pub author_handle: Option<String>,
+    /// The author's display name, when known.
+    pub author_name: Option<String>,
+    /// The text.
+    pub text: String,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+    /// For a mention that replies to a post: the id of that post.
+    pub in_reply_to: Option<String>,
+    /// Attached media.
+    pub media: Vec<Media>,
+}
+
+/// A batch of messages and the cursor to ask from next time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageBatch {
+    /// Messages, oldest first.
+    pub messages: Vec<InboundMessage>,
+    /// Opaque cursor to store and pass to the next [`MessageSource::fetch`].
+    pub cursor: Value,
+}
+
+/// A social channel: DMs and mentions in, DMs and public replies out.
+#[async_trait]
+pub trait MessageSource: Send + Sync {
+    /// A short, stable name used in reports and errors.
+    fn name(&self) -> &'static str;
+
+    /// Our own account's user id (its messages are not customer messages).
+    fn own_user_id(&self) -> &str;
+
+    /// Messages since `cursor` (`Value::Null` on the first run), oldest first.
+    async fn fetch(&self, cursor: &Value) -> Result<MessageBatch>;
+
+    /// Send a direct message to `user_id`; returns the new message id.
+    async fn send_direct_message(&self, user_id: &str, text: &str) -> Result<String>;
+
+    /// Publish a public reply under the post `in_reply_to`; returns the new post id.
+    async fn reply_publicly(&self, in_reply_to: &str, text: &str) -> Result<String>;
 }
 
 /// Durable key-value state: cursors, last written values, DM-to-ticket maps, processed
