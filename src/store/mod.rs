@@ -19,7 +19,7 @@
 mod file;
 mod memory;
 
-pub use file::FileStore;
+pub use file::{FILE_FORMAT_VERSION, FileStore};
 pub use memory::MemoryStore;
 
 pub use crate::ports::StateStore;
