@@ -90,7 +90,11 @@ pub trait TicketDesk: Send + Sync {
     /// Find a ticket created with `dedupe_key`, looking at tickets created at or after
     /// `created_after` (the moment the create was first attempted, less a margin), so that
     /// a create interrupted before its result was stored is not repeated.
-    async fn find_by_dedupe_key(&self, dedupe_key: &str, created_after: DateTime<Utc>) -> Result<Option<TicketRef>>;
+    async fn find_by_dedupe_key(
+        &self,
+        dedupe_key: &str,
+        created_after: DateTime<Utc>,
+    ) -> Result<Option<TicketRef>>;
 
     /// Add a comment written by the client to an existing ticket. Implementations embed
     /// `dedupe_key` in the comment so [`has_comment`](Self::has_comment) can find it.

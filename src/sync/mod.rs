@@ -3,12 +3,14 @@
 //! - [`link`]: the pure state machine `step(state, event, now) -> actions` and the pure
 //!   [`decide`] used by both the continuous and the one-shot paths.
 //! - [`plan`]: [`Plan`] (the dry run), [`SyncReport`], and the pure one-way planner.
+//! - [`shifts`]: the schedule-driven planner (shifts decide status per channel).
 //! - [`apply`] / [`OneShot`]: execute a plan through the
 //!   [`StatusProvider`](crate::ports::StatusProvider) port, concurrently (each provider's
 //!   client paces itself under its rate limit).
 
 pub mod link;
 pub mod plan;
+pub mod shifts;
 
 mod engine;
 
@@ -20,3 +22,4 @@ pub use link::{
 pub use plan::{
     AgentRef, Change, Failed, OneWaySpec, Plan, Skipped, SyncReport, Unmatched, UnmatchedWhy, plan_one_way,
 };
+pub use shifts::{ShiftSpec, Unscheduled, plan_shifts};

@@ -1,0 +1,250 @@
+//! Schedule-driven status: shifts decide each agent's status per channel (the Shifton →
+//! Usedesk flow, for any [`StatusProvider`](crate::ports::StatusProvider)).
+//!
+//! At an instant, each agent on shift should be online and each agent off shift offline,
+//! per channel, subject to the [`GroupFilter`]: with Usedesk, chat status only for members
+//! of the *Group chats* groups, ticket status only for members of the *Group requests*
+//! groups (an empty list means everyone), nothing at all for *Do not change* members.
+//! Agents not in the schedule are left alone unless
+//! [`Unscheduled::SetOffline`] is chosen. Outward only: the schedule is never changed.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::filter::{FilterDecision, GroupFilter};
+use crate::mapping::StatusTable;
+use crate::schedule::Schedule;
+use crate::status::{Agent, Channel, Presence};
+use crate::sync::link::SkipReason;
+use crate::sync::plan::{AgentRef, Change, Plan, Skipped, Unmatched, UnmatchedWhy};
+
+/// What to do with provider agents who have no shift in the schedule at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unscheduled {
+    /// Leave them alone and report them as skipped (default).
+    #[default]
+    LeaveAlone,
+    /// Set them offline like anyone off shift.
+    SetOffline,
+}
+
+/// How shifts drive a provider's statuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftSpec {
+    /// The channels to set (Usedesk: chat and tickets).
+    pub channels: Vec<Channel>,
+    /// Group filter on the provider's groups.
+    pub filter: GroupFilter,
+    /// The provider's status table (which native value means online / offline).
+    pub table: StatusTable,
+    /// Agents absent from the schedule.
+    pub unscheduled: Unscheduled,
+}
+
+impl ShiftSpec {
+    /// Usedesk chat and ticket statuses, no filter, unscheduled agents left alone.
+    pub fn usedesk() -> Self {
+        Self {
+            channels: vec![Channel::Chat, Channel::Tickets],
+            filter: GroupFilter::default(),
+            table: StatusTable::usedesk(),
+            unscheduled: Unscheduled::LeaveAlone,
+        }
+    }
+}
+
+/// Plan the writes that make `agents` match `schedule` at `at` (pure).
+pub fn plan_shifts(
+    schedule: &Schedule,
+    target_name: &str,
+    agents: &[Agent],
+    spec: &ShiftSpec,
+    at: DateTime<Utc>,
+) -> Plan {
+    let mut plan = Plan { source: "schedule".into(), target: target_name.into(), ..Plan::default() };
+    let mut matched = std::collections::HashSet::new();
+    for agent in agents {
+        let Some(email) = agent.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+            plan.unmatched.push(Unmatched {
+                provider: target_name.into(),
+                id: agent.id.clone(),
+                email: None,
+                name: agent.name.clone(),
+                why: UnmatchedWhy::NoEmail,
+            });
+            continue;
+        };
+        let agent_ref = || AgentRef {
+            email: agent.email.clone(),
+            name: agent.name.clone(),
+            source_id: None,
+            target_id: agent.id.clone(),
+        };
+        let scheduled = !schedule.shifts_for(email).is_empty();
+        if scheduled {
+            matched.insert(crate::schedule::normalize_email(email));
+        }
+        let presence = schedule.presence_at(email, at);
+        for &channel in &spec.channels {
+            let skip = |reason| Skipped { agent: agent_ref(), channel, reason };
+            match spec.filter.decide(channel, &agent.groups) {
+                FilterDecision::Allowed => {}
+                FilterDecision::DoNotChange { group } => {
+                    plan.skipped.push(skip(SkipReason::DoNotChange { group }));
+                    continue;
+                }
+                FilterDecision::NotInIncludedGroups { channel } => {
+                    plan.skipped.push(skip(SkipReason::NotInIncludedGroups { channel }));
+                    continue;
+                }
+            }
+            if !scheduled && spec.unscheduled == Unscheduled::LeaveAlone {
+                plan.skipped.push(skip(SkipReason::NotInSchedule));
+                continue;
+            }
+            let Some(want) = spec.table.write_rule(presence) else {
+                plan.skipped.push(skip(SkipReason::NotWritable {
+                    reason: format!("{} has no status for {presence}", spec.table.provider),
+                }));
+                continue;
+            };
+            let have = agent.status(channel);
+            if have == Some(want) {
+                plan.in_sync += 1;
+                continue;
+            }
+            let until = schedule
+                .next_change_for(email, at)
+                .map(|t| format!(" until {}", t.to_rfc3339_opts(SecondsFormat::Secs, true)))
+                .unwrap_or_default();
+            let reason = match (scheduled, presence) {
+                (_, Presence::Online) => format!("on shift{until}"),
+                (true, _) => format!("off shift{until}"),
+                (false, _) => "not in the schedule: set offline".to_owned(),
+            };
+            plan.changes.push(Change {
+                agent: agent_ref(),
+                channel,
+                from: have.cloned(),
+                to: want.clone(),
+                reason,
+            });
+        }
+    }
+    for email in schedule.agents() {
+        if !matched.contains(email) {
+            plan.unmatched.push(Unmatched {
+                provider: "schedule".into(),
+                id: email.to_owned(),
+                email: Some(email.to_owned()),
+                name: email.to_owned(),
+                why: UnmatchedWhy::NoMatch,
+            });
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::Shift;
+    use crate::status::NativeStatus;
+    use chrono::TimeZone;
+    use std::collections::BTreeMap;
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).single().unwrap()
+    }
+
+    fn agent(id: &str, email: &str, chat: &str, tickets: &str, groups: &[&str]) -> Agent {
+        Agent {
+            id: id.into(),
+            email: Some(email.into()),
+            name: id.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            statuses: BTreeMap::from([
+                (Channel::Chat, NativeStatus::from(chat)),
+                (Channel::Tickets, NativeStatus::from(tickets)),
+            ]),
+        }
+    }
+
+    fn writes(plan: &Plan) -> Vec<(String, Channel, String)> {
+        plan.changes.iter().map(|c| (c.agent.target_id.clone(), c.channel, c.to.0.clone())).collect()
+    }
+
+    #[test]
+    fn shifts_drive_both_channels_through_the_group_filter() {
+        let schedule = Schedule::new([
+            Shift { email: "Ana@example.com".into(), start: at(8), end: at(16) },
+            Shift { email: "ben@example.com".into(), start: at(12), end: at(20) },
+            Shift { email: "cy@example.com".into(), start: at(8), end: at(16) },
+            Shift { email: "ghost@example.com".into(), start: at(8), end: at(16) },
+        ]);
+        let agents = vec![
+            agent("1", "ana@example.com", "offline", "offline", &["Chat team"]),
+            agent("2", "ben@example.com", "online", "online", &["Chat team", "Mail team"]),
+            agent("3", "cy@example.com", "offline", "offline", &["Managers", "Chat team"]),
+            agent("4", "dee@example.com", "online", "online", &["Mail team"]),
+        ];
+        let mut spec = ShiftSpec::usedesk();
+        spec.filter = GroupFilter::default()
+            .include(Channel::Chat, ["Chat team"])
+            .include(Channel::Tickets, ["Mail team"])
+            .do_not_change(["Managers"]);
+        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(9));
+        assert_eq!(
+            writes(&plan),
+            vec![
+                ("1".into(), Channel::Chat, "online".into()),
+                ("2".into(), Channel::Chat, "offline".into()),
+                ("2".into(), Channel::Tickets, "offline".into())
+            ]
+        );
+        assert!(
+            plan.changes[0].reason.starts_with("on shift until 2026-11-23T16:00:00Z"),
+            "{}",
+            plan.changes[0].reason
+        );
+        assert!(plan.changes[1].reason.starts_with("off shift until 2026-11-23T12:00:00Z"));
+        let skipped: Vec<(&str, Channel, &SkipReason)> =
+            plan.skipped.iter().map(|s| (s.agent.target_id.as_str(), s.channel, &s.reason)).collect();
+        assert!(skipped.contains(&(
+            "1",
+            Channel::Tickets,
+            &SkipReason::NotInIncludedGroups { channel: Channel::Tickets }
+        )));
+        assert!(skipped.contains(&(
+            "3",
+            Channel::Chat,
+            &SkipReason::DoNotChange { group: "Managers".into() }
+        )));
+        assert!(skipped.contains(&(
+            "4",
+            Channel::Chat,
+            &SkipReason::NotInIncludedGroups { channel: Channel::Chat }
+        )));
+        assert!(skipped.contains(&("4", Channel::Tickets, &SkipReason::NotInSchedule)));
+        assert_eq!(plan.unmatched.len(), 1);
+        assert_eq!(plan.unmatched[0].email.as_deref(), Some("ghost@example.com"));
+        // At the end of Ana's shift she goes offline even though nothing else changed.
+        let mut agents = agents;
+        agents[0].statuses.insert(Channel::Chat, "online".into());
+        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(16));
+        assert!(writes(&plan).contains(&("1".into(), Channel::Chat, "offline".into())));
+    }
+
+    #[test]
+    fn unscheduled_agents_can_be_set_offline() {
+        let schedule = Schedule::new([Shift { email: "ana@example.com".into(), start: at(8), end: at(16) }]);
+        let agents = vec![agent("4", "dee@example.com", "online", "offline", &[])];
+        let mut spec = ShiftSpec::usedesk();
+        spec.unscheduled = Unscheduled::SetOffline;
+        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(9));
+        assert_eq!(writes(&plan), vec![("4".into(), Channel::Chat, "offline".into())]);
+        assert_eq!(plan.in_sync, 1);
+        assert_eq!(plan.changes[0].reason, "not in the schedule: set offline");
+    }
+}
