@@ -7,6 +7,7 @@ pub mod error;
 pub mod filter;
 pub mod http;
 pub mod identity;
+pub mod inbox;
 pub mod mapping;
 pub mod ports;
 pub mod schedule;

@@ -1,0 +1,421 @@
+//! The inbox engine itself.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::report::{InboxReport, MessageOutcome, RoutedMessage};
+use crate::ports::{
+    InboundMessage, MessageKind, MessageSource, NewTicket, StateStore, TicketDesk, TicketRef, TicketState,
+};
+use crate::store::StateStoreExt;
+use crate::{Error, Result};
+
+/// How the inbox routes messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxConfig {
+    /// Tag for tickets opened from DMs (Usedesk: `Twitter:Direct`, no space).
+    pub dm_tag: String,
+    /// Tag for tickets opened from mentions (Usedesk: `Twitter: Mention`, with a space).
+    pub mention_tag: String,
+    /// The helpdesk channel tickets are created in (Usedesk Twitter channel id).
+    pub channel_id: Option<String>,
+    /// Raise a silence alert when no customer message arrived for this long.
+    pub silence_alert_after: Option<Duration>,
+    /// How far before a recorded create attempt to look when checking whether the create
+    /// happened (clock skew between us and the helpdesk).
+    pub recovery_margin: Duration,
+    /// Prefix of every key this inbox keeps in the state store.
+    pub state_prefix: String,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            dm_tag: "Twitter:Direct".into(),
+            mention_tag: "Twitter: Mention".into(),
+            channel_id: None,
+            silence_alert_after: None,
+            recovery_margin: Duration::minutes(10),
+            state_prefix: "inbox/".into(),
+        }
+    }
+}
+
+/// The channel has been silent for too long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SilenceAlert {
+    /// The last customer message seen (or when watching began, if none yet).
+    pub silent_since: DateTime<Utc>,
+    /// Whole hours of silence.
+    pub silent_for_hours: i64,
+    /// When the alert was raised.
+    pub raised_at: DateTime<Utc>,
+}
+
+/// Written before a helpdesk write; removed once its result is stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum Intent {
+    Create { attempted_at: DateTime<Utc> },
+    Comment { ticket_id: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Processed {
+    ticket_id: Option<String>,
+    at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DmThread {
+    ticket_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MentionRoot {
+    ticket_id: String,
+    author_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TicketThread {
+    kind: MessageKind,
+    author_id: String,
+    /// The customer's latest message in the ticket (public replies go under it).
+    reply_to: String,
+}
+
+enum Route {
+    Comment { ticket_id: String },
+    Create { why: String },
+}
+
+/// Routes messages from a [`MessageSource`] into a [`TicketDesk`], keeping its state in a
+/// [`StateStore`]. See the [module docs](crate::inbox).
+pub struct Inbox {
+    source: Arc<dyn MessageSource>,
+    desk: Arc<dyn TicketDesk>,
+    store: Arc<dyn StateStore>,
+    config: InboxConfig,
+    on_silence: Option<Box<dyn Fn(&SilenceAlert) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("source", &self.source.name())
+            .field("desk", &self.desk.name())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inbox {
+    /// An inbox from `source` to `desk`, with its state in `store`.
+    pub fn new(
+        source: Arc<dyn MessageSource>,
+        desk: Arc<dyn TicketDesk>,
+        store: Arc<dyn StateStore>,
+        config: InboxConfig,
+    ) -> Self {
+        Self { source, desk, store, config, on_silence: None }
+    }
+
+    /// Call `alert` when the channel has been silent for
+    /// [`InboxConfig::silence_alert_after`] (once per silence).
+    pub fn on_silence(mut self, alert: impl Fn(&SilenceAlert) + Send + Sync + 'static) -> Self {
+        self.on_silence = Some(Box::new(alert));
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &InboxConfig {
+        &self.config
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{}/{rest}", self.config.state_prefix, self.source.name())
+    }
+
+    fn message_key(kind: MessageKind, id: &str) -> String {
+        match kind {
+            MessageKind::DirectMessage => format!("dm/{id}"),
+            MessageKind::Mention => format!("mention/{id}"),
+        }
+    }
+
+    /// The key stored with the helpdesk write for `message`, unique per source and message.
+    pub fn dedupe_key(&self, message: &InboundMessage) -> String {
+        let kind = match message.kind {
+            MessageKind::DirectMessage => "dm",
+            MessageKind::Mention => "mention",
+        };
+        format!("{}-{kind}-{}", self.source.name(), message.id)
+    }
+
+    /// One pass: fetch messages since the stored cursor, route each, advance the cursor
+    /// if all succeeded, check for silence. In a dry run nothing is written anywhere.
+    pub async fn poll_once(&self, now: DateTime<Utc>, dry_run: bool) -> Result<InboxReport> {
+        let cursor_key = self.key("cursor");
+        let cursor = self.store.get(&cursor_key).await?.unwrap_or(Value::Null);
+        let batch = self.source.fetch(&cursor).await?;
+        let mut report = InboxReport { dry_run, ..InboxReport::default() };
+        for message in batch.messages {
+            report.messages.push(self.route(message, now, dry_run).await);
+        }
+        if !dry_run && report.is_success() {
+            self.store.put(&cursor_key, batch.cursor).await?;
+            report.cursor_advanced = true;
+        }
+        report.silence_alert = self.check_silence(now, dry_run).await?;
+        Ok(report)
+    }
+
+    /// Route one message (from a poll or a webhook). Errors are reported in the outcome;
+    /// the message is then left unprocessed, to be retried.
+    pub async fn route(&self, message: InboundMessage, now: DateTime<Utc>, dry_run: bool) -> RoutedMessage {
+        let outcome = match self.route_inner(&message, now, dry_run).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(message_id = %message.id, error = %e, "inbox: routing failed; will retry");
+                MessageOutcome::Failed { error: e.to_string() }
+            }
+        };
+        let author = message
+            .author_handle
+            .clone()
+            .map(|h| format!("@{h}"))
+            .unwrap_or_else(|| message.author_id.clone());
+        RoutedMessage { message_id: message.id, kind: message.kind, author, outcome }
+    }
+
+    async fn route_inner(
+        &self,
+        msg: &InboundMessage,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<MessageOutcome> {
+        if msg.author_id == self.source.own_user_id() {
+            return Ok(MessageOutcome::SkippedOwn);
+        }
+        let mkey = Self::message_key(msg.kind, &msg.id);
+        if self.store.get(&self.key(&format!("processed/{mkey}"))).await?.is_some() {
+            return Ok(MessageOutcome::SkippedDuplicate);
+        }
+        let dedupe = self.dedupe_key(msg);
+        let intent_key = self.key(&format!("intent/{mkey}"));
+        let intent: Option<Intent> = self.store.get_as(&intent_key).await?;
+        let mut create_attempted_at = None;
+        match intent {
+            Some(Intent::Comment { ticket_id }) if !dry_run => {
+                let already = self.desk.has_comment(&ticket_id, &dedupe).await?;
+                if !already {
+                    self.desk.add_client_comment(&ticket_id, &render(msg), &dedupe).await?;
+                }
+                self.record(msg, &TicketRef { id: ticket_id.clone(), client_id: None }, false).await?;
+                return Ok(if already {
+                    MessageOutcome::Recovered { ticket_id }
+                } else {
+                    MessageOutcome::Commented { ticket_id }
+                });
+            }
+            Some(Intent::Create { attempted_at }) if !dry_run => {
+                let since = attempted_at - self.config.recovery_margin;
+                if let Some(ticket) = self.desk.find_by_dedupe_key(&dedupe, since).await? {
+                    self.record(msg, &ticket, true).await?;
+                    return Ok(MessageOutcome::Recovered { ticket_id: ticket.id });
+                }
+                create_attempted_at = Some(attempted_at);
+            }
+            _ => {}
+        }
+        let route = match create_attempted_at {
+            // An interrupted create that did not happen: create, as decided then.
+            Some(_) => Route::Create { why: "retrying an interrupted create".into() },
+            None => self.decide(msg).await?,
+        };
+        if dry_run {
+            return Ok(match route {
+                Route::Comment { ticket_id } => MessageOutcome::Commented { ticket_id },
+                Route::Create { why } => MessageOutcome::CreatedTicket { ticket_id: None, why },
+            });
+        }
+        match route {
+            Route::Comment { ticket_id } => {
+                self.store.put_as(&intent_key, &Intent::Comment { ticket_id: ticket_id.clone() }).await?;
+                self.desk.add_client_comment(&ticket_id, &render(msg), &dedupe).await?;
+                self.record(msg, &TicketRef { id: ticket_id.clone(), client_id: None }, false).await?;
+                Ok(MessageOutcome::Commented { ticket_id })
+            }
+            Route::Create { why } => {
+                let attempted_at = create_attempted_at.unwrap_or(now);
+                self.store.put_as(&intent_key, &Intent::Create { attempted_at }).await?;
+                let client_id: Option<String> =
+                    self.store.get_as(&self.key(&format!("client/{}", msg.author_id))).await?;
+                let ticket = self.desk.create_ticket(&self.new_ticket(msg, client_id, dedupe)).await?;
+                self.record(msg, &ticket, true).await?;
+                Ok(MessageOutcome::CreatedTicket { ticket_id: Some(ticket.id), why })
+            }
+        }
+    }
+
+    async fn decide(&self, msg: &InboundMessage) -> Result<Route> {
+        match msg.kind {
+            MessageKind::DirectMessage => {
+                let thread: Option<DmThread> =
+                    self.store.get_as(&self.key(&format!("dm-thread/{}", msg.author_id))).await?;
+                match thread {
+                    None => Ok(Route::Create { why: "first DM from this person".into() }),
+                    Some(DmThread { ticket_id }) => match self.desk.ticket_state(&ticket_id).await? {
+                        TicketState::Open => Ok(Route::Comment { ticket_id }),
+                        TicketState::Closed => {
+                            Ok(Route::Create { why: format!("previous ticket {ticket_id} is closed") })
+                        }
+                    },
+                }
+            }
+            MessageKind::Mention => {
+                let Some(parent) = &msg.in_reply_to else {
+                    return Ok(Route::Create { why: "new mention".into() });
+                };
+                let root: Option<MentionRoot> =
+                    self.store.get_as(&self.key(&format!("mention-root/{parent}"))).await?;
+                match root {
+                    Some(root) if root.author_id == msg.author_id => {
+                        Ok(Route::Comment { ticket_id: root.ticket_id })
+                    }
+                    _ => Ok(Route::Create {
+                        why: "reply to a reply, or to a post that opened no ticket".into(),
+                    }),
+                }
+            }
+        }
+    }
+
+    fn new_ticket(&self, msg: &InboundMessage, client_id: Option<String>, dedupe_key: String) -> NewTicket {
+        let who =
+            msg.author_handle.as_deref().map(|h| format!("@{h}")).unwrap_or_else(|| msg.author_id.clone());
+        let (subject, tag) = match msg.kind {
+            MessageKind::DirectMessage => (format!("Twitter DM from {who}"), self.config.dm_tag.clone()),
+            MessageKind::Mention => {
+                let mut preview: String = msg.text.chars().take(80).collect();
+                if msg.text.chars().count() > 80 {
+                    preview.push('…');
+                }
+                (format!("Twitter mention from {who}: {preview}"), self.config.mention_tag.clone())
+            }
+        };
+        NewTicket {
+            subject,
+            message: render(msg),
+            client_id,
+            client_name: msg.author_name.clone().unwrap_or_else(|| who.clone()),
+            channel_id: self.config.channel_id.clone(),
+            tags: vec![tag],
+            dedupe_key,
+        }
+    }
+
+    /// Store the result of a helpdesk write, then mark the message processed, then drop
+    /// the intent (in that order: every prefix of it is safe to crash in).
+    async fn record(&self, msg: &InboundMessage, ticket: &TicketRef, created: bool) -> Result<()> {
+        match msg.kind {
+            MessageKind::DirectMessage => {
+                let thread = DmThread { ticket_id: ticket.id.clone() };
+                self.store.put_as(&self.key(&format!("dm-thread/{}", msg.author_id)), &thread).await?;
+            }
+            MessageKind::Mention if created => {
+                let root = MentionRoot { ticket_id: ticket.id.clone(), author_id: msg.author_id.clone() };
+                self.store.put_as(&self.key(&format!("mention-root/{}", msg.id)), &root).await?;
+            }
+            MessageKind::Mention => {}
+        }
+        let thread =
+            TicketThread { kind: msg.kind, author_id: msg.author_id.clone(), reply_to: msg.id.clone() };
+        self.store.put_as(&self.key(&format!("ticket/{}", ticket.id)), &thread).await?;
+        if let Some(client_id) = &ticket.client_id {
+            self.store.put_as(&self.key(&format!("client/{}", msg.author_id)), client_id).await?;
+        }
+        let last_key = self.key("last-message-at");
+        let last: Option<DateTime<Utc>> = self.store.get_as(&last_key).await?;
+        if last.is_none_or(|l| l < msg.created_at) {
+            self.store.put_as(&last_key, &msg.created_at).await?;
+        }
+        let mkey = Self::message_key(msg.kind, &msg.id);
+        let processed = Processed { ticket_id: Some(ticket.id.clone()), at: msg.created_at };
+        self.store.put_as(&self.key(&format!("processed/{mkey}")), &processed).await?;
+        self.store.delete(&self.key(&format!("intent/{mkey}"))).await
+    }
+
+    /// Raise the silence alert if due (once per silence). The first check starts the
+    /// clock when no message was ever seen.
+    pub async fn check_silence(&self, now: DateTime<Utc>, dry_run: bool) -> Result<Option<SilenceAlert>> {
+        let Some(limit) = self.config.silence_alert_after else { return Ok(None) };
+        let last: Option<DateTime<Utc>> = self.store.get_as(&self.key("last-message-at")).await?;
+        let since = match last {
+            Some(t) => t,
+            None => {
+                let started_key = self.key("watching-since");
+                match self.store.get_as::<DateTime<Utc>>(&started_key).await? {
+                    Some(t) => t,
+                    None => {
+                        if !dry_run {
+                            self.store.put_as(&started_key, &now).await?;
+                        }
+                        now
+                    }
+                }
+            }
+        };
+        if now - since < limit {
+            return Ok(None);
+        }
+        let alerted_key = self.key("silence-alerted-at");
+        let alerted: Option<DateTime<Utc>> = self.store.get_as(&alerted_key).await?;
+        if alerted.is_some_and(|a| a >= since) {
+            return Ok(None); // already alerted for this silence
+        }
+        let alert =
+            SilenceAlert { silent_since: since, silent_for_hours: (now - since).num_hours(), raised_at: now };
+        if !dry_run {
+            self.store.put_as(&alerted_key, &now).await?;
+            tracing::warn!(hours = alert.silent_for_hours, "inbox: channel silent");
+            if let Some(callback) = &self.on_silence {
+                callback(&alert);
+            }
+        }
+        Ok(Some(alert))
+    }
+
+    /// An agent's answer to `ticket_id`: a DM to the customer for a DM ticket, a public
+    /// reply under the customer's latest post for a mention ticket. Returns the id of the
+    /// message sent.
+    pub async fn answer(&self, ticket_id: &str, text: &str) -> Result<String> {
+        let thread: TicketThread =
+            self.store.get_as(&self.key(&format!("ticket/{ticket_id}"))).await?.ok_or_else(|| {
+                Error::invalid(
+                    "ticket",
+                    format!("ticket {ticket_id} was not opened from {}", self.source.name()),
+                )
+            })?;
+        match thread.kind {
+            MessageKind::DirectMessage => self.source.send_direct_message(&thread.author_id, text).await,
+            MessageKind::Mention => self.source.reply_publicly(&thread.reply_to, text).await,
+        }
+    }
+}
+
+/// The ticket text for a message: its text, then one line per media item.
+fn render(msg: &InboundMessage) -> String {
+    let mut out = msg.text.clone();
+    for media in &msg.media {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("[{}] {}", media.kind, media.url));
+    }
+    out
+}

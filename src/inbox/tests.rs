@@ -1,0 +1,390 @@
+//! Inbox rules as a table of cases, over in-memory fakes of the ports.
+
+use super::*;
+use crate::ports::{
+    InboundMessage, Media, MessageBatch, MessageKind, MessageSource, NewTicket, StateStore, TicketDesk,
+    TicketRef, TicketState,
+};
+use crate::store::MemoryStore;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+const OWN: &str = "999";
+
+fn t(min: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).single().unwrap() + Duration::minutes(min)
+}
+
+fn dm(id: &str, author: &str, text: &str, min: i64) -> InboundMessage {
+    InboundMessage {
+        id: id.into(),
+        kind: MessageKind::DirectMessage,
+        author_id: author.into(),
+        author_handle: Some(format!("user{author}")),
+        author_name: None,
+        text: text.into(),
+        created_at: t(min),
+        in_reply_to: None,
+        media: vec![],
+    }
+}
+
+fn mention(id: &str, author: &str, reply_to: Option<&str>, min: i64) -> InboundMessage {
+    InboundMessage {
+        kind: MessageKind::Mention,
+        in_reply_to: reply_to.map(str::to_owned),
+        ..dm(id, author, "hello @us", min)
+    }
+}
+
+#[derive(Default)]
+struct FakeSource {
+    messages: Mutex<Vec<InboundMessage>>,
+    sent: Mutex<Vec<(String, String, String)>>,
+}
+
+#[async_trait]
+impl MessageSource for FakeSource {
+    fn name(&self) -> &'static str {
+        "x"
+    }
+    fn own_user_id(&self) -> &str {
+        OWN
+    }
+    async fn fetch(&self, cursor: &Value) -> Result<MessageBatch> {
+        let from = cursor.as_u64().unwrap_or(0) as usize;
+        let all = self.messages.lock().unwrap();
+        Ok(MessageBatch { messages: all[from.min(all.len())..].to_vec(), cursor: json!(all.len()) })
+    }
+    async fn send_direct_message(&self, user_id: &str, text: &str) -> Result<String> {
+        self.sent.lock().unwrap().push(("dm".into(), user_id.into(), text.into()));
+        Ok("sent-1".into())
+    }
+    async fn reply_publicly(&self, in_reply_to: &str, text: &str) -> Result<String> {
+        self.sent.lock().unwrap().push(("reply".into(), in_reply_to.into(), text.into()));
+        Ok("sent-2".into())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FakeTicket {
+    id: String,
+    ticket: NewTicket,
+    state: TicketState,
+    comments: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct FakeDesk {
+    tickets: Mutex<Vec<FakeTicket>>,
+    /// Fail the next create *after* it took effect (a crash between create and save).
+    lose_next_create_answer: Mutex<bool>,
+}
+
+#[async_trait]
+impl TicketDesk for FakeDesk {
+    fn name(&self) -> &'static str {
+        "desk"
+    }
+    async fn create_ticket(&self, ticket: &NewTicket) -> Result<TicketRef> {
+        let mut all = self.tickets.lock().unwrap();
+        let id = format!("T{}", all.len() + 1);
+        all.push(FakeTicket {
+            id: id.clone(),
+            ticket: ticket.clone(),
+            state: TicketState::Open,
+            comments: vec![],
+        });
+        let mut lose = self.lose_next_create_answer.lock().unwrap();
+        if *lose {
+            *lose = false;
+            return Err(Error::store("simulated crash after create"));
+        }
+        Ok(TicketRef { id, client_id: Some(format!("C-{}", ticket.client_name)) })
+    }
+    async fn find_by_dedupe_key(&self, key: &str, _since: DateTime<Utc>) -> Result<Option<TicketRef>> {
+        Ok(self
+            .tickets
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.ticket.dedupe_key == key)
+            .map(|t| TicketRef { id: t.id.clone(), client_id: None }))
+    }
+    async fn add_client_comment(&self, ticket_id: &str, message: &str, key: &str) -> Result<()> {
+        let mut all = self.tickets.lock().unwrap();
+        let t = all
+            .iter_mut()
+            .find(|t| t.id == ticket_id)
+            .ok_or_else(|| Error::invalid("ticket", "no such ticket"))?;
+        t.comments.push((message.into(), key.into()));
+        Ok(())
+    }
+    async fn has_comment(&self, ticket_id: &str, key: &str) -> Result<bool> {
+        Ok(self
+            .tickets
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|t| t.id == ticket_id && t.comments.iter().any(|c| c.1 == key)))
+    }
+    async fn ticket_state(&self, ticket_id: &str) -> Result<TicketState> {
+        self.tickets
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.id == ticket_id)
+            .map(|t| t.state)
+            .ok_or_else(|| Error::invalid("ticket", "no such ticket"))
+    }
+}
+
+/// A store that fails one `put` whose key contains `fail_on` (a crash before state is saved).
+struct FlakyStore {
+    inner: MemoryStore,
+    fail_on: Mutex<Option<String>>,
+}
+
+#[async_trait]
+impl StateStore for FlakyStore {
+    async fn get(&self, key: &str) -> Result<Option<Value>> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &str, value: Value) -> Result<()> {
+        let fail = {
+            let mut f = self.fail_on.lock().unwrap();
+            let hit = f.as_deref().is_some_and(|p| key.contains(p));
+            if hit {
+                *f = None;
+            }
+            hit
+        };
+        if fail {
+            return Err(Error::store("simulated crash before saving state"));
+        }
+        self.inner.put(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.inner.delete(key).await
+    }
+    async fn compare_and_set(&self, key: &str, expected: Option<&Value>, new: Option<Value>) -> Result<bool> {
+        self.inner.compare_and_set(key, expected, new).await
+    }
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Value)>> {
+        self.inner.scan_prefix(prefix).await
+    }
+}
+
+struct Rig {
+    source: Arc<FakeSource>,
+    desk: Arc<FakeDesk>,
+    store: Arc<FlakyStore>,
+    inbox: Inbox,
+}
+
+fn rig() -> Rig {
+    let source = Arc::new(FakeSource::default());
+    let desk = Arc::new(FakeDesk::default());
+    let store = Arc::new(FlakyStore { inner: MemoryStore::new(), fail_on: Mutex::new(None) });
+    let config = InboxConfig { channel_id: Some("77".into()), ..InboxConfig::default() };
+    let inbox = Inbox::new(source.clone(), desk.clone(), store.clone(), config);
+    Rig { source, desk, store, inbox }
+}
+
+impl Rig {
+    fn push(&self, m: InboundMessage) {
+        self.source.messages.lock().unwrap().push(m);
+    }
+    async fn pass(&self) -> InboxReport {
+        self.inbox.poll_once(t(1000), false).await.unwrap()
+    }
+    fn tickets(&self) -> Vec<FakeTicket> {
+        self.desk.tickets.lock().unwrap().clone()
+    }
+}
+
+fn outcome_names(r: &InboxReport) -> Vec<String> {
+    r.messages
+        .iter()
+        .map(|m| match &m.outcome {
+            MessageOutcome::CreatedTicket { ticket_id, .. } => {
+                format!("new {}", ticket_id.clone().unwrap_or_default())
+            }
+            MessageOutcome::Commented { ticket_id } => format!("comment {ticket_id}"),
+            MessageOutcome::Recovered { ticket_id } => format!("recovered {ticket_id}"),
+            MessageOutcome::SkippedOwn => "own".into(),
+            MessageOutcome::SkippedDuplicate => "dup".into(),
+            MessageOutcome::Failed { .. } => "failed".into(),
+        })
+        .collect()
+}
+
+/// The threading rules as a table: each row is a message and where it must land.
+#[tokio::test]
+async fn threading_rules_table() {
+    let r = rig();
+    let rows: Vec<(InboundMessage, &str)> = vec![
+        (dm("d1", "1", "hi", 0), "new T1"),                // first DM from a person
+        (dm("d2", "1", "still there?", 1), "comment T1"),  // next DM joins while open
+        (dm("d3", "2", "other person", 2), "new T2"),      // another person, own ticket
+        (dm("d4", OWN, "our answer", 3), "own"),           // our own DM is ignored
+        (mention("m1", "3", None, 4), "new T3"),           // first public post
+        (mention("m2", "3", Some("m1"), 5), "comment T3"), // reply under their first post
+        (mention("m3", "3", Some("r-ours"), 6), "new T4"), // reply to a reply (ours)
+        (mention("m4", "3", Some("m2"), 7), "new T5"),     // reply to their own reply
+        (mention("m5", "4", Some("m1"), 8), "new T6"),     // someone else under m1
+        (mention("m6", OWN, None, 9), "own"),              // our own post
+    ];
+    for (m, _) in &rows {
+        r.push(m.clone());
+    }
+    let report = r.pass().await;
+    let want: Vec<String> = rows.iter().map(|(_, w)| w.to_string()).collect();
+    assert_eq!(outcome_names(&report), want, "{report}");
+    assert!(report.cursor_advanced);
+    let tickets = r.tickets();
+    assert_eq!(tickets[0].ticket.tags, vec!["Twitter:Direct"]);
+    assert_eq!(tickets[2].ticket.tags, vec!["Twitter: Mention"]);
+    assert_eq!(tickets[0].ticket.channel_id.as_deref(), Some("77"));
+    assert_eq!(tickets[0].ticket.subject, "Twitter DM from @user1");
+    // A second pass creates nothing.
+    let again = r.pass().await;
+    assert!(again.messages.is_empty(), "{again}");
+    assert_eq!(r.tickets().len(), 6);
+}
+
+#[tokio::test]
+async fn closed_ticket_makes_the_next_dm_open_a_new_one() {
+    let r = rig();
+    r.push(dm("d1", "1", "hi", 0));
+    r.pass().await;
+    r.desk.tickets.lock().unwrap()[0].state = TicketState::Closed;
+    r.push(dm("d2", "1", "me again", 10));
+    let report = r.pass().await;
+    assert_eq!(outcome_names(&report), vec!["new T2"]);
+    // The known client is reused for the new ticket.
+    assert_eq!(r.tickets()[1].ticket.client_id.as_deref(), Some("C-@user1"));
+    r.push(dm("d3", "1", "and again", 11));
+    assert_eq!(outcome_names(&r.pass().await), vec!["comment T2"]);
+}
+
+#[tokio::test]
+async fn duplicate_deliveries_are_ignored() {
+    let r = rig();
+    let m = dm("d1", "1", "hi", 0);
+    let first = r.inbox.route(m.clone(), t(1), false).await;
+    let second = r.inbox.route(m, t(2), false).await;
+    assert!(matches!(first.outcome, MessageOutcome::CreatedTicket { .. }));
+    assert_eq!(second.outcome, MessageOutcome::SkippedDuplicate);
+    assert_eq!(r.tickets().len(), 1);
+}
+
+#[tokio::test]
+async fn media_appear_in_the_ticket() {
+    let r = rig();
+    let mut m = dm("d1", "1", "look", 0);
+    m.media = vec![
+        Media { kind: "photo".into(), url: "https://pbs.example/p.jpg".into() },
+        Media { kind: "animated_gif".into(), url: "https://pbs.example/g.mp4".into() },
+    ];
+    r.push(m);
+    r.pass().await;
+    assert_eq!(
+        r.tickets()[0].ticket.message,
+        "look\n[photo] https://pbs.example/p.jpg\n[animated_gif] https://pbs.example/g.mp4"
+    );
+}
+
+#[tokio::test]
+async fn crash_between_create_and_save_creates_no_duplicate() {
+    for lose_answer in [true, false] {
+        let r = rig();
+        r.push(dm("d1", "1", "hi", 0));
+        if lose_answer {
+            *r.desk.lose_next_create_answer.lock().unwrap() = true; // created, answer lost
+        } else {
+            *r.store.fail_on.lock().unwrap() = Some("dm-thread/".into()); // created, state not saved
+        }
+        let first = r.pass().await;
+        assert_eq!(outcome_names(&first), vec!["failed"]);
+        assert!(!first.cursor_advanced, "cursor must not pass an unprocessed message");
+        assert_eq!(r.tickets().len(), 1);
+        let second = r.pass().await;
+        assert_eq!(outcome_names(&second), vec!["recovered T1"], "{second}");
+        assert_eq!(r.tickets().len(), 1, "no duplicate ticket");
+        // And the thread continues in the recovered ticket.
+        r.push(dm("d2", "1", "more", 1));
+        assert_eq!(outcome_names(&r.pass().await), vec!["comment T1"]);
+    }
+}
+
+#[tokio::test]
+async fn crash_between_comment_and_save_adds_no_duplicate_comment() {
+    let r = rig();
+    r.push(dm("d1", "1", "hi", 0));
+    r.pass().await;
+    r.push(dm("d2", "1", "second", 1));
+    *r.store.fail_on.lock().unwrap() = Some("processed/dm/d2".into());
+    assert_eq!(outcome_names(&r.pass().await), vec!["failed"]);
+    assert_eq!(r.tickets()[0].comments.len(), 1);
+    assert_eq!(outcome_names(&r.pass().await), vec!["recovered T1"]);
+    assert_eq!(r.tickets()[0].comments.len(), 1, "no duplicate comment");
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing() {
+    let r = rig();
+    r.push(dm("d1", "1", "hi", 0));
+    let report = r.inbox.poll_once(t(5), true).await.unwrap();
+    assert_eq!(outcome_names(&report), vec!["new "]);
+    assert!(!report.cursor_advanced);
+    assert!(r.tickets().is_empty());
+    assert!(r.store.inner.is_empty());
+}
+
+#[tokio::test]
+async fn answers_go_back_by_dm_or_public_reply() {
+    let r = rig();
+    r.push(dm("d1", "1", "hi", 0));
+    r.push(mention("m1", "3", None, 1));
+    r.push(mention("m2", "3", Some("m1"), 2));
+    r.pass().await;
+    r.inbox.answer("T1", "Hello by DM").await.unwrap();
+    r.inbox.answer("T2", "Hello in public").await.unwrap();
+    let sent = r.source.sent.lock().unwrap().clone();
+    assert_eq!(
+        sent,
+        vec![
+            ("dm".into(), "1".into(), "Hello by DM".into()),
+            ("reply".into(), "m2".into(), "Hello in public".into())
+        ]
+    );
+    let err = r.inbox.answer("T404", "x").await.unwrap_err().to_string();
+    assert!(err.contains("T404"), "{err}");
+}
+
+#[tokio::test]
+async fn silence_alert_fires_once_per_silence() {
+    let source = Arc::new(FakeSource::default());
+    let desk = Arc::new(FakeDesk::default());
+    let store = Arc::new(MemoryStore::new());
+    let fired = Arc::new(Mutex::new(0));
+    let counter = fired.clone();
+    let config = InboxConfig { silence_alert_after: Some(Duration::hours(4)), ..InboxConfig::default() };
+    let inbox =
+        Inbox::new(source.clone(), desk, store, config).on_silence(move |_| *counter.lock().unwrap() += 1);
+    assert!(inbox.poll_once(t(0), false).await.unwrap().silence_alert.is_none()); // starts the clock
+    assert!(inbox.poll_once(t(3 * 60), false).await.unwrap().silence_alert.is_none());
+    let alert = inbox.poll_once(t(4 * 60), false).await.unwrap().silence_alert.unwrap();
+    assert_eq!(alert.silent_for_hours, 4);
+    assert!(inbox.poll_once(t(5 * 60), false).await.unwrap().silence_alert.is_none(), "once per silence");
+    assert_eq!(*fired.lock().unwrap(), 1);
+    // A message ends the silence; a new one can alert again later.
+    source.messages.lock().unwrap().push(dm("d1", "1", "hi", 6 * 60));
+    inbox.poll_once(t(6 * 60), false).await.unwrap();
+    assert!(inbox.poll_once(t(10 * 60), false).await.unwrap().silence_alert.is_some());
+    assert_eq!(*fired.lock().unwrap(), 2);
+}
