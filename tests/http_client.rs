@@ -522,3 +522,70 @@ async fn empty_remaining_budget_waits_for_the_reset() {
     client.send(ApiRequest::get("/v1/users")).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(900), "waited only {:?}", started.elapsed());
 }
+
+/// A scripted transport: requests are data, so a fake can stand in for the network.
+struct Scripted {
+    answers: std::sync::Mutex<Vec<Result<deskbridge::http::HttpResponse, deskbridge::http::TransportError>>>,
+    seen: std::sync::Mutex<Vec<deskbridge::http::HttpRequest>>,
+}
+
+#[async_trait::async_trait]
+impl deskbridge::http::Transport for Scripted {
+    async fn execute(
+        &self,
+        request: deskbridge::http::HttpRequest,
+    ) -> Result<deskbridge::http::HttpResponse, deskbridge::http::TransportError> {
+        self.seen.lock().unwrap().push(request);
+        self.answers.lock().unwrap().remove(0)
+    }
+}
+
+fn scripted(
+    answers: Vec<Result<deskbridge::http::HttpResponse, deskbridge::http::TransportError>>,
+) -> Arc<Scripted> {
+    Arc::new(Scripted { answers: std::sync::Mutex::new(answers), seen: std::sync::Mutex::new(Vec::new()) })
+}
+
+fn ok_response() -> deskbridge::http::HttpResponse {
+    deskbridge::http::HttpResponse { status: 200, headers: Default::default(), body: b"{}".to_vec() }
+}
+
+#[tokio::test(start_paused = true)]
+async fn transport_failures_retry_only_when_safe() {
+    use deskbridge::http::TransportError;
+    // Could not connect: nothing was sent, so even a POST is retried (after the backoff).
+    let fake =
+        scripted(vec![Err(TransportError::new(TransportFailure::Connect, "refused")), Ok(ok_response())]);
+    let client = ApiClient::builder("fake", Url::parse("https://api.example.com/base").unwrap())
+        .transport(fake.clone())
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    client.send(ApiRequest::post("/tickets")).await.unwrap();
+    assert_eq!(started.elapsed(), Duration::from_millis(10));
+    {
+        let seen = fake.seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].url.as_str(), "https://api.example.com/base/tickets");
+        assert_eq!(seen[0].timeout, Duration::from_secs(30));
+    }
+
+    // Interrupted after sending: a POST may have been processed; not retried.
+    let interrupted = || Err(TransportError::new(TransportFailure::Interrupted, "reset"));
+    let fake = scripted(vec![interrupted(), interrupted(), Ok(ok_response())]);
+    let client = ApiClient::builder("fake", Url::parse("https://api.example.com").unwrap())
+        .transport(fake.clone())
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let error = client.send(ApiRequest::post("/tickets")).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Transport { failure: TransportFailure::Interrupted, method, path, .. } if method == "POST" && path == "/tickets"),
+        "{error:?}"
+    );
+    assert_eq!(fake.seen.lock().unwrap().len(), 1);
+    // The same failure on a GET is retried.
+    client.send(ApiRequest::get("/tickets")).await.unwrap();
+    assert_eq!(fake.seen.lock().unwrap().len(), 3);
+}
