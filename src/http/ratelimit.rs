@@ -1,0 +1,514 @@
+//! Client-side pacing: a configured rate, tightened by the provider's limit headers.
+//!
+//! [`RateLimit`] is the configured pace (`per_minute(60)`, `per_second(0.4)`, or
+//! `unlimited()`). [`RateLimitHeaders`] says which response headers carry the provider's
+//! own budget (limit, remaining, reset). [`Pacer`] is the pure arithmetic with an explicit
+//! clock; [`RateLimiter`] wraps it for concurrent callers and does the actual sleeping with
+//! `tokio::time` (so tests with `tokio::time::pause` run instantly).
+//!
+//! Rules, in order, for each request:
+//! 1. Requests start at least one configured interval apart (none when unlimited).
+//! 2. When the provider said `remaining = 0`, wait until its reset.
+//! 3. When the provider said little is left (at most a tenth of its limit, or at most
+//!    [`LOW_REMAINING_WITHOUT_LIMIT`] when it gave no limit), spread what is left evenly
+//!    until the reset: the next request starts `time to reset / remaining` later.
+//! 4. After a 429, every caller sharing the limiter waits until the retry time
+//!    ([`RateLimiter::hold_for`]).
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::HeaderMap;
+use tokio::time::Instant;
+
+/// The longest wait any header can impose; larger values are treated as this (a day).
+pub const MAX_HEADER_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// With no limit header, "little is left" means at most this many requests remain.
+pub const LOW_REMAINING_WITHOUT_LIMIT: u64 = 5;
+
+/// A configured request rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RateLimit {
+    min_interval: Option<Duration>,
+}
+
+impl RateLimit {
+    /// No pacing (the provider's headers and 429s still slow requests down).
+    pub const fn unlimited() -> Self {
+        Self { min_interval: None }
+    }
+
+    /// At most `requests` per minute, evenly spaced. `0` means unlimited.
+    pub fn per_minute(requests: u32) -> Self {
+        if requests == 0 { Self::unlimited() } else { Self::every(Duration::from_secs(60) / requests) }
+    }
+
+    /// At most `requests` per second (fractions allowed: `0.4` is one request every
+    /// 2.5 s). Zero, negative or non-finite values mean unlimited; intervals longer than
+    /// [`MAX_HEADER_WAIT`] are capped to it.
+    pub fn per_second(requests: f64) -> Self {
+        if !(requests.is_finite() && requests > 0.0) {
+            return Self::unlimited();
+        }
+        let interval = Duration::try_from_secs_f64(1.0 / requests).unwrap_or(MAX_HEADER_WAIT);
+        Self::every(interval.min(MAX_HEADER_WAIT))
+    }
+
+    /// One request per `interval`. A zero interval means unlimited.
+    pub fn every(interval: Duration) -> Self {
+        if interval.is_zero() { Self::unlimited() } else { Self { min_interval: Some(interval) } }
+    }
+
+    /// The minimum time between two request starts; `None` when unlimited.
+    pub fn min_interval(&self) -> Option<Duration> {
+        self.min_interval
+    }
+}
+
+/// How a reset header expresses its time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetKind {
+    /// UNIX seconds at which the window refills (Aircall `X-AircallApi-Reset`, X
+    /// `x-rate-limit-reset`).
+    EpochSeconds,
+    /// Seconds from now until the window refills (Zendesk `ratelimit-reset`).
+    DeltaSeconds,
+}
+
+/// Which response headers carry a provider's rate-limit budget. Names are matched
+/// case-insensitively; for each field, the first name present wins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimitHeaders {
+    limit: Vec<String>,
+    remaining: Vec<String>,
+    reset: Vec<(String, ResetKind)>,
+    window: Option<Duration>,
+}
+
+impl Default for RateLimitHeaders {
+    /// [`RateLimitHeaders::common`].
+    fn default() -> Self {
+        Self::common()
+    }
+}
+
+impl RateLimitHeaders {
+    /// No headers: pacing follows the configured rate and 429s only.
+    pub fn none() -> Self {
+        Self { limit: Vec::new(), remaining: Vec::new(), reset: Vec::new(), window: None }
+    }
+
+    /// Add a header name carrying the window's total limit.
+    pub fn limit(mut self, name: &str) -> Self {
+        self.limit.push(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Add a header name carrying how many requests remain in the window.
+    pub fn remaining(mut self, name: &str) -> Self {
+        self.remaining.push(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Add a header name carrying when the window refills.
+    pub fn reset(mut self, name: &str, kind: ResetKind) -> Self {
+        self.reset.push((name.to_ascii_lowercase(), kind));
+        self
+    }
+
+    /// The window length to assume when a `remaining` header comes without a reset
+    /// header (Zendesk's `X-Rate-Limit-Remaining` counts per minute).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = Some(window);
+        self
+    }
+
+    /// Aircall: `X-AircallApi-Limit`, `X-AircallApi-Remaining`, `X-AircallApi-Reset`
+    /// (UNIX seconds); per-minute window.
+    pub fn aircall() -> Self {
+        Self::none()
+            .limit("X-AircallApi-Limit")
+            .remaining("X-AircallApi-Remaining")
+            .reset("X-AircallApi-Reset", ResetKind::EpochSeconds)
+            .window(Duration::from_secs(60))
+    }
+
+    /// X: `x-rate-limit-limit`, `x-rate-limit-remaining`, `x-rate-limit-reset` (UNIX
+    /// seconds); 15-minute windows.
+    pub fn x() -> Self {
+        Self::none()
+            .limit("x-rate-limit-limit")
+            .remaining("x-rate-limit-remaining")
+            .reset("x-rate-limit-reset", ResetKind::EpochSeconds)
+            .window(Duration::from_secs(15 * 60))
+    }
+
+    /// Zendesk: `ratelimit-limit` / `ratelimit-remaining` / `ratelimit-reset` (seconds)
+    /// where sent, else `X-Rate-Limit` / `X-Rate-Limit-Remaining` with a one-minute window.
+    pub fn zendesk() -> Self {
+        Self::none()
+            .limit("ratelimit-limit")
+            .limit("X-Rate-Limit")
+            .remaining("ratelimit-remaining")
+            .remaining("X-Rate-Limit-Remaining")
+            .reset("ratelimit-reset", ResetKind::DeltaSeconds)
+            .window(Duration::from_secs(60))
+    }
+
+    /// Every header family above (Aircall, X, Zendesk), for clients that do not configure
+    /// their own; with no window assumption.
+    pub fn common() -> Self {
+        let mut all = Self::none();
+        for preset in [Self::aircall(), Self::x(), Self::zendesk()] {
+            all.limit.extend(preset.limit);
+            all.remaining.extend(preset.remaining);
+            all.reset.extend(preset.reset);
+        }
+        all
+    }
+
+    /// Read the budget from response headers at wall-clock time `now`. Unparsable values
+    /// are ignored (treated as absent).
+    pub fn read(&self, headers: &HeaderMap, now: SystemTime) -> LimitSnapshot {
+        let limit = self.limit.iter().find_map(|name| header_number(headers, name)).map(to_count);
+        let remaining = self.remaining.iter().find_map(|name| header_number(headers, name)).map(to_count);
+        let reset_in = self.reset_in(headers, now).or(if remaining.is_some() { self.window } else { None });
+        LimitSnapshot { limit, remaining, reset_in }
+    }
+
+    /// How long until the window refills, from the first reset header present; `None`
+    /// when no reset header is present or parsable. Capped at [`MAX_HEADER_WAIT`].
+    pub fn reset_in(&self, headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+        self.reset.iter().find_map(|(name, kind)| {
+            let value = header_number(headers, name)?;
+            let wait = match kind {
+                ResetKind::DeltaSeconds => seconds(value),
+                ResetKind::EpochSeconds => {
+                    let now_secs = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs_f64();
+                    seconds(value - now_secs)
+                }
+            };
+            Some(wait)
+        })
+    }
+}
+
+/// A provider's rate-limit budget as one response reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct LimitSnapshot {
+    /// Requests allowed per window.
+    pub limit: Option<u64>,
+    /// Requests left in the current window.
+    pub remaining: Option<u64>,
+    /// Time until the window refills.
+    pub reset_in: Option<Duration>,
+}
+
+fn header_number(headers: &HeaderMap, name: &str) -> Option<f64> {
+    let value = headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok()?;
+    value.is_finite().then_some(value)
+}
+
+fn to_count(value: f64) -> u64 {
+    // Saturating float-to-int conversion: negatives become 0.
+    value.max(0.0) as u64
+}
+
+/// Non-negative seconds to a duration, capped at [`MAX_HEADER_WAIT`].
+pub(crate) fn seconds(value: f64) -> Duration {
+    if value.is_nan() || value <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(value).unwrap_or(MAX_HEADER_WAIT).min(MAX_HEADER_WAIT)
+}
+
+/// The provider's budget as the pacer tracks it between responses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Budget {
+    remaining: u64,
+    limit: Option<u64>,
+    reset_at: Instant,
+}
+
+impl Budget {
+    fn is_low(&self) -> bool {
+        match self.limit {
+            Some(limit) if limit > 0 => self.remaining.saturating_mul(10) <= limit,
+            _ => self.remaining <= LOW_REMAINING_WITHOUT_LIMIT,
+        }
+    }
+}
+
+/// The pure pacing arithmetic: given the clock, when may the next request start?
+///
+/// Every method takes `now` explicitly; nothing here reads a clock or sleeps.
+#[derive(Clone, Debug)]
+pub struct Pacer {
+    rate: RateLimit,
+    next_start: Option<Instant>,
+    budget: Option<Budget>,
+}
+
+impl Pacer {
+    /// A pacer for the configured rate, with no provider budget known yet.
+    pub fn new(rate: RateLimit) -> Self {
+        Self { rate, next_start: None, budget: None }
+    }
+
+    /// Reserve the next start slot; returns how long the caller must wait from `now`.
+    /// The slot is taken even if the caller then gives up.
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        let mut start = self.next_start.map_or(now, |next| next.max(now));
+        if self.budget.is_some_and(|b| b.reset_at <= start) {
+            // The window has refilled since the provider last spoke.
+            self.budget = None;
+        }
+        let mut spacing = self.rate.min_interval().unwrap_or(Duration::ZERO);
+        if let Some(budget) = self.budget.as_mut() {
+            if budget.remaining == 0 {
+                start = budget.reset_at;
+                self.budget = None;
+            } else {
+                if budget.is_low() {
+                    let spread =
+                        budget.reset_at.saturating_duration_since(start) / saturating_u32(budget.remaining);
+                    spacing = spacing.max(spread);
+                }
+                budget.remaining -= 1;
+            }
+        }
+        self.next_start = Some(add(start, spacing));
+        start.saturating_duration_since(now)
+    }
+
+    /// Take in what a response's headers said about the provider's budget. A snapshot
+    /// without both `remaining` and a reset time changes nothing.
+    pub fn observe(&mut self, snapshot: LimitSnapshot, now: Instant) {
+        if let (Some(remaining), Some(reset_in)) = (snapshot.remaining, snapshot.reset_in) {
+            self.budget = Some(Budget { remaining, limit: snapshot.limit, reset_at: add(now, reset_in) });
+        }
+    }
+
+    /// No request may start before `until` (after a 429: the provider's retry time).
+    pub fn hold_until(&mut self, until: Instant) {
+        self.next_start = Some(self.next_start.map_or(until, |next| next.max(until)));
+    }
+}
+
+fn saturating_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+fn add(instant: Instant, duration: Duration) -> Instant {
+    instant.checked_add(duration.min(MAX_HEADER_WAIT)).unwrap_or(instant)
+}
+
+/// Paces requests for every clone sharing it (clones share one state). Cheap to clone.
+#[derive(Clone)]
+pub struct RateLimiter {
+    inner: Arc<LimiterInner>,
+}
+
+struct LimiterInner {
+    rate: RateLimit,
+    headers: RateLimitHeaders,
+    pacer: Mutex<Pacer>,
+}
+
+impl fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("rate", &self.inner.rate)
+            .field("headers", &self.inner.headers)
+            .finish()
+    }
+}
+
+impl Default for RateLimiter {
+    /// Unlimited, reading [`RateLimitHeaders::common`].
+    fn default() -> Self {
+        Self::new(RateLimit::unlimited(), RateLimitHeaders::common())
+    }
+}
+
+impl RateLimiter {
+    /// A limiter pacing at `rate` and reading the provider's budget from `headers`.
+    pub fn new(rate: RateLimit, headers: RateLimitHeaders) -> Self {
+        Self { inner: Arc::new(LimiterInner { rate, headers, pacer: Mutex::new(Pacer::new(rate)) }) }
+    }
+
+    /// The configured rate.
+    pub fn rate(&self) -> RateLimit {
+        self.inner.rate
+    }
+
+    /// The headers this limiter reads (the retry policy reads reset times from them too).
+    pub fn headers(&self) -> &RateLimitHeaders {
+        &self.inner.headers
+    }
+
+    fn with_pacer<R>(&self, f: impl FnOnce(&mut Pacer) -> R) -> R {
+        // A panic while holding the lock cannot leave the pacer inconsistent in a way that
+        // matters (worst case: one slot too early), so recover from poisoning.
+        let mut pacer = self.inner.pacer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut pacer)
+    }
+
+    /// Wait until this caller may start a request.
+    pub async fn acquire(&self) {
+        let wait = self.with_pacer(|pacer| pacer.reserve(Instant::now()));
+        if !wait.is_zero() {
+            tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing request");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Take in a response's limit headers.
+    pub fn observe(&self, headers: &HeaderMap) {
+        let snapshot = self.inner.headers.read(headers, SystemTime::now());
+        self.with_pacer(|pacer| pacer.observe(snapshot, Instant::now()));
+    }
+
+    /// Hold every caller until `wait` from now has passed.
+    pub fn hold_for(&self, wait: Duration) {
+        let until = add(Instant::now(), wait);
+        self.with_pacer(|pacer| pacer.hold_until(until));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn rates_convert_to_intervals() {
+        assert_eq!(RateLimit::per_minute(60).min_interval(), Some(secs(1)));
+        assert_eq!(RateLimit::per_second(0.4).min_interval(), Some(Duration::from_millis(2500)));
+        assert_eq!(RateLimit::per_second(0.0), RateLimit::unlimited());
+        assert_eq!(RateLimit::per_second(f64::NAN), RateLimit::unlimited());
+        assert_eq!(RateLimit::per_minute(0).min_interval(), None);
+        assert_eq!(RateLimit::per_second(1e-300).min_interval(), Some(MAX_HEADER_WAIT));
+    }
+
+    #[test]
+    fn configured_rate_spaces_requests() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(RateLimit::per_minute(60));
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        assert_eq!(pacer.reserve(t0), secs(1));
+        assert_eq!(pacer.reserve(t0), secs(2));
+        // Time passing consumes the queue.
+        assert_eq!(pacer.reserve(t0 + secs(10)), Duration::ZERO);
+        assert_eq!(pacer.reserve(t0 + secs(10)), secs(1));
+    }
+
+    #[test]
+    fn unlimited_never_waits_without_provider_budget() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(RateLimit::unlimited());
+        for _ in 0..100 {
+            assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        }
+    }
+
+    #[test]
+    fn zero_remaining_waits_until_reset_then_refills() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(RateLimit::unlimited());
+        pacer.observe(LimitSnapshot { limit: Some(60), remaining: Some(0), reset_in: Some(secs(30)) }, t0);
+        assert_eq!(pacer.reserve(t0), secs(30));
+        // After the reset the window is full again: no more waiting.
+        assert_eq!(pacer.reserve(t0 + secs(30)), Duration::ZERO);
+    }
+
+    #[test]
+    fn low_remaining_spreads_the_budget_until_reset() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(RateLimit::unlimited());
+        // 4 of 120 left, 40 s to reset: one request every 10 s.
+        pacer.observe(LimitSnapshot { limit: Some(120), remaining: Some(4), reset_in: Some(secs(40)) }, t0);
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        // Then 3 left with 30 s to go: still 10 s apart.
+        let second = pacer.reserve(t0);
+        assert_eq!(second, secs(10));
+        let third = pacer.reserve(t0);
+        assert_eq!(third, secs(20));
+    }
+
+    #[test]
+    fn plenty_remaining_does_not_slow_down() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(RateLimit::unlimited());
+        pacer
+            .observe(LimitSnapshot { limit: Some(300), remaining: Some(250), reset_in: Some(secs(900)) }, t0);
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+    }
+
+    #[test]
+    fn configured_rate_wins_when_slower_than_spread() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(RateLimit::per_second(0.4));
+        pacer.observe(LimitSnapshot { limit: Some(100), remaining: Some(5), reset_in: Some(secs(5)) }, t0);
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        assert_eq!(pacer.reserve(t0), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn hold_until_delays_everyone() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(RateLimit::unlimited());
+        pacer.hold_until(t0 + secs(7));
+        assert_eq!(pacer.reserve(t0), secs(7));
+        assert_eq!(pacer.reserve(t0 + secs(3)), secs(4));
+    }
+
+    #[test]
+    fn headers_are_read_case_insensitively_with_epoch_and_delta_resets() {
+        let now = SystemTime::UNIX_EPOCH + secs(1_700_000_000);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-aircallapi-limit", HeaderValue::from_static("60"));
+        headers.insert("x-aircallapi-remaining", HeaderValue::from_static("3"));
+        headers.insert("x-aircallapi-reset", HeaderValue::from_static("1700000042"));
+        let snap = RateLimitHeaders::aircall().read(&headers, now);
+        assert_eq!(snap, LimitSnapshot { limit: Some(60), remaining: Some(3), reset_in: Some(secs(42)) });
+
+        let mut headers = HeaderMap::new();
+        headers.insert("x-rate-limit", HeaderValue::from_static("700"));
+        headers.insert("x-rate-limit-remaining", HeaderValue::from_static("12"));
+        let snap = RateLimitHeaders::zendesk().read(&headers, now);
+        assert_eq!(snap, LimitSnapshot { limit: Some(700), remaining: Some(12), reset_in: Some(secs(60)) });
+        headers.insert("ratelimit-remaining", HeaderValue::from_static("2"));
+        headers.insert("ratelimit-reset", HeaderValue::from_static("9"));
+        let snap = RateLimitHeaders::zendesk().read(&headers, now);
+        assert_eq!(snap.remaining, Some(2));
+        assert_eq!(snap.reset_in, Some(secs(9)));
+
+        // A reset in the past means "now"; garbage is ignored; absurd values are capped.
+        let mut headers = HeaderMap::new();
+        headers.insert("x-rate-limit-reset", HeaderValue::from_static("1600000000"));
+        assert_eq!(RateLimitHeaders::x().reset_in(&headers, now), Some(Duration::ZERO));
+        headers.insert("x-rate-limit-reset", HeaderValue::from_static("soon"));
+        assert_eq!(RateLimitHeaders::x().reset_in(&headers, now), None);
+        headers.insert("x-rate-limit-reset", HeaderValue::from_static("99999999999999"));
+        assert_eq!(RateLimitHeaders::x().reset_in(&headers, now), Some(MAX_HEADER_WAIT));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limiter_shares_pacing_between_clones() {
+        let limiter = RateLimiter::new(RateLimit::per_minute(60), RateLimitHeaders::none());
+        let other = limiter.clone();
+        let start = Instant::now();
+        limiter.acquire().await;
+        other.acquire().await;
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), secs(2));
+    }
+}
