@@ -15,6 +15,8 @@ pub mod status;
 pub mod store;
 pub mod sync;
 
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "talkdesk")]
 pub mod talkdesk;
 
