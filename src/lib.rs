@@ -10,6 +10,8 @@ pub mod identity;
 pub mod mapping;
 pub mod ports;
 pub mod schedule;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod status;
 pub mod store;
 pub mod sync;
