@@ -11,6 +11,8 @@ pub mod inbox;
 pub mod mapping;
 pub mod ports;
 pub mod schedule;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod status;
 pub mod store;
 pub mod sync;
