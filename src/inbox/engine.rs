@@ -93,6 +93,9 @@ enum Route {
     Create { why: String },
 }
 
+/// A callback for silence alerts.
+pub type SilenceCallback = Box<dyn Fn(&SilenceAlert) + Send + Sync>;
+
 /// Routes messages from a [`MessageSource`] into a [`TicketDesk`], keeping its state in a
 /// [`StateStore`]. See the [module docs](crate::inbox).
 pub struct Inbox {
@@ -100,7 +103,7 @@ pub struct Inbox {
     desk: Arc<dyn TicketDesk>,
     store: Arc<dyn StateStore>,
     config: InboxConfig,
-    on_silence: Option<Box<dyn Fn(&SilenceAlert) + Send + Sync>>,
+    on_silence: Option<SilenceCallback>,
 }
 
 impl std::fmt::Debug for Inbox {
