@@ -17,9 +17,17 @@ pub mod status;
 pub mod store;
 pub mod sync;
 
+#[cfg(feature = "aircall")]
+pub mod aircall;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "talkdesk")]
 pub mod talkdesk;
+#[cfg(feature = "twitter")]
+pub mod twitter;
+#[cfg(feature = "usedesk")]
+pub mod usedesk;
+#[cfg(feature = "zendesk")]
+pub mod zendesk;
 
 pub use error::{Error, Result};

@@ -47,6 +47,8 @@ mod server;
 mod webhook;
 
 pub mod aircall;
+pub mod twitter;
+pub mod usedesk;
 pub mod zendesk;
 
 pub use server::{
