@@ -470,7 +470,16 @@ fn observe(
         Some((v, seen_at)) => *v != value || (origin == Origin::Others && at > *seen_at),
     };
     let value_for_record = value.clone();
-    s.observed = Some((value, at));
+    if changed {
+        s.observed = Some((value, at));
+    } else if origin != Origin::Unknown
+        && let Some((_, seen_at)) = &mut s.observed
+    {
+        // The same value reported again with an actor: keep the latest report time. A
+        // poll (unknown origin) that sees the same value keeps the time the value was
+        // first seen, so an unchanged agent's state does not change on every pass.
+        *seen_at = (*seen_at).max(at);
+    }
     if !ours && changed {
         s.changed_at = Some(at);
         s.last_external = Some((value_for_record, at));

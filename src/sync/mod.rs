@@ -22,4 +22,4 @@ pub use link::{
 pub use plan::{
     AgentRef, Change, Failed, OneWaySpec, Plan, Skipped, SyncReport, Unmatched, UnmatchedWhy, plan_one_way,
 };
-pub use shifts::{ShiftSpec, Unscheduled, plan_shifts};
+pub use shifts::{ShiftSpec, ShiftSync, Unscheduled, plan_shifts};

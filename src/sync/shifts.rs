@@ -248,3 +248,135 @@ mod tests {
         assert_eq!(plan.changes[0].reason, "not in the schedule: set offline");
     }
 }
+
+/// Runs the schedule-driven flow against a provider: read the schedule and the agents,
+/// validate the group filter, plan, apply. [`ShiftSync::watch`] repeats at every shift
+/// boundary (or reconcile interval, whichever comes first).
+pub struct ShiftSync {
+    schedule: std::sync::Arc<dyn crate::ports::ScheduleSource>,
+    target: std::sync::Arc<dyn crate::ports::StatusProvider>,
+    spec: ShiftSpec,
+    allow_unknown_groups: bool,
+    options: crate::sync::ApplyOptions,
+    horizon: chrono::Duration,
+}
+
+impl std::fmt::Debug for ShiftSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShiftSync")
+            .field("target", &self.target.name())
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShiftSync {
+    /// Drive `target`'s statuses from `schedule` per `spec`.
+    pub fn new(
+        schedule: std::sync::Arc<dyn crate::ports::ScheduleSource>,
+        target: std::sync::Arc<dyn crate::ports::StatusProvider>,
+        spec: ShiftSpec,
+    ) -> Self {
+        Self {
+            schedule,
+            target,
+            spec,
+            allow_unknown_groups: false,
+            options: crate::sync::ApplyOptions::default(),
+            horizon: chrono::Duration::days(2),
+        }
+    }
+
+    /// Report configured group names the provider does not have as warnings instead of
+    /// failing before anything is written.
+    pub fn allow_unknown_groups(mut self, allow: bool) -> Self {
+        self.allow_unknown_groups = allow;
+        self
+    }
+
+    /// How many writes run at once (the provider's client paces them).
+    pub fn options(mut self, options: crate::sync::ApplyOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How far around `at` shifts are read from the schedule source (default 2 days each
+    /// way); shifts longer than this are not seen whole.
+    pub fn horizon(mut self, horizon: chrono::Duration) -> Self {
+        self.horizon = horizon;
+        self
+    }
+
+    async fn load(&self, at: DateTime<Utc>) -> crate::Result<Schedule> {
+        let shifts = self.schedule.shifts(at - self.horizon, at + self.horizon).await?;
+        Ok(Schedule::new(shifts))
+    }
+
+    /// Plan (and, unless `dry_run`, apply) the statuses due at `at`. Configured group
+    /// names that match no provider group fail with
+    /// [`Error::UnknownGroups`](crate::Error::UnknownGroups) before anything is written,
+    /// unless allowed.
+    pub async fn run_once(&self, at: DateTime<Utc>, dry_run: bool) -> crate::Result<crate::sync::SyncReport> {
+        let (schedule, agents) =
+            futures_util::future::try_join(self.load(at), self.target.list_agents()).await?;
+        let mut warnings = Vec::new();
+        if !self.spec.filter.is_empty() {
+            let groups = self.target.list_groups().await?;
+            if let Err(e) = self.spec.filter.validate(self.target.name(), &groups) {
+                if !self.allow_unknown_groups {
+                    return Err(e);
+                }
+                warnings.push(e.to_string());
+            }
+        }
+        let plan = plan_shifts(&schedule, self.target.name(), &agents, &self.spec, at);
+        let mut report = if dry_run {
+            crate::sync::SyncReport::dry_run(plan)
+        } else {
+            crate::sync::apply(plan, self.target.as_ref(), self.options).await
+        };
+        report.warnings = warnings;
+        Ok(report)
+    }
+
+    /// The next instant the flow should run after `at`: the next shift boundary, or
+    /// `at + reconcile_every`, whichever is first.
+    pub async fn next_run_after(
+        &self,
+        at: DateTime<Utc>,
+        reconcile_every: chrono::Duration,
+    ) -> crate::Result<DateTime<Utc>> {
+        let schedule = self.load(at).await?;
+        let reconcile = at + reconcile_every;
+        Ok(schedule.next_change_after(at).map_or(reconcile, |b| b.min(reconcile)))
+    }
+
+    /// Run at `start`, then at every shift boundary or reconcile interval, until `stop`
+    /// resolves; `clock` tells the time and `on_report` receives each report. A shift's
+    /// end sets the agent offline even when nothing else changed. Errors of one run are
+    /// passed to `on_report` and the watch goes on.
+    pub async fn watch<C, F, S>(
+        &self,
+        clock: C,
+        reconcile_every: chrono::Duration,
+        mut on_report: F,
+        stop: S,
+    ) -> crate::Result<()>
+    where
+        C: Fn() -> DateTime<Utc>,
+        F: FnMut(DateTime<Utc>, crate::Result<crate::sync::SyncReport>),
+        S: std::future::Future<Output = ()>,
+    {
+        tokio::pin!(stop);
+        loop {
+            let now = clock();
+            on_report(now, self.run_once(now, false).await);
+            let next = self.next_run_after(now, reconcile_every).await.unwrap_or(now + reconcile_every);
+            let wait = (next - clock()).to_std().unwrap_or(std::time::Duration::ZERO);
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}

@@ -401,3 +401,23 @@ proptest! {
         prop_assert!(gave_up || !matches!(d, Decision::Write { .. }), "not converged: {:?} with {:?}", d, w.actual);
     }
 }
+
+#[test]
+fn an_unchanged_reconcile_leaves_the_state_untouched() {
+    let cfg = LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::TwoWay);
+    let mut st = LinkState::default();
+    let seen = |v: &str, at| Some(Seen { value: ns(v), origin: Origin::Unknown, at });
+    step(&cfg, &mut st, LinkEvent::Snapshot { a: seen("available", t0()), b: seen("online", t0()) }, t0());
+    let before = st.clone();
+    let later = t0() + Duration::hours(1);
+    assert!(
+        step(
+            &cfg,
+            &mut st,
+            LinkEvent::Snapshot { a: seen("available", later), b: seen("online", later) },
+            later
+        )
+        .is_empty()
+    );
+    assert_eq!(st, before, "a pass that sees nothing new must not change (and so not persist) the state");
+}
