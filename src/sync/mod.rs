@@ -4,16 +4,20 @@
 //!   [`decide`] used by both the continuous and the one-shot paths.
 //! - [`plan`]: [`Plan`] (the dry run), [`SyncReport`], and the pure one-way planner.
 //! - [`shifts`]: the schedule-driven planner (shifts decide status per channel).
+//! - [`bridge`]: the continuous [`Bridge`]: events, reconcile passes, schedule
+//!   boundaries, inboxes, graceful shutdown, state that survives restarts.
 //! - [`apply`] / [`OneShot`]: execute a plan through the
 //!   [`StatusProvider`](crate::ports::StatusProvider) port, concurrently (each provider's
 //!   client paces itself under its rate limit).
 
+pub mod bridge;
 pub mod link;
 pub mod plan;
 pub mod shifts;
 
 mod engine;
 
+pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, StatusLink};
 pub use engine::{ApplyOptions, OneShot, apply};
 pub use link::{
     Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, SkipReason, TargetPolicy,

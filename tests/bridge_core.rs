@@ -1,0 +1,305 @@
+//! The continuous bridge over in-memory providers: events, duplicates, reordering, drops
+//! healed by reconcile, two-way without ping-pong, restart without loss.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use deskbridge::mapping::{Side, StatusMap};
+use deskbridge::ports::{StateStore, StatusProvider};
+use deskbridge::status::{Agent, Channel, Group, NativeStatus};
+use deskbridge::store::MemoryStore;
+use deskbridge::sync::{
+    Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, Origin, StatusLink,
+};
+use deskbridge::{Error, Result};
+
+/// A provider whose agents live in memory; records every write.
+struct Fake {
+    name: &'static str,
+    agents: Mutex<Vec<(String, String, String)>>, // id, email, status
+    writes: Mutex<Vec<(String, String)>>,
+    fail_writes: Mutex<u32>,
+    write_delay: Mutex<Duration>,
+}
+
+impl Fake {
+    fn new(name: &'static str, agents: &[(&str, &str, &str)]) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            agents: Mutex::new(
+                agents.iter().map(|(i, e, s)| (i.to_string(), e.to_string(), s.to_string())).collect(),
+            ),
+            writes: Mutex::new(vec![]),
+            fail_writes: Mutex::new(0),
+            write_delay: Mutex::new(Duration::ZERO),
+        })
+    }
+    fn set(&self, id: &str, status: &str) {
+        for a in self.agents.lock().unwrap().iter_mut() {
+            if a.0 == id {
+                a.2 = status.into();
+            }
+        }
+    }
+    fn status(&self, id: &str) -> String {
+        self.agents.lock().unwrap().iter().find(|a| a.0 == id).map(|a| a.2.clone()).unwrap_or_default()
+    }
+    fn writes(&self) -> Vec<(String, String)> {
+        self.writes.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl StatusProvider for Fake {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    async fn list_agents(&self) -> Result<Vec<Agent>> {
+        Ok(self
+            .agents
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, email, s)| Agent {
+                id: id.clone(),
+                email: Some(email.clone()),
+                name: id.clone(),
+                groups: vec![],
+                statuses: BTreeMap::from([(Channel::Voice, NativeStatus::from(s.as_str()))]),
+            })
+            .collect())
+    }
+    async fn list_groups(&self) -> Result<Vec<Group>> {
+        Ok(vec![])
+    }
+    async fn set_status(&self, agent_id: &str, _channel: Channel, status: &NativeStatus) -> Result<()> {
+        let delay = *self.write_delay.lock().unwrap();
+        tokio::time::sleep(delay).await;
+        {
+            let mut fail = self.fail_writes.lock().unwrap();
+            if *fail > 0 {
+                *fail -= 1;
+                return Err(Error::Api {
+                    provider: self.name,
+                    context: "set".into(),
+                    status: 503,
+                    code: None,
+                    message: "down".into(),
+                });
+            }
+        }
+        self.writes.lock().unwrap().push((agent_id.to_owned(), status.0.clone()));
+        self.set(agent_id, status.as_str());
+        Ok(())
+    }
+}
+
+fn epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().unwrap()
+}
+
+/// A clock that follows tokio's (paused) time from `start`.
+fn clock(start: tokio::time::Instant) -> Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> {
+    Arc::new(move || epoch() + chrono::Duration::from_std(start.elapsed()).unwrap())
+}
+
+struct Rig {
+    aircall: Arc<Fake>,
+    zendesk: Arc<Fake>,
+    store: Arc<MemoryStore>,
+    notices: Arc<Mutex<Vec<BridgeNotice>>>,
+    started: tokio::time::Instant,
+}
+
+fn rig() -> Rig {
+    Rig {
+        aircall: Fake::new(
+            "aircall",
+            &[
+                ("1", "ana@example.com", "available"),
+                ("2", "Ben@example.com", "unavailable"),
+                ("3", "cy@example.com", "custom"),
+            ],
+        ),
+        zendesk: Fake::new(
+            "zendesk",
+            &[
+                ("z1", "ana@example.com", "offline"),
+                ("z2", "ben@example.com", "offline"),
+                ("z3", "cy@example.com", "online"),
+            ],
+        ),
+        store: Arc::new(MemoryStore::new()),
+        notices: Arc::new(Mutex::new(vec![])),
+        started: tokio::time::Instant::now(),
+    }
+}
+
+impl Rig {
+    fn start(&self, mode: LinkMode) -> (BridgeHandle, tokio::task::JoinHandle<Result<()>>) {
+        let link = StatusLink {
+            name: "voice".into(),
+            a: (self.aircall.clone() as Arc<dyn StatusProvider>, Channel::Voice),
+            b: (self.zendesk.clone() as Arc<dyn StatusProvider>, Channel::Voice),
+            config: LinkConfig::new(StatusMap::aircall_zendesk(), mode),
+            identity: Default::default(),
+        };
+        let notices = self.notices.clone();
+        let options = BridgeOptions {
+            reconcile_every: Duration::from_secs(60),
+            tick_every: Duration::from_secs(1),
+            ..BridgeOptions::default()
+        };
+        let bridge = Bridge::new(self.store.clone() as Arc<dyn StateStore>, options)
+            .status_link(link)
+            .unwrap()
+            .clock(clock(self.started))
+            .on_notice(move |n| notices.lock().unwrap().push(n.clone()));
+        let handle = bridge.handle();
+        (handle, tokio::spawn(bridge.run()))
+    }
+}
+
+fn status_event(
+    provider: &str,
+    id: &str,
+    value: &str,
+    origin: Origin,
+    at_secs: i64,
+    delivery: &str,
+) -> BridgeEvent {
+    BridgeEvent::Status {
+        provider: provider.into(),
+        agent_id: id.into(),
+        channel: Channel::Voice,
+        value: value.into(),
+        origin,
+        at: epoch() + chrono::Duration::seconds(at_secs),
+        delivery_id: Some(delivery.into()),
+    }
+}
+
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_way_reconciles_at_start_and_follows_events() {
+    let r = rig();
+    let (h, task) = r.start(LinkMode::OneWay { from: Side::A });
+    settle().await;
+    // Start: ana available → online; ben unavailable → offline is already so; cy is on Automatic Schedule.
+    assert_eq!(r.zendesk.writes(), vec![("z1".into(), "online".into())]);
+    assert!(r.aircall.writes().is_empty(), "one-way never writes its source");
+    // An event; then the same delivery twice, and an older one delivered late.
+    r.aircall.set("2", "available");
+    h.send(status_event("aircall", "2", "available", Origin::Unknown, 10, "d1")).await.unwrap();
+    h.send(status_event("aircall", "2", "available", Origin::Unknown, 10, "d1")).await.unwrap();
+    h.send(status_event("aircall", "2", "unavailable", Origin::Unknown, 5, "d0")).await.unwrap();
+    settle().await;
+    assert_eq!(r.zendesk.writes(), vec![("z1".into(), "online".into()), ("z2".into(), "online".into())]);
+    assert!(r.notices.lock().unwrap().iter().any(|n| matches!(n, BridgeNotice::Duplicate { .. })));
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_webhook_is_healed_by_the_next_reconcile() {
+    let r = rig();
+    let (h, task) = r.start(LinkMode::OneWay { from: Side::A });
+    settle().await;
+    r.aircall.set("1", "unavailable"); // the webhook for this change never arrives
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(r.zendesk.status("z1"), "online", "not yet: no event, no pass");
+    tokio::time::sleep(Duration::from_secs(40)).await; // the 60 s pass
+    assert_eq!(r.zendesk.status("z1"), "offline");
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_way_does_not_ping_pong_or_drift() {
+    let r = rig();
+    let (h, task) = r.start(LinkMode::TwoWay);
+    settle().await;
+    let start_writes = r.zendesk.writes().len() + r.aircall.writes().len();
+    // Zendesk agent goes Away; Aircall follows to Unavailable; the echo comes back.
+    r.zendesk.set("z1", "away");
+    h.send(status_event("zendesk", "z1", "away", Origin::Others, 100, "e1")).await.unwrap();
+    settle().await;
+    assert_eq!(r.aircall.status("1"), "unavailable");
+    h.send(status_event("aircall", "1", "unavailable", Origin::Unknown, 104, "e2")).await.unwrap();
+    // Several reconcile passes later nothing has moved: Away stays Away.
+    tokio::time::sleep(Duration::from_secs(200)).await;
+    assert_eq!(r.zendesk.status("z1"), "away");
+    assert_eq!(
+        r.zendesk.writes().len() + r.aircall.writes().len(),
+        start_writes + 1,
+        "{:?} {:?}",
+        r.zendesk.writes(),
+        r.aircall.writes()
+    );
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_writes_are_retried_then_succeed() {
+    let r = rig();
+    *r.zendesk.fail_writes.lock().unwrap() = 2;
+    let (h, task) = r.start(LinkMode::OneWay { from: Side::A });
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(r.zendesk.status("z1"), "online");
+    let failures =
+        r.notices.lock().unwrap().iter().filter(|n| matches!(n, BridgeNotice::WriteFailed { .. })).count();
+    assert_eq!(failures, 2);
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_in_the_middle_loses_nothing() {
+    let r = rig();
+    let (h, task) = r.start(LinkMode::TwoWay);
+    settle().await;
+    r.zendesk.set("z2", "online");
+    h.send(status_event("zendesk", "z2", "online", Origin::Others, 50, "x1")).await.unwrap();
+    h.shutdown(); // possibly before the write to Aircall finished
+    task.await.unwrap().unwrap();
+    let stored = Bridge::stored_state(r.store.as_ref(), "voice", "ben@example.com").await.unwrap();
+    assert!(stored.is_some(), "state survives the stop");
+    // A new bridge on the same store finishes the job and makes no extra write.
+    let (h, task) = r.start(LinkMode::TwoWay);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(r.aircall.status("2"), "available");
+    let ben_writes = r.aircall.writes().iter().filter(|w| w.0 == "2").count();
+    assert_eq!(ben_writes, 1, "{:?}", r.aircall.writes());
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_during_a_write_is_recovered_after_restart() {
+    let r = rig();
+    let (h, task) = r.start(LinkMode::TwoWay);
+    settle().await;
+    *r.aircall.write_delay.lock().unwrap() = Duration::from_secs(5);
+    r.zendesk.set("z2", "online");
+    h.send(status_event("zendesk", "z2", "online", Origin::Others, 50, "x1")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await; // the write to Aircall is in flight
+    task.abort(); // crash: no graceful shutdown, the write never lands
+    let _ = task.await;
+    assert_eq!(r.aircall.status("2"), "unavailable");
+    let stored = Bridge::stored_state(r.store.as_ref(), "voice", "ben@example.com").await.unwrap().unwrap();
+    assert!(stored.side(Side::A).pending.is_some(), "the in-flight write is on record: {stored:?}");
+    *r.aircall.write_delay.lock().unwrap() = Duration::ZERO;
+    let (h, task) = r.start(LinkMode::TwoWay);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(r.aircall.status("2"), "available", "the restarted bridge finishes the job");
+    assert_eq!(r.aircall.writes().iter().filter(|w| w.0 == "2").count(), 1);
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
