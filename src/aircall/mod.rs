@@ -1,1 +1,46 @@
-//! (being written)
+//! Aircall: users' availability, teams and user webhooks (feature `aircall`).
+//!
+//! - [`client`]: [`AircallConfig`] (base URL, Basic `api_id:api_token` or OAuth bearer,
+//!   pace, timeout; [`AircallConfig::from_env`]) and [`AircallClient`], the typed API
+//!   (`/v1/ping`, `/v1/users`, `/v1/users/{id}`, `/v1/users/availabilities`, `/v1/teams`,
+//!   `PUT /v1/users/{id}`) over [`ApiClient`](crate::http::ApiClient).
+//! - [`model`]: tolerant serde types (string-or-integer ids, open status enums).
+//! - [`webhook`]: [`WebhookVerifier`] (constant-time token check) and the parsed
+//!   [`WebhookEvent`], with idempotency keys and [`UserObservation`]s for the sync engine.
+//! - [`adapter`]: [`AircallProvider`], the [`StatusProvider`](crate::ports::StatusProvider)
+//!   (`name() == "aircall"`, one channel: voice).
+//!
+//! The native values are Aircall's `availability_status`; their presences come from
+//! [`StatusTable::aircall`](crate::mapping::StatusTable::aircall). Facts the provider
+//! reference marks UNCONFIRMED (the rate limit figure, the meaning of `custom` and of the
+//! opened/closed events, the error body shape) are handled defensively and noted where
+//! they matter.
+//!
+//! ```no_run
+//! # async fn demo() -> deskbridge::Result<()> {
+//! use deskbridge::aircall::{AircallConfig, AircallProvider};
+//! use deskbridge::ports::StatusProvider;
+//! use deskbridge::status::{Channel, NativeStatus};
+//!
+//! // AIRCALL_API_ID + AIRCALL_API_TOKEN (or AIRCALL_ACCESS_TOKEN), AIRCALL_BASE_URL.
+//! let Some(config) = AircallConfig::from_env()? else {
+//!     println!("no Aircall credentials; run against deskbridge::sim::aircall instead");
+//!     return Ok(());
+//! };
+//! let aircall = AircallProvider::from_config(config)?;
+//! for agent in aircall.list_agents().await? {
+//!     println!("{} {:?} {:?} {:?}", agent.id, agent.email, agent.groups, agent.status(Channel::Voice));
+//! }
+//! aircall.set_status("1001", Channel::Voice, &NativeStatus::new("unavailable")).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod adapter;
+pub mod client;
+pub mod model;
+pub mod webhook;
+
+pub use adapter::AircallProvider;
+pub use client::{AircallAuth, AircallClient, AircallConfig};
+pub use model::{Availability, AvailabilityStatus, Substatus, Team, User, UserAvailability, WritableStatus};
+pub use webhook::{UserObservation, WebhookEvent, WebhookVerifier};

@@ -1,0 +1,112 @@
+//! [`AircallProvider`]: Aircall as a [`StatusProvider`].
+//!
+//! - **Agents** are Aircall users: id (as text), e-mail (the join key), name, the names of
+//!   the teams they belong to as groups, and one status, on [`Channel::Voice`]: the user's
+//!   `availability_status` exactly as Aircall spells it (`available`, `unavailable`,
+//!   `custom`, or an unrecognised value kept verbatim). A user whose answer carries no
+//!   `availability_status` has no status (the engines report it as skipped).
+//! - **Groups** are Aircall teams (`GET /v1/teams`). Teams are cheap to list (one paged
+//!   call, members included), so [`list_agents`](StatusProvider::list_agents) reads them
+//!   too, to fill each agent's groups; a user in no team has no groups.
+//! - **Writes** go to `PUT /v1/users/{id}` with `availability_status`, on the voice channel
+//!   only. Values Aircall computes and cannot be set (`offline`, `in_call`,
+//!   `do_not_disturb`, …) are refused with [`Error::InvalidInput`] before anything is sent.
+//!
+//! Converting between these native values and presences is the job of
+//! [`StatusTable::aircall`](crate::mapping::StatusTable::aircall), not of this adapter.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+
+use super::client::{AircallClient, AircallConfig, PROVIDER};
+use super::model::{User, WritableStatus};
+use crate::ports::StatusProvider;
+use crate::status::{Agent, Channel, Group, NativeStatus};
+use crate::{Error, Result};
+
+/// Aircall behind the [`StatusProvider`] port. Its `Debug` shows no credential.
+#[derive(Clone, Debug)]
+pub struct AircallProvider {
+    client: AircallClient,
+}
+
+impl AircallProvider {
+    /// Wrap a client.
+    pub fn new(client: AircallClient) -> Self {
+        Self { client }
+    }
+
+    /// Build the client for `config` and wrap it.
+    ///
+    /// # Errors
+    /// As [`AircallClient::new`].
+    pub fn from_config(config: AircallConfig) -> Result<Self> {
+        AircallClient::new(config).map(Self::new)
+    }
+
+    /// The typed client underneath.
+    pub fn client(&self) -> &AircallClient {
+        &self.client
+    }
+}
+
+/// Parse an agent id handed in by an engine.
+fn user_id(agent_id: &str) -> Result<u64> {
+    agent_id.trim().parse().map_err(|_| {
+        Error::invalid("aircall user id", format!("\"{agent_id}\" is not an Aircall user id (a number)"))
+    })
+}
+
+fn agent(user: User, groups: Vec<String>) -> Agent {
+    let mut statuses = BTreeMap::new();
+    if let Some(status) = &user.availability_status {
+        statuses.insert(Channel::Voice, NativeStatus::new(status.as_str()));
+    }
+    Agent { id: user.id.to_string(), email: user.email, name: user.name, groups, statuses }
+}
+
+#[async_trait]
+impl StatusProvider for AircallProvider {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    async fn list_agents(&self) -> Result<Vec<Agent>> {
+        let teams = self.client.list_teams().await?;
+        let mut groups_of: HashMap<u64, Vec<String>> = HashMap::new();
+        for team in teams {
+            for member in team.users {
+                let groups = groups_of.entry(member.id).or_default();
+                if !groups.contains(&team.name) {
+                    groups.push(team.name.clone());
+                }
+            }
+        }
+        let users = self.client.list_users().await?;
+        Ok(users
+            .into_iter()
+            .map(|user| {
+                let groups = groups_of.remove(&user.id).unwrap_or_default();
+                agent(user, groups)
+            })
+            .collect())
+    }
+
+    async fn list_groups(&self) -> Result<Vec<Group>> {
+        let teams = self.client.list_teams().await?;
+        Ok(teams.into_iter().map(|team| Group { id: team.id.to_string(), name: team.name }).collect())
+    }
+
+    async fn set_status(&self, agent_id: &str, channel: Channel, status: &NativeStatus) -> Result<()> {
+        if channel != Channel::Voice {
+            return Err(Error::invalid(
+                "aircall channel",
+                format!("Aircall has only the voice channel; cannot set a {channel} status"),
+            ));
+        }
+        let status = WritableStatus::parse(status.as_str())?;
+        let id = user_id(agent_id)?;
+        self.client.set_availability(id, status, None).await.map(|_| ())
+    }
+}

@@ -1,0 +1,422 @@
+//! The typed Aircall API client: configuration, users, availabilities, teams.
+//!
+//! Built on [`ApiClient`]: requests are paced (60 per minute by default, tightened further
+//! by Aircall's `X-AircallApi-Limit` / `-Remaining` / `-Reset` headers), retried on 429
+//! until `X-AircallApi-Reset`, and Aircall's `{"error", "troubleshoot"}` bodies become
+//! [`Error::Api`] messages such as `Not found (User not found)`.
+//!
+//! # Pagination and proxies
+//!
+//! Listings ask for `per_page=50` (Aircall's maximum) and follow `meta.next_page_link`
+//! lazily, one page at a time. Aircall's links are absolute URLs. A link on the configured
+//! base URL's origin is followed as it is (the real API, and the simulators, which build
+//! links on their own origin). A link on *another* origin (typical behind a proxy or a
+//! recording gateway that forwards to `api.aircall.io` without rewriting bodies) is never
+//! sent there, since that would hand the credentials to a host nobody configured: its
+//! query (`page`, `per_page`, …) is re-applied to the same listing path on the configured
+//! base URL instead. Aircall caps any one query at 10,000 records.
+
+use std::fmt;
+use std::time::Duration;
+
+use futures_util::Stream;
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::model::{
+    AvailabilitiesPage, AvailabilityUpdate, PagedEnvelope, Substatus, Team, TeamsPage, User,
+    UserAvailability, UserEnvelope, UsersPage, WritableStatus,
+};
+use crate::http::client::DEFAULT_TIMEOUT;
+use crate::http::{
+    ApiClient, ApiRequest, Auth, Cursor, Method, Page, RateLimit, RateLimitHeaders, RetryPolicy, collect_all,
+    paginate,
+};
+use crate::{Error, Result};
+
+/// The provider name used in errors, spans and reports.
+pub const PROVIDER: &str = "aircall";
+
+/// Aircall's production base URL (the client appends `/v1/...`).
+pub const DEFAULT_BASE_URL: &str = "https://api.aircall.io";
+
+/// Page size of every listing: Aircall's maximum.
+pub const PER_PAGE: u32 = 50;
+
+/// Requests per minute assumed until Aircall's headers say more (the published figure is
+/// 60 or 120 per company; UNCONFIRMED which).
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 60;
+
+/// Environment variable: Basic-auth API id.
+pub const ENV_API_ID: &str = "AIRCALL_API_ID";
+/// Environment variable: Basic-auth API token.
+pub const ENV_API_TOKEN: &str = "AIRCALL_API_TOKEN";
+/// Environment variable: OAuth access token (Bearer), instead of the id/token pair.
+pub const ENV_ACCESS_TOKEN: &str = "AIRCALL_ACCESS_TOKEN";
+/// Environment variable: base URL override (simulator, proxy, sandbox).
+pub const ENV_BASE_URL: &str = "AIRCALL_BASE_URL";
+
+/// How requests to Aircall authenticate.
+#[derive(Clone)]
+pub enum AircallAuth {
+    /// Company API key: `Authorization: Basic base64(api_id:api_token)`.
+    Basic {
+        /// The API id (an identifier, shown in `Debug`).
+        api_id: String,
+        /// The API token (secret).
+        api_token: SecretString,
+    },
+    /// An OAuth 2.0 access token of a technology partner: `Authorization: Bearer …`.
+    Bearer(SecretString),
+}
+
+impl AircallAuth {
+    fn to_http(&self) -> Auth {
+        match self {
+            Self::Basic { api_id, api_token } => {
+                Auth::Basic { username: api_id.clone(), password: api_token.clone() }
+            }
+            Self::Bearer(token) => Auth::Bearer(token.clone()),
+        }
+    }
+}
+
+impl fmt::Debug for AircallAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Basic { api_id, .. } => f
+                .debug_struct("Basic")
+                .field("api_id", api_id)
+                .field("api_token", &crate::http::auth::REDACTED)
+                .finish(),
+            Self::Bearer(_) => f.debug_tuple("Bearer").field(&crate::http::auth::REDACTED).finish(),
+        }
+    }
+}
+
+/// Everything needed to talk to one Aircall company.
+///
+/// ```
+/// use deskbridge::aircall::AircallConfig;
+/// let config = AircallConfig::basic("api-id", "api-token")
+///     .with_base_url("http://127.0.0.1:8080")?;
+/// assert_eq!(config.base_url.as_str(), "http://127.0.0.1:8080/");
+/// assert!(!format!("{config:?}").contains("api-token"));
+/// # Ok::<(), deskbridge::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct AircallConfig {
+    /// Everything before `/v1/...` (default [`DEFAULT_BASE_URL`]); a path prefix is kept.
+    pub base_url: Url,
+    /// Credentials.
+    pub auth: AircallAuth,
+    /// Client-side pace (default 60 per minute). Aircall's limit headers can only make
+    /// the client slower than this, never faster: raise it when the headers report a
+    /// higher limit (120) for the account.
+    pub rate_limit: RateLimit,
+    /// Per-attempt timeout (default 30 s).
+    pub timeout: Duration,
+    /// Retry policy (default [`RetryPolicy::default`]).
+    pub retry: RetryPolicy,
+}
+
+impl fmt::Debug for AircallConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AircallConfig")
+            .field("base_url", &self.base_url.as_str())
+            .field("auth", &self.auth)
+            .field("rate_limit", &self.rate_limit)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+fn default_base_url() -> Url {
+    // A compile-time constant that is a valid URL (checked by tests/aircall_contract.rs), not
+    // outside data.
+    #[allow(clippy::expect_used)]
+    Url::parse(DEFAULT_BASE_URL).expect("DEFAULT_BASE_URL is a valid URL")
+}
+
+impl AircallConfig {
+    /// Basic authentication with a company API key, production base URL, defaults.
+    pub fn basic(api_id: impl Into<String>, api_token: impl Into<SecretString>) -> Self {
+        Self::with_auth(AircallAuth::Basic { api_id: api_id.into(), api_token: api_token.into() })
+    }
+
+    /// OAuth bearer authentication, production base URL, defaults.
+    pub fn bearer(access_token: impl Into<SecretString>) -> Self {
+        Self::with_auth(AircallAuth::Bearer(access_token.into()))
+    }
+
+    /// These credentials, production base URL, 60 requests per minute, 30 s timeout.
+    pub fn with_auth(auth: AircallAuth) -> Self {
+        Self {
+            base_url: default_base_url(),
+            auth,
+            rate_limit: RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE),
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Override the base URL (simulator, proxy, sandbox): everything before `/v1`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when it is not an absolute `http(s)` URL with a host, or carries
+    /// credentials, a query or a fragment.
+    pub fn with_base_url(mut self, base_url: &str) -> Result<Self> {
+        self.base_url = parse_base_url(base_url, "base URL")?;
+        Ok(self)
+    }
+
+    /// Set the client-side pace.
+    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
+        self.rate_limit = rate_limit;
+        self
+    }
+
+    /// Set the per-attempt timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Set the retry policy.
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Read the configuration from the process environment: see
+    /// [`AircallConfig::from_env_with`].
+    ///
+    /// # Errors
+    /// As [`AircallConfig::from_env_with`].
+    pub fn from_env() -> Result<Option<Self>> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Read the configuration through `lookup` (a variable name in, its value out):
+    ///
+    /// - `AIRCALL_API_ID` + `AIRCALL_API_TOKEN`: Basic authentication; or
+    ///   `AIRCALL_ACCESS_TOKEN`: Bearer authentication;
+    /// - `AIRCALL_BASE_URL`: optional base URL override.
+    ///
+    /// Empty or blank values count as unset. Returns `Ok(None)` when no credential is set
+    /// (callers then fall back to a simulator).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable when `AIRCALL_BASE_URL` is malformed, when only
+    /// one of `AIRCALL_API_ID` / `AIRCALL_API_TOKEN` is set, or when both an access token
+    /// and an id/token pair are set (which one to use would be a guess).
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
+        let read = |name: &str| lookup(name).map(|value| value.trim().to_owned()).filter(|v| !v.is_empty());
+        let base_url = read(ENV_BASE_URL).map(|text| parse_base_url(&text, ENV_BASE_URL)).transpose()?;
+        let auth = match (read(ENV_API_ID), read(ENV_API_TOKEN), read(ENV_ACCESS_TOKEN)) {
+            (None, None, None) => return Ok(None),
+            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+                return Err(Error::config(format!(
+                    "aircall: both {ENV_ACCESS_TOKEN} and {ENV_API_ID}/{ENV_API_TOKEN} are set; set only one"
+                )));
+            }
+            (None, None, Some(token)) => AircallAuth::Bearer(SecretString::from(token)),
+            (Some(api_id), Some(api_token), None) => {
+                AircallAuth::Basic { api_id, api_token: SecretString::from(api_token) }
+            }
+            (Some(_), None, None) => {
+                return Err(Error::config(format!(
+                    "aircall: {ENV_API_ID} is set but {ENV_API_TOKEN} is not"
+                )));
+            }
+            (None, Some(_), None) => {
+                return Err(Error::config(format!(
+                    "aircall: {ENV_API_TOKEN} is set but {ENV_API_ID} is not"
+                )));
+            }
+        };
+        let mut config = Self::with_auth(auth);
+        if let Some(base_url) = base_url {
+            config.base_url = base_url;
+        }
+        Ok(Some(config))
+    }
+}
+
+/// Parse and check a base URL; errors name `source` (a variable name or "base URL").
+fn parse_base_url(text: &str, source: &str) -> Result<Url> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| Error::config(format!("aircall: {source} is not an absolute URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::config(format!("aircall: {source} must be an http(s) URL with a host")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(format!("aircall: {source} must not carry credentials")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(format!("aircall: {source} must not have a query or fragment")));
+    }
+    Ok(url)
+}
+
+/// The typed Aircall API. Cheap to clone (clones share connections and the rate limiter).
+#[derive(Clone, Debug)]
+pub struct AircallClient {
+    api: ApiClient,
+}
+
+impl AircallClient {
+    /// Build a client for `config`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable base URL or timeout.
+    pub fn new(config: AircallConfig) -> Result<Self> {
+        let api = ApiClient::builder(PROVIDER, config.base_url)
+            .auth(config.auth.to_http())
+            .rate_limit(config.rate_limit)
+            .rate_limit_headers(RateLimitHeaders::aircall())
+            .timeout(config.timeout)
+            .retry_policy(config.retry)
+            .build()?;
+        Ok(Self { api })
+    }
+
+    /// Wrap an [`ApiClient`] built elsewhere (a shared limiter or a custom transport). It
+    /// should use [`RateLimitHeaders::aircall`] and the default error interpreter.
+    pub fn from_api_client(api: ApiClient) -> Self {
+        Self { api }
+    }
+
+    /// The underlying HTTP client.
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    /// `GET /v1/ping`: check the credentials.
+    ///
+    /// # Errors
+    /// [`Error::Api`] with status 401/403 for bad credentials; transport errors.
+    pub async fn ping(&self) -> Result<()> {
+        self.api.send(ApiRequest::get("/v1/ping")).await.map(|_| ())
+    }
+
+    /// `GET /v1/users`, every page, lazily.
+    pub fn users(&self) -> impl Stream<Item = Result<User>> + Send + 'static {
+        self.paged::<UsersPage>("/v1/users")
+    }
+
+    /// Every user (`GET /v1/users`, all pages).
+    ///
+    /// # Errors
+    /// The first error of any page.
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        collect_all(self.users()).await
+    }
+
+    /// `GET /v1/users/{id}`.
+    ///
+    /// # Errors
+    /// [`Error::Api`] (404) for an unknown user; [`Error::Decode`] for an unreadable body.
+    pub async fn user(&self, id: u64) -> Result<User> {
+        let request = ApiRequest::get("/v1/users/{id}").param("id", id)?;
+        Ok(self.api.send_json::<UserEnvelope>(request).await?.user)
+    }
+
+    /// `GET /v1/users/availabilities`, every page, lazily: Aircall's read-only, computed
+    /// availability (`in_call`, `after_call_work`, …) of every user.
+    pub fn availabilities(&self) -> impl Stream<Item = Result<UserAvailability>> + Send + 'static {
+        self.paged::<AvailabilitiesPage>("/v1/users/availabilities")
+    }
+
+    /// Every row of `GET /v1/users/availabilities`.
+    ///
+    /// # Errors
+    /// The first error of any page.
+    pub async fn list_availabilities(&self) -> Result<Vec<UserAvailability>> {
+        collect_all(self.availabilities()).await
+    }
+
+    /// `GET /v1/teams`, every page, lazily.
+    pub fn teams(&self) -> impl Stream<Item = Result<Team>> + Send + 'static {
+        self.paged::<TeamsPage>("/v1/teams")
+    }
+
+    /// Every team (`GET /v1/teams`, all pages).
+    ///
+    /// # Errors
+    /// The first error of any page.
+    pub async fn list_teams(&self) -> Result<Vec<Team>> {
+        collect_all(self.teams()).await
+    }
+
+    /// `PUT /v1/users/{id}` with `{"availability_status": …}` and, when given,
+    /// `"substatus"`. Returns the updated user.
+    ///
+    /// # Errors
+    /// [`Error::Api`] when Aircall refuses (unknown user, a substatus reasons are not
+    /// enabled for); [`Error::Decode`] for an unreadable answer.
+    pub async fn set_availability(
+        &self,
+        id: u64,
+        status: WritableStatus,
+        substatus: Option<Substatus>,
+    ) -> Result<User> {
+        let body = AvailabilityUpdate { availability_status: status, substatus };
+        let request = ApiRequest::put("/v1/users/{id}").param("id", id)?.json(&body)?;
+        Ok(self.api.send_json::<UserEnvelope>(request).await?.user)
+    }
+
+    /// A lazy stream over a paged listing at `path` (see the module docs on links).
+    fn paged<E>(&self, path: &'static str) -> impl Stream<Item = Result<E::Item>> + Send + 'static
+    where
+        E: PagedEnvelope + DeserializeOwned + Send + 'static,
+        E::Item: Send + 'static,
+    {
+        let api = self.api.clone();
+        let context = format!("GET {path}");
+        paginate(PROVIDER, context.clone(), move |cursor| {
+            let api = api.clone();
+            let context = context.clone();
+            async move {
+                let request = page_request(&api, path, cursor)?;
+                let (items, meta) = api.send_json::<E>(request).await?.into_parts();
+                Page::with_link(PROVIDER, &context, items, meta.next_page_link.as_deref())
+            }
+        })
+    }
+}
+
+/// The request for one page: the first page with `per_page=50`, then the page link.
+fn page_request(api: &ApiClient, path: &'static str, cursor: Option<Cursor>) -> Result<ApiRequest> {
+    match cursor {
+        None => Ok(ApiRequest::get(path).query("per_page", PER_PAGE)),
+        Some(Cursor::Link(link)) if link.origin() == api.base_url().origin() => {
+            Ok(ApiRequest::absolute(Method::GET, format!("{path} (next page)"), link))
+        }
+        Some(Cursor::Link(link)) => {
+            // Another origin (a proxy that does not rewrite links): keep the credentials on
+            // the configured origin and re-apply the link's query to the same listing.
+            let mut request = ApiRequest::get(path);
+            for (key, value) in link.query_pairs() {
+                request = request.query(key.into_owned(), value);
+            }
+            Ok(request)
+        }
+        Some(other) => Err(Error::Decode {
+            provider: PROVIDER,
+            context: format!("GET {path}"),
+            json_path: "meta.next_page_link".into(),
+            message: format!("unexpected cursor kind {}", cursor_kind(&other)),
+        }),
+    }
+}
+
+fn cursor_kind(cursor: &Cursor) -> &'static str {
+    match cursor {
+        Cursor::Link(_) => "link",
+        Cursor::Token(_) => "token",
+        Cursor::Offset(_) => "offset",
+    }
+}
