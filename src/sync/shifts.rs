@@ -146,109 +146,6 @@ pub fn plan_shifts(
     plan
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::schedule::Shift;
-    use crate::status::NativeStatus;
-    use chrono::TimeZone;
-    use std::collections::BTreeMap;
-
-    fn at(h: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).single().unwrap()
-    }
-
-    fn agent(id: &str, email: &str, chat: &str, tickets: &str, groups: &[&str]) -> Agent {
-        Agent {
-            id: id.into(),
-            email: Some(email.into()),
-            name: id.into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            statuses: BTreeMap::from([
-                (Channel::Chat, NativeStatus::from(chat)),
-                (Channel::Tickets, NativeStatus::from(tickets)),
-            ]),
-        }
-    }
-
-    fn writes(plan: &Plan) -> Vec<(String, Channel, String)> {
-        plan.changes.iter().map(|c| (c.agent.target_id.clone(), c.channel, c.to.0.clone())).collect()
-    }
-
-    #[test]
-    fn shifts_drive_both_channels_through_the_group_filter() {
-        let schedule = Schedule::new([
-            Shift { email: "Ana@example.com".into(), start: at(8), end: at(16) },
-            Shift { email: "ben@example.com".into(), start: at(12), end: at(20) },
-            Shift { email: "cy@example.com".into(), start: at(8), end: at(16) },
-            Shift { email: "ghost@example.com".into(), start: at(8), end: at(16) },
-        ]);
-        let agents = vec![
-            agent("1", "ana@example.com", "offline", "offline", &["Chat team"]),
-            agent("2", "ben@example.com", "online", "online", &["Chat team", "Mail team"]),
-            agent("3", "cy@example.com", "offline", "offline", &["Managers", "Chat team"]),
-            agent("4", "dee@example.com", "online", "online", &["Mail team"]),
-        ];
-        let mut spec = ShiftSpec::usedesk();
-        spec.filter = GroupFilter::default()
-            .include(Channel::Chat, ["Chat team"])
-            .include(Channel::Tickets, ["Mail team"])
-            .do_not_change(["Managers"]);
-        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(9));
-        assert_eq!(
-            writes(&plan),
-            vec![
-                ("1".into(), Channel::Chat, "online".into()),
-                ("2".into(), Channel::Chat, "offline".into()),
-                ("2".into(), Channel::Tickets, "offline".into())
-            ]
-        );
-        assert!(
-            plan.changes[0].reason.starts_with("on shift until 2026-11-23T16:00:00Z"),
-            "{}",
-            plan.changes[0].reason
-        );
-        assert!(plan.changes[1].reason.starts_with("off shift until 2026-11-23T12:00:00Z"));
-        let skipped: Vec<(&str, Channel, &SkipReason)> =
-            plan.skipped.iter().map(|s| (s.agent.target_id.as_str(), s.channel, &s.reason)).collect();
-        assert!(skipped.contains(&(
-            "1",
-            Channel::Tickets,
-            &SkipReason::NotInIncludedGroups { channel: Channel::Tickets }
-        )));
-        assert!(skipped.contains(&(
-            "3",
-            Channel::Chat,
-            &SkipReason::DoNotChange { group: "Managers".into() }
-        )));
-        assert!(skipped.contains(&(
-            "4",
-            Channel::Chat,
-            &SkipReason::NotInIncludedGroups { channel: Channel::Chat }
-        )));
-        assert!(skipped.contains(&("4", Channel::Tickets, &SkipReason::NotInSchedule)));
-        assert_eq!(plan.unmatched.len(), 1);
-        assert_eq!(plan.unmatched[0].email.as_deref(), Some("ghost@example.com"));
-        // At the end of Ana's shift she goes offline even though nothing else changed.
-        let mut agents = agents;
-        agents[0].statuses.insert(Channel::Chat, "online".into());
-        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(16));
-        assert!(writes(&plan).contains(&("1".into(), Channel::Chat, "offline".into())));
-    }
-
-    #[test]
-    fn unscheduled_agents_can_be_set_offline() {
-        let schedule = Schedule::new([Shift { email: "ana@example.com".into(), start: at(8), end: at(16) }]);
-        let agents = vec![agent("4", "dee@example.com", "online", "offline", &[])];
-        let mut spec = ShiftSpec::usedesk();
-        spec.unscheduled = Unscheduled::SetOffline;
-        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(9));
-        assert_eq!(writes(&plan), vec![("4".into(), Channel::Chat, "offline".into())]);
-        assert_eq!(plan.in_sync, 1);
-        assert_eq!(plan.changes[0].reason, "not in the schedule: set offline");
-    }
-}
-
 /// Runs the schedule-driven flow against a provider: read the schedule and the agents,
 /// validate the group filter, plan, apply. [`ShiftSync::watch`] repeats at every shift
 /// boundary (or reconcile interval, whichever comes first).
@@ -378,5 +275,108 @@ impl ShiftSync {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::Shift;
+    use crate::status::NativeStatus;
+    use chrono::TimeZone;
+    use std::collections::BTreeMap;
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).single().unwrap()
+    }
+
+    fn agent(id: &str, email: &str, chat: &str, tickets: &str, groups: &[&str]) -> Agent {
+        Agent {
+            id: id.into(),
+            email: Some(email.into()),
+            name: id.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            statuses: BTreeMap::from([
+                (Channel::Chat, NativeStatus::from(chat)),
+                (Channel::Tickets, NativeStatus::from(tickets)),
+            ]),
+        }
+    }
+
+    fn writes(plan: &Plan) -> Vec<(String, Channel, String)> {
+        plan.changes.iter().map(|c| (c.agent.target_id.clone(), c.channel, c.to.0.clone())).collect()
+    }
+
+    #[test]
+    fn shifts_drive_both_channels_through_the_group_filter() {
+        let schedule = Schedule::new([
+            Shift { email: "Ana@example.com".into(), start: at(8), end: at(16) },
+            Shift { email: "ben@example.com".into(), start: at(12), end: at(20) },
+            Shift { email: "cy@example.com".into(), start: at(8), end: at(16) },
+            Shift { email: "ghost@example.com".into(), start: at(8), end: at(16) },
+        ]);
+        let agents = vec![
+            agent("1", "ana@example.com", "offline", "offline", &["Chat team"]),
+            agent("2", "ben@example.com", "online", "online", &["Chat team", "Mail team"]),
+            agent("3", "cy@example.com", "offline", "offline", &["Managers", "Chat team"]),
+            agent("4", "dee@example.com", "online", "online", &["Mail team"]),
+        ];
+        let mut spec = ShiftSpec::usedesk();
+        spec.filter = GroupFilter::default()
+            .include(Channel::Chat, ["Chat team"])
+            .include(Channel::Tickets, ["Mail team"])
+            .do_not_change(["Managers"]);
+        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(9));
+        assert_eq!(
+            writes(&plan),
+            vec![
+                ("1".into(), Channel::Chat, "online".into()),
+                ("2".into(), Channel::Chat, "offline".into()),
+                ("2".into(), Channel::Tickets, "offline".into())
+            ]
+        );
+        assert!(
+            plan.changes[0].reason.starts_with("on shift until 2026-11-23T16:00:00Z"),
+            "{}",
+            plan.changes[0].reason
+        );
+        assert!(plan.changes[1].reason.starts_with("off shift until 2026-11-23T12:00:00Z"));
+        let skipped: Vec<(&str, Channel, &SkipReason)> =
+            plan.skipped.iter().map(|s| (s.agent.target_id.as_str(), s.channel, &s.reason)).collect();
+        assert!(skipped.contains(&(
+            "1",
+            Channel::Tickets,
+            &SkipReason::NotInIncludedGroups { channel: Channel::Tickets }
+        )));
+        assert!(skipped.contains(&(
+            "3",
+            Channel::Chat,
+            &SkipReason::DoNotChange { group: "Managers".into() }
+        )));
+        assert!(skipped.contains(&(
+            "4",
+            Channel::Chat,
+            &SkipReason::NotInIncludedGroups { channel: Channel::Chat }
+        )));
+        assert!(skipped.contains(&("4", Channel::Tickets, &SkipReason::NotInSchedule)));
+        assert_eq!(plan.unmatched.len(), 1);
+        assert_eq!(plan.unmatched[0].email.as_deref(), Some("ghost@example.com"));
+        // At the end of Ana's shift she goes offline even though nothing else changed.
+        let mut agents = agents;
+        agents[0].statuses.insert(Channel::Chat, "online".into());
+        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(16));
+        assert!(writes(&plan).contains(&("1".into(), Channel::Chat, "offline".into())));
+    }
+
+    #[test]
+    fn unscheduled_agents_can_be_set_offline() {
+        let schedule = Schedule::new([Shift { email: "ana@example.com".into(), start: at(8), end: at(16) }]);
+        let agents = vec![agent("4", "dee@example.com", "online", "offline", &[])];
+        let mut spec = ShiftSpec::usedesk();
+        spec.unscheduled = Unscheduled::SetOffline;
+        let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(9));
+        assert_eq!(writes(&plan), vec![("4".into(), Channel::Chat, "offline".into())]);
+        assert_eq!(plan.in_sync, 1);
+        assert_eq!(plan.changes[0].reason, "not in the schedule: set offline");
     }
 }
