@@ -1,1 +1,59 @@
-//! (being written)
+//! Zendesk: agents, groups, agent status (unified or Talk), and agent-status webhooks.
+//!
+//! - [`client`]: [`ZendeskConfig`] (subdomain or base URL, API token or OAuth, pace,
+//!   account mode, custom status reading; [`ZendeskConfig::from_env`]) and
+//!   [`ZendeskClient`], a typed API over [`ApiClient`](crate::http::ApiClient).
+//! - [`model`]: tolerant serde types (`i64` ids given as numbers or strings) and
+//!   [`ZendeskErrorInterpreter`](model::ZendeskErrorInterpreter).
+//! - [`webhook`]: signature verification with an explicit clock and agent-event parsing.
+//! - [`adapter`]: [`ZendeskProvider`], the [`StatusProvider`](crate::ports::StatusProvider)
+//!   port.
+//!
+//! **Two status APIs.** With omnichannel routing on, an agent has one *unified* status
+//! (`online`, `offline`, `away`, `transfers_only` or a custom one like `In a meeting`),
+//! written with `PUT /api/v2/agent_availabilities/agent_statuses/agents/{id}` and the
+//! status id resolved by name per account (ids are never hard-coded; the documentation
+//! itself disagrees on them). With routing off, the Talk availability's `agent_state` is
+//! written with `PUT /api/v2/channels/voice/availabilities/{id}`. The client finds out
+//! which applies (account settings, then the answers themselves: a Talk 400 means routing
+//! is on, a unified 403/404 means it is off), caches it, and reports
+//! [`Error::Unsupported`](crate::Error::Unsupported) when neither path works.
+//!
+//! **Request counts** of [`ZendeskProvider::list_agents`](crate::ports::StatusProvider::list_agents)
+//! for U agents, G groups and M memberships: `ceil(U/100) + ceil(G/100) + ceil(M/100)`, plus
+//! one settings request per client, plus, with routing on, `ceil(U/100)` availability
+//! pages (and one cached status-list request with
+//! [`CustomStatusReading::ByTalkChannel`]); with routing off, U Talk reads (no list
+//! endpoint exists), paced by the client. A write is one request (plus one cached
+//! status-list request in unified mode), two when the mode flips.
+//!
+//! ```no_run
+//! # async fn demo() -> deskbridge::Result<()> {
+//! use deskbridge::ports::StatusProvider;
+//! use deskbridge::status::{Channel, NativeStatus};
+//! use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
+//!
+//! let config = match ZendeskConfig::from_env()? {
+//!     Some(config) => config,
+//!     None => ZendeskConfig::for_subdomain("acme", ZendeskAuth::api_token("admin@acme.com", "token"))?,
+//! };
+//! let zendesk = ZendeskProvider::from_config(config)?;
+//! for agent in zendesk.list_agents().await? {
+//!     println!("{} {:?} {:?}", agent.name, agent.groups, agent.status(Channel::Voice));
+//! }
+//! zendesk.set_status("16765840571292", Channel::Voice, &NativeStatus::new("online")).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod adapter;
+pub mod client;
+pub mod model;
+pub mod webhook;
+
+pub use adapter::ZendeskProvider;
+pub use client::{
+    AccountMode, CustomStatusReading, ModeSetting, StatusCatalog, WritePath, ZendeskAuth, ZendeskClient,
+    ZendeskConfig,
+};
+pub use model::{AgentAvailability, AgentStatus, TalkAvailability, TalkState, UnifiedStatus};
+pub use webhook::{AgentEvent, WebhookEvent, WebhookVerifier};

@@ -1,0 +1,112 @@
+//! [`ZendeskProvider`]: the [`StatusProvider`] port over a [`ZendeskClient`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+
+use super::client::{PROVIDER, ZendeskClient, ZendeskConfig};
+use crate::ports::StatusProvider;
+use crate::status::{Agent, Channel, Group, NativeStatus};
+use crate::{Error, Result};
+
+/// Zendesk as a [`StatusProvider`] (name `"zendesk"`): agents with their groups and their
+/// voice status ([`Channel::Voice`] only), groups, and voice status writes that adapt to
+/// the account mode (see [`ZendeskClient::set_voice_status`]).
+#[derive(Debug, Clone)]
+pub struct ZendeskProvider {
+    client: ZendeskClient,
+}
+
+impl ZendeskProvider {
+    /// A provider over `client`.
+    pub fn new(client: ZendeskClient) -> Self {
+        Self { client }
+    }
+
+    /// A provider over a new client built from `config`.
+    ///
+    /// # Errors
+    /// As [`ZendeskClient::new`].
+    pub fn from_config(config: ZendeskConfig) -> Result<Self> {
+        Ok(Self::new(ZendeskClient::new(config)?))
+    }
+
+    /// The client.
+    pub fn client(&self) -> &ZendeskClient {
+        &self.client
+    }
+}
+
+fn parse_agent_id(agent_id: &str) -> Result<i64> {
+    agent_id.trim().parse().map_err(|_| {
+        Error::invalid("zendesk agent id", format!("\"{agent_id}\" is not a Zendesk user id (an integer)"))
+    })
+}
+
+#[async_trait]
+impl StatusProvider for ZendeskProvider {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    /// Users (agents and admins), groups and memberships are read concurrently, one request
+    /// per 100 records each; then the voice statuses (see
+    /// [`ZendeskClient::voice_statuses`]: one request per 100 agents with routing on, one
+    /// per agent with routing off). The account settings are read once per client.
+    async fn list_agents(&self) -> Result<Vec<Agent>> {
+        let (users, groups, memberships) = tokio::try_join!(
+            self.client.list_agents(),
+            self.client.list_groups(),
+            self.client.list_group_memberships(),
+        )?;
+        let ids: Vec<i64> = users.iter().map(|user| user.id).collect();
+        let statuses = self.client.voice_statuses(&ids).await?;
+        let group_names: HashMap<i64, &str> =
+            groups.iter().filter(|g| !g.deleted).map(|g| (g.id, g.name.as_str())).collect();
+        let mut groups_of: HashMap<i64, Vec<String>> = HashMap::new();
+        for membership in &memberships {
+            if let Some(name) = group_names.get(&membership.group_id) {
+                groups_of.entry(membership.user_id).or_default().push((*name).to_owned());
+            }
+        }
+        Ok(users
+            .into_iter()
+            .map(|user| {
+                let mut groups = groups_of.remove(&user.id).unwrap_or_default();
+                groups.sort();
+                groups.dedup();
+                let statuses: BTreeMap<Channel, NativeStatus> = statuses
+                    .get(&user.id)
+                    .map(|status| BTreeMap::from([(Channel::Voice, NativeStatus::new(status.clone()))]))
+                    .unwrap_or_default();
+                Agent { id: user.id.to_string(), email: user.email, name: user.name, groups, statuses }
+            })
+            .collect())
+    }
+
+    async fn list_groups(&self) -> Result<Vec<Group>> {
+        Ok(self
+            .client
+            .list_groups()
+            .await?
+            .into_iter()
+            .filter(|group| !group.deleted)
+            .map(|group| Group { id: group.id.to_string(), name: group.name })
+            .collect())
+    }
+
+    /// Only [`Channel::Voice`]. Unified mode: any status name of the account (an unknown
+    /// one is [`Error::InvalidInput`] listing the known names); Talk mode: `online`,
+    /// `offline`, `away` or `transfers_only`.
+    async fn set_status(&self, agent_id: &str, channel: Channel, status: &NativeStatus) -> Result<()> {
+        if channel != Channel::Voice {
+            return Err(Error::invalid(
+                "zendesk channel",
+                format!("deskbridge sets only the voice status on Zendesk, not {channel}"),
+            ));
+        }
+        let agent_id = parse_agent_id(agent_id)?;
+        self.client.set_voice_status(agent_id, status.as_str()).await?;
+        Ok(())
+    }
+}
