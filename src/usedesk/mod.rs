@@ -1,1 +1,48 @@
-//! (being written)
+//! Usedesk (feature `usedesk`): agents' chat and ticket statuses, groups, tickets and
+//! comments, and outbound webhooks.
+//!
+//! - [`UsedeskConfig`]: base URL (default `https://api.usedesk.ru`; everything before the
+//!   method name, e.g. `https://secure.usedesk.com/uapi`), the API channel's secret key
+//!   (`api_token`), pacing (default 0.4 requests per second) and timeout;
+//!   [`UsedeskConfig::from_env`] reads `USEDESK_API_TOKEN` and `USEDESK_BASE_URL`.
+//! - [`UsedeskClient`]: the typed API. Every call is a `POST` with `api_token` in the JSON
+//!   body; an HTTP 200 answer carrying `error` is an [`Error::Api`](crate::Error::Api)
+//!   with Usedesk's message and `code`.
+//! - [`UsedeskProvider`]: the [`StatusProvider`](crate::ports::StatusProvider) port (native
+//!   values `online` / `offline` on [`Channel::Chat`](crate::status::Channel::Chat) and
+//!   [`Channel::Tickets`](crate::status::Channel::Tickets); see
+//!   [`StatusTable::usedesk`](crate::mapping::StatusTable::usedesk)).
+//! - [`UsedeskDesk`]: the [`TicketDesk`](crate::ports::TicketDesk) port, with
+//!   `additional_id` as the dedupe key and a hidden marker in comments.
+//! - [`webhook`]: verification of the `secret` field and the payload variants.
+//! - [`model`]: the tolerant serde types.
+//!
+//! ```no_run
+//! # async fn demo() -> deskbridge::Result<()> {
+//! use deskbridge::ports::StatusProvider;
+//! use deskbridge::status::{Channel, NativeStatus};
+//! use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskProvider};
+//!
+//! let Some(config) = UsedeskConfig::from_env()? else {
+//!     return Ok(()); // no USEDESK_API_TOKEN: nothing to do
+//! };
+//! let provider = UsedeskProvider::new(UsedeskClient::new(&config)?);
+//! for agent in provider.list_agents().await? {
+//!     println!("{} {:?} {:?}", agent.name, agent.groups, agent.status(Channel::Chat));
+//! }
+//! provider.set_status("2154861", Channel::Tickets, &NativeStatus::from("online")).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod adapter;
+pub mod client;
+pub mod model;
+pub mod webhook;
+
+pub use adapter::{UsedeskDesk, UsedeskProvider, comment_marker};
+pub use client::{
+    CreateCommentRequest, CreateTicketRequest, StatusUpdate, TicketClient, TicketQuery, UsedeskClient,
+    UsedeskConfig,
+};
+pub use model::{TicketStatus, UserType};
+pub use webhook::{UsedeskWebhookEvent, UsedeskWebhookVerifier};

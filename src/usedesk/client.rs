@@ -1,0 +1,565 @@
+//! The typed Usedesk API: configuration and [`UsedeskClient`].
+//!
+//! Every call is a `POST` with a JSON body that carries `api_token` (Usedesk has no
+//! header authentication). The token therefore never appears in a URL or a header; the
+//! HTTP layer logs no bodies, and any text Usedesk echoes back into an error is scrubbed of
+//! it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use super::model::{
+    CreatedComment, CreatedTicket, TicketDetails, TicketSummary, UpdateUserResponse, UsedeskChannel,
+    UsedeskGroup, UsedeskUser, UserType,
+};
+use crate::http::auth::REDACTED;
+use crate::http::{
+    ApiClient, ApiRequest, Auth, DefaultErrorInterpreter, RateLimit, RateLimitHeaders, RequestSigner,
+    RetryPolicy, Transport,
+};
+use crate::{Error, Result};
+
+/// Provider name used in errors, spans and reports.
+pub const PROVIDER: &str = "usedesk";
+
+/// Most rows `POST /tickets` returns per call.
+pub const TICKETS_PAGE_SIZE: usize = 100;
+
+/// How to reach one Usedesk account.
+#[derive(Clone)]
+pub struct UsedeskConfig {
+    /// Everything before the method name: `https://api.usedesk.ru` (default),
+    /// `https://secure.usedesk.com/uapi`, an on-premise URL. A path prefix is kept.
+    pub base_url: Url,
+    /// The secret key of an API channel (sent as `api_token` in every body).
+    pub api_token: SecretString,
+    /// Client-side pacing. Usedesk states "0.4 requests per second from one IP" for
+    /// `/tickets` only and documents no 429 behaviour (UNCONFIRMED), so the default paces
+    /// every call to 0.4 requests per second.
+    pub pacing: RateLimit,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retry policy (reads and status writes are retried on 5xx and timeouts; ticket and
+    /// comment creation are not).
+    pub retry: RetryPolicy,
+}
+
+impl fmt::Debug for UsedeskConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UsedeskConfig")
+            .field("base_url", &self.base_url.as_str())
+            .field("api_token", &REDACTED)
+            .field("pacing", &self.pacing)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl UsedeskConfig {
+    /// The documented base URL.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.usedesk.ru";
+    /// The default pace: 0.4 requests per second.
+    pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 0.4;
+    /// The default per-request timeout.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Environment variable holding the API token.
+    pub const ENV_API_TOKEN: &'static str = "USEDESK_API_TOKEN";
+    /// Environment variable overriding the base URL.
+    pub const ENV_BASE_URL: &'static str = "USEDESK_BASE_URL";
+
+    /// A configuration for `api_token` on the default base URL, pace and timeout.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the token is empty.
+    pub fn new(api_token: impl Into<String>) -> Result<Self> {
+        let api_token = api_token.into();
+        if api_token.trim().is_empty() {
+            return Err(Error::config("usedesk: api_token is empty"));
+        }
+        let base_url = Url::parse(Self::DEFAULT_BASE_URL)
+            .map_err(|e| Error::config(format!("usedesk: default base URL: {e}")))?;
+        Ok(Self {
+            base_url,
+            api_token: SecretString::from(api_token),
+            pacing: RateLimit::per_second(Self::DEFAULT_REQUESTS_PER_SECOND),
+            timeout: Self::DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Use another base URL (everything before the method name; a path prefix such as
+    /// `/uapi` is kept).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `base_url` is not a URL.
+    pub fn with_base_url(mut self, base_url: &str) -> Result<Self> {
+        self.base_url = Url::parse(base_url.trim())
+            .map_err(|e| Error::config(format!("usedesk: base URL \"{base_url}\" is not a URL: {e}")))?;
+        Ok(self)
+    }
+
+    /// Use another pace ([`RateLimit::unlimited`] against a simulator).
+    pub fn with_pacing(mut self, pacing: RateLimit) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// Use another per-request timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Use another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Read `USEDESK_API_TOKEN` and (optionally) `USEDESK_BASE_URL` from the process
+    /// environment. `Ok(None)` when no token is set.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a base URL that is not a URL.
+    pub fn from_env() -> Result<Option<Self>> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// As [`UsedeskConfig::from_env`], reading variables through `lookup`.
+    ///
+    /// ```
+    /// use deskbridge::usedesk::UsedeskConfig;
+    /// let config = UsedeskConfig::from_env_with(|name| match name {
+    ///     "USEDESK_API_TOKEN" => Some("secret".to_owned()),
+    ///     "USEDESK_BASE_URL" => Some("https://secure.usedesk.com/uapi".to_owned()),
+    ///     _ => None,
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// assert_eq!(config.base_url.as_str(), "https://secure.usedesk.com/uapi");
+    /// assert!(UsedeskConfig::from_env_with(|_| None).unwrap().is_none());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a base URL that is not a URL.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
+        let Some(token) = lookup(Self::ENV_API_TOKEN).filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let mut config = Self::new(token)?;
+        if let Some(base) = lookup(Self::ENV_BASE_URL).filter(|b| !b.trim().is_empty()) {
+            config = config.with_base_url(&base)?;
+        }
+        Ok(Some(config))
+    }
+}
+
+/// Scrubs the body-borne token from any text the HTTP layer quotes in an error. Adds no
+/// header: Usedesk authenticates by the `api_token` body field.
+struct BodyTokenRedactor {
+    token: SecretString,
+}
+
+impl RequestSigner for BodyTokenRedactor {
+    fn sign(&self, _method: &Method, _url: &Url, _headers: &mut HeaderMap) -> Result<()> {
+        Ok(())
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let token = self.token.expose_secret();
+        if token.is_empty() { text.to_owned() } else { text.replace(token, REDACTED) }
+    }
+}
+
+/// Which fields of `POST /update/user` to send. Only the fields that are `Some` are sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// `chat_online_status`: the chat section.
+    pub chat_online: Option<bool>,
+    /// `ticket_online_status`: the ticket ("requests") section.
+    pub ticket_online: Option<bool>,
+}
+
+/// Who a new ticket's first message is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketClient {
+    /// An existing client id.
+    Existing(String),
+    /// `client_id: "new_client"` with this `client_name`.
+    New {
+        /// The new client's name.
+        name: String,
+    },
+}
+
+/// The body of `POST /create/ticket` (the fields deskbridge uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateTicketRequest {
+    /// `subject` (at most 255 characters).
+    pub subject: String,
+    /// `message` (HTML allowed).
+    pub message: String,
+    /// `client_id` (or `"new_client"` + `client_name`).
+    pub client: TicketClient,
+    /// `channel_id`.
+    pub channel_id: Option<String>,
+    /// Tags, sent as `tag`, joined with `,` exactly as given (never trimmed).
+    pub tags: Vec<String>,
+    /// `additional_id`.
+    pub additional_id: Option<String>,
+    /// `from` (`client` for messages written by the customer).
+    pub from: String,
+}
+
+/// The body of `POST /create/comment` (the fields deskbridge uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateCommentRequest {
+    /// `ticket_id`.
+    pub ticket_id: String,
+    /// `message` (HTML).
+    pub message: String,
+    /// `type`: `public` or `private` (Usedesk's default is private).
+    pub kind: String,
+    /// `from`: `user`, `client` or `trigger`.
+    pub from: String,
+}
+
+/// Filters of `POST /tickets`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketQuery {
+    /// `fchannel`: channel ids (comma-separated on the wire).
+    pub channels: Vec<String>,
+    /// `fstatus`: status ids.
+    pub statuses: Vec<u64>,
+    /// `created_after`, sent as `YYYY-MM-DD HH:MM` in UTC (seconds are cut, which widens
+    /// the window by under a minute).
+    pub created_after: Option<DateTime<Utc>>,
+    /// `tag`.
+    pub tag: Option<String>,
+    /// `client_id` (UNCONFIRMED in the official docs; used by public clients).
+    pub client_id: Option<String>,
+}
+
+/// How Usedesk's `/tickets` `offset` turned out to behave (UNCONFIRMED: page number as on
+/// `/clients`, or row offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetMode {
+    /// `offset=1` is the second page of 100.
+    PageNumber,
+    /// `offset=100` is the second page of 100.
+    RowOffset,
+}
+
+/// The typed Usedesk API over [`ApiClient`]. Cheap to clone.
+#[derive(Clone)]
+pub struct UsedeskClient {
+    http: ApiClient,
+    token: SecretString,
+}
+
+impl fmt::Debug for UsedeskClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UsedeskClient")
+            .field("base_url", &self.http.base_url().as_str())
+            .field("api_token", &REDACTED)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Send an id as a JSON number when it is one (as the docs' examples do), else a string.
+fn id_value(id: &str) -> Value {
+    match id.trim().parse::<u64>() {
+        Ok(number) => Value::from(number),
+        Err(_) => Value::from(id),
+    }
+}
+
+impl UsedeskClient {
+    /// A client for `config` (the default reqwest transport).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad base URL or timeout.
+    pub fn new(config: &UsedeskConfig) -> Result<Self> {
+        Self::build(config, None)
+    }
+
+    /// A client for `config` over a given transport (a shared pool, or a fake in tests).
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::new`].
+    pub fn with_transport(config: &UsedeskConfig, transport: Arc<dyn Transport>) -> Result<Self> {
+        Self::build(config, Some(transport))
+    }
+
+    fn build(config: &UsedeskConfig, transport: Option<Arc<dyn Transport>>) -> Result<Self> {
+        let mut builder = ApiClient::builder(PROVIDER, config.base_url.clone())
+            .auth(Auth::signer(BodyTokenRedactor { token: config.api_token.clone() }))
+            .timeout(config.timeout)
+            .retry_policy(config.retry)
+            .rate_limit(config.pacing)
+            .rate_limit_headers(RateLimitHeaders::none())
+            .error_interpreter(DefaultErrorInterpreter::new().error_key_in_success());
+        if let Some(transport) = transport {
+            builder = builder.transport(transport);
+        }
+        Ok(Self { http: builder.build()?, token: config.api_token.clone() })
+    }
+
+    /// The underlying HTTP client (its rate limiter, base URL).
+    pub fn http(&self) -> &ApiClient {
+        &self.http
+    }
+
+    /// `fields` plus `api_token`.
+    fn body(&self, fields: Map<String, Value>) -> Value {
+        let mut body = fields;
+        body.insert("api_token".to_owned(), Value::from(self.token.expose_secret()));
+        Value::Object(body)
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        fields: Map<String, Value>,
+        retry_safe: bool,
+    ) -> Result<T> {
+        let request = ApiRequest::post(method).idempotent(retry_safe).json(&self.body(fields))?;
+        self.http.send_json(request).await
+    }
+
+    /// `POST /users` for one `user_type` (Usedesk's default when omitted is `employee`).
+    ///
+    /// # Errors
+    /// [`Error::Api`] (HTTP 200 with `error` included), [`Error::Decode`],
+    /// [`Error::Transport`].
+    pub async fn users(&self, user_type: UserType) -> Result<Vec<UsedeskUser>> {
+        let mut fields = Map::new();
+        fields.insert("user_type".into(), Value::from(user_type.as_str()));
+        self.call("/users", fields, true).await
+    }
+
+    /// Every agent: `POST /users` once per `user_type` (`admin`, `employee`, `support`),
+    /// merged by id, in ascending id order where ids are numeric. No documented call
+    /// returns every type at once, so this costs three requests.
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::users`].
+    pub async fn all_users(&self) -> Result<Vec<UsedeskUser>> {
+        let mut merged: BTreeMap<(u64, String), UsedeskUser> = BTreeMap::new();
+        for user_type in UserType::ALL {
+            for user in self.users(user_type).await? {
+                let key = (user.id.parse::<u64>().unwrap_or(u64::MAX), user.id.clone());
+                merged.entry(key).or_insert(user);
+            }
+        }
+        Ok(merged.into_values().collect())
+    }
+
+    /// `POST /groups`: every group with its members.
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::users`].
+    pub async fn groups(&self) -> Result<Vec<UsedeskGroup>> {
+        self.call("/groups", Map::new(), true).await
+    }
+
+    /// `POST /channels`.
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::users`].
+    pub async fn channels(&self) -> Result<Vec<UsedeskChannel>> {
+        self.call("/channels", Map::new(), true).await
+    }
+
+    /// `POST /update/user` with `user_id` and only the status fields set in `update`
+    /// (booleans, as documented).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `update` sets nothing; otherwise as
+    /// [`UsedeskClient::users`] (an unknown user is Usedesk's HTTP 200 error).
+    pub async fn update_user_status(
+        &self,
+        user_id: &str,
+        update: StatusUpdate,
+    ) -> Result<UpdateUserResponse> {
+        if update.chat_online.is_none() && update.ticket_online.is_none() {
+            return Err(Error::invalid("usedesk status update", "neither chat nor ticket status is set"));
+        }
+        let mut fields = Map::new();
+        fields.insert("user_id".into(), id_value(user_id));
+        if let Some(online) = update.chat_online {
+            fields.insert("chat_online_status".into(), Value::Bool(online));
+        }
+        if let Some(online) = update.ticket_online {
+            fields.insert("ticket_online_status".into(), Value::Bool(online));
+        }
+        self.call("/update/user", fields, true).await
+    }
+
+    /// `POST /create/ticket`. Not retried after a possible write (Usedesk does not dedupe
+    /// by `additional_id`); recover an interrupted create by searching for its
+    /// `additional_id`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when a tag contains a comma (it would split into two) or is
+    /// empty; otherwise as [`UsedeskClient::users`].
+    pub async fn create_ticket(&self, request: &CreateTicketRequest) -> Result<CreatedTicket> {
+        if let Some(bad) = request.tags.iter().find(|tag| tag.contains(',') || tag.is_empty()) {
+            return Err(Error::invalid(
+                "usedesk ticket tag",
+                format!(
+                    "\"{bad}\": tags are sent comma-separated, so a tag must be non-empty and hold no comma"
+                ),
+            ));
+        }
+        let mut fields = Map::new();
+        fields.insert("subject".into(), Value::from(request.subject.as_str()));
+        fields.insert("message".into(), Value::from(request.message.as_str()));
+        match &request.client {
+            TicketClient::Existing(id) => {
+                fields.insert("client_id".into(), id_value(id));
+            }
+            TicketClient::New { name } => {
+                fields.insert("client_id".into(), Value::from("new_client"));
+                fields.insert("client_name".into(), Value::from(name.as_str()));
+            }
+        }
+        if let Some(channel) = &request.channel_id {
+            fields.insert("channel_id".into(), id_value(channel));
+        }
+        if !request.tags.is_empty() {
+            fields.insert("tag".into(), Value::from(request.tags.join(",")));
+        }
+        if let Some(additional_id) = &request.additional_id {
+            fields.insert("additional_id".into(), Value::from(additional_id.as_str()));
+        }
+        fields.insert("from".into(), Value::from(request.from.as_str()));
+        self.call("/create/ticket", fields, false).await
+    }
+
+    /// `POST /create/comment`. Not retried after a possible write.
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::users`].
+    pub async fn create_comment(&self, request: &CreateCommentRequest) -> Result<CreatedComment> {
+        let mut fields = Map::new();
+        fields.insert("ticket_id".into(), id_value(&request.ticket_id));
+        fields.insert("message".into(), Value::from(request.message.as_str()));
+        fields.insert("type".into(), Value::from(request.kind.as_str()));
+        fields.insert("from".into(), Value::from(request.from.as_str()));
+        self.call("/create/comment", fields, false).await
+    }
+
+    /// `POST /ticket`: one ticket with its comments.
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::users`] (an unknown ticket is Usedesk's HTTP 200 error).
+    pub async fn ticket(&self, ticket_id: &str) -> Result<TicketDetails> {
+        let mut fields = Map::new();
+        fields.insert("ticket_id".into(), id_value(ticket_id));
+        self.call("/ticket", fields, true).await
+    }
+
+    /// `POST /tickets`: one call (at most 100 rows) with `offset`.
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::users`].
+    pub async fn tickets_page(&self, query: &TicketQuery, offset: u64) -> Result<Vec<TicketSummary>> {
+        let mut fields = Map::new();
+        if !query.channels.is_empty() {
+            fields.insert("fchannel".into(), Value::from(query.channels.join(",")));
+        }
+        if !query.statuses.is_empty() {
+            let statuses: Vec<String> = query.statuses.iter().map(u64::to_string).collect();
+            fields.insert("fstatus".into(), Value::from(statuses.join(",")));
+        }
+        if let Some(after) = query.created_after {
+            fields.insert("created_after".into(), Value::from(after.format("%Y-%m-%d %H:%M").to_string()));
+        }
+        if let Some(tag) = &query.tag {
+            fields.insert("tag".into(), Value::from(tag.as_str()));
+        }
+        if let Some(client) = &query.client_id {
+            fields.insert("client_id".into(), id_value(client));
+        }
+        fields.insert("offset".into(), json!(offset));
+        self.call("/tickets", fields, true).await
+    }
+
+    /// `POST /tickets`, every page up to `max_pages` calls, deduplicated by id.
+    ///
+    /// The meaning of `offset` on `/tickets` is UNCONFIRMED (a page number, as documented
+    /// for `/clients`, or a row offset). This asks `offset=0`, then `offset=1`: if the
+    /// second answer repeats rows of the first, Usedesk counts rows and the walk continues
+    /// with `offset=100, 200, …`; otherwise with `offset=2, 3, …`. It stops at a short page,
+    /// at a page that brings no new id, or after `max_pages` calls. Returns the rows and
+    /// whether the walk ended before the listing did (`true` = truncated by `max_pages`).
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::users`].
+    pub async fn tickets_all(
+        &self,
+        query: &TicketQuery,
+        max_pages: usize,
+    ) -> Result<(Vec<TicketSummary>, bool)> {
+        let mut rows: Vec<TicketSummary> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut mode: Option<OffsetMode> = None;
+        let mut page_index: u64 = 0;
+        for call in 0..max_pages.max(1) {
+            let offset = match mode {
+                None | Some(OffsetMode::PageNumber) => page_index,
+                Some(OffsetMode::RowOffset) => page_index * TICKETS_PAGE_SIZE as u64,
+            };
+            let page = self.tickets_page(query, offset).await?;
+            let full = page.len() >= TICKETS_PAGE_SIZE;
+            let mut repeated = 0usize;
+            let mut fresh = 0usize;
+            for row in page {
+                if seen.insert(row.id.clone()) {
+                    fresh += 1;
+                    rows.push(row);
+                } else {
+                    repeated += 1;
+                }
+            }
+            if call == 1 && mode.is_none() {
+                if repeated > 0 {
+                    // offset=1 skipped one row: Usedesk counts rows. Next: the row after
+                    // the first page.
+                    mode = Some(OffsetMode::RowOffset);
+                    page_index = 0; // advanced to 1 (offset 100) below
+                } else {
+                    mode = Some(OffsetMode::PageNumber);
+                }
+                if !full {
+                    return Ok((rows, false));
+                }
+                page_index += 1;
+                if call + 1 >= max_pages {
+                    return Ok((rows, true));
+                }
+                continue;
+            }
+            if !full || fresh == 0 {
+                return Ok((rows, false));
+            }
+            page_index += 1;
+            if call + 1 >= max_pages {
+                return Ok((rows, true));
+            }
+        }
+        Ok((rows, false))
+    }
+}
