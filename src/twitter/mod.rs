@@ -1,1 +1,285 @@
-//! (being written)
+//! X (Twitter) API v2: direct messages and mentions in, DMs and public replies out
+//! (feature `twitter`).
+//!
+//! - [`XConfig`]: base URL (default `https://api.x.com`, paths `/2/...`, a path prefix is
+//!   kept), user-context authentication ([`XAuth`]: an OAuth 2.0 user access token, or
+//!   OAuth 1.0a user credentials signed by [`oauth1::OAuth1Signer`]), our own user id,
+//!   pacing on X's `x-rate-limit-*` headers (X sends no `Retry-After`; a 429 waits until
+//!   `x-rate-limit-reset`, or fails with that hint when it is further away than the retry
+//!   policy's longest wait), timeout.
+//! - [`client::XClient`]: `GET /2/dm_events`, `GET /2/users/{id}/mentions`, DM send,
+//!   public reply.
+//! - [`adapter::XSource`]: the [`MessageSource`](crate::ports::MessageSource) the inbox
+//!   polls (cursor design documented there).
+//! - [`webhook`]: Account Activity API: CRC answer, signature check, parsing of
+//!   `direct_message_events` and `tweet_create_events` into
+//!   [`InboundMessage`](crate::ports::InboundMessage)s.
+//! - [`model`]: tolerant serde types.
+//!
+//! App-only bearer tokens do not work for DMs: use a user-context token.
+//!
+//! ```no_run
+//! # async fn demo() -> deskbridge::Result<()> {
+//! use deskbridge::ports::MessageSource;
+//! use deskbridge::twitter::{XConfig, adapter::XSource};
+//!
+//! let Some(config) = XConfig::from_env()? else {
+//!     println!("no X credentials: run against deskbridge::sim::twitter::XSim instead");
+//!     return Ok(());
+//! };
+//! let source = XSource::new(&config)?;
+//! let batch = source.fetch(&serde_json::Value::Null).await?;
+//! for message in &batch.messages {
+//!     println!("{:?} from {}: {}", message.kind, message.author_id, message.text);
+//! }
+//! // store batch.cursor and pass it to the next fetch
+//! # Ok(()) }
+//! ```
+
+pub mod adapter;
+pub mod client;
+pub mod model;
+pub mod oauth1;
+pub mod webhook;
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::http::auth::REDACTED;
+use crate::http::client::DEFAULT_TIMEOUT;
+use crate::http::{ApiClient, ApiClientBuilder, Auth, RateLimit, RateLimitHeaders, RetryPolicy};
+use crate::{Error, Result};
+
+pub use adapter::{XSource, XSourceOptions};
+pub use client::XClient;
+pub use oauth1::{OAuth1Credentials, OAuth1Signer};
+pub use webhook::XWebhook;
+
+/// The provider name used in errors, spans and reports.
+pub const PROVIDER: &str = "x";
+
+/// The default base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.x.com";
+
+/// How deskbridge authenticates to X, always in a user's context (DMs need one).
+#[derive(Clone)]
+pub enum XAuth {
+    /// An OAuth 2.0 user access token (Authorization Code with PKCE; scopes `dm.read`,
+    /// `dm.write`, `tweet.read`, `tweet.write`, `users.read`), sent as a bearer token.
+    UserToken(SecretString),
+    /// OAuth 1.0a user context: consumer key and secret, access token and secret.
+    OAuth1(OAuth1Credentials),
+}
+
+impl fmt::Debug for XAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UserToken(_) => f.debug_tuple("UserToken").field(&REDACTED).finish(),
+            Self::OAuth1(credentials) => f.debug_tuple("OAuth1").field(credentials).finish(),
+        }
+    }
+}
+
+impl XAuth {
+    /// The HTTP-layer authentication for this choice.
+    pub fn to_http_auth(&self) -> Auth {
+        match self {
+            Self::UserToken(token) => Auth::Bearer(token.clone()),
+            Self::OAuth1(credentials) => Auth::signer(OAuth1Signer::new(credentials.clone())),
+        }
+    }
+}
+
+/// Configuration of the X connection. Secrets are redacted from `Debug`.
+#[derive(Debug, Clone)]
+pub struct XConfig {
+    /// Everything before `/2/...` (default `https://api.x.com`); a path prefix is kept.
+    pub base_url: Url,
+    /// User-context authentication.
+    pub auth: XAuth,
+    /// Our own account's user id (its DMs and posts are not customer messages).
+    pub own_user_id: String,
+    /// Configured pace on top of X's `x-rate-limit-*` headers (default: headers only).
+    pub rate_limit: RateLimit,
+    /// Retry policy (default [`RetryPolicy::default`]: a 429 whose reset is more than 60 s
+    /// away fails at once with [`Error::RateLimited`] carrying the wait).
+    pub retry: RetryPolicy,
+    /// Per-request timeout (default 30 s).
+    pub timeout: Duration,
+}
+
+impl XConfig {
+    /// A configuration for our account `own_user_id` with authentication `auth`, on the
+    /// default base URL.
+    pub fn new(own_user_id: impl Into<String>, auth: XAuth) -> Self {
+        Self {
+            base_url: default_base_url(),
+            auth,
+            own_user_id: own_user_id.into(),
+            rate_limit: RateLimit::unlimited(),
+            retry: RetryPolicy::default(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// A configuration authenticating with an OAuth 2.0 user access token.
+    pub fn with_user_token(own_user_id: impl Into<String>, token: impl Into<String>) -> Self {
+        Self::new(own_user_id, XAuth::UserToken(SecretString::from(token.into())))
+    }
+
+    /// A configuration authenticating with OAuth 1.0a user credentials.
+    pub fn with_oauth1(own_user_id: impl Into<String>, credentials: OAuth1Credentials) -> Self {
+        Self::new(own_user_id, XAuth::OAuth1(credentials))
+    }
+
+    /// Use another base URL (a simulator, a proxy).
+    pub fn base_url(mut self, base_url: Url) -> Self {
+        self.base_url = base_url;
+        self
+    }
+
+    /// Use another per-request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Use another configured pace.
+    pub fn rate_limit(mut self, rate_limit: RateLimit) -> Self {
+        self.rate_limit = rate_limit;
+        self
+    }
+
+    /// Use another retry policy.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The [`ApiClient`] builder for this configuration (provider `"x"`, X's rate-limit
+    /// headers), for callers that add a transport or a shared limiter.
+    pub fn api_client_builder(&self) -> ApiClientBuilder {
+        ApiClient::builder(PROVIDER, self.base_url.clone())
+            .auth(self.auth.to_http_auth())
+            .rate_limit(self.rate_limit)
+            .rate_limit_headers(RateLimitHeaders::x())
+            .retry_policy(self.retry)
+            .timeout(self.timeout)
+    }
+
+    /// Read the configuration from the environment; see [`XConfig::from_env_with`].
+    ///
+    /// # Errors
+    /// As [`XConfig::from_env_with`].
+    pub fn from_env() -> Result<Option<Self>> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Read the configuration through `lookup`:
+    ///
+    /// - `X_USER_TOKEN`: an OAuth 2.0 user access token; or all four of
+    ///   `X_CONSUMER_KEY`, `X_CONSUMER_SECRET`, `X_ACCESS_TOKEN`, `X_ACCESS_TOKEN_SECRET`
+    ///   for OAuth 1.0a (when both are set, the OAuth 2.0 token is used);
+    /// - `X_USER_ID`: our account's user id (required with credentials);
+    /// - `X_BASE_URL`: optional base URL.
+    ///
+    /// Empty values count as absent. `Ok(None)` when no credential is set.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when only some OAuth 1.0a variables are set, `X_USER_ID` is
+    /// missing, or `X_BASE_URL` is not a URL. Messages name variables, never values.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        const OAUTH1: [&str; 4] =
+            ["X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"];
+        let oauth1: Vec<Option<String>> = OAUTH1.iter().map(|name| get(name)).collect();
+        let auth = if let Some(token) = get("X_USER_TOKEN") {
+            XAuth::UserToken(SecretString::from(token))
+        } else if oauth1.iter().all(Option::is_some) {
+            let mut values = oauth1.into_iter().flatten();
+            let mut next = || values.next().unwrap_or_default();
+            XAuth::OAuth1(OAuth1Credentials::new(next(), next(), next(), next()))
+        } else if oauth1.iter().any(Option::is_some) {
+            let missing: Vec<&str> =
+                OAUTH1.iter().zip(&oauth1).filter(|(_, v)| v.is_none()).map(|(name, _)| *name).collect();
+            return Err(Error::config(format!(
+                "x: incomplete OAuth 1.0a credentials: {} not set",
+                missing.join(", ")
+            )));
+        } else {
+            return Ok(None);
+        };
+        let own_user_id = get("X_USER_ID")
+            .ok_or_else(|| Error::config("x: X_USER_ID (our account's numeric user id) is not set"))?;
+        let mut config = Self::new(own_user_id, auth);
+        if let Some(base) = get("X_BASE_URL") {
+            config.base_url =
+                Url::parse(&base).map_err(|e| Error::config(format!("x: X_BASE_URL is not a URL: {e}")))?;
+        }
+        Ok(Some(config))
+    }
+}
+
+fn default_base_url() -> Url {
+    #[allow(clippy::expect_used)]
+    Url::parse(DEFAULT_BASE_URL).expect("DEFAULT_BASE_URL is a valid URL constant")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn env_without_credentials_is_none() {
+        assert!(XConfig::from_env_with(env(&[("X_USER_ID", "1")])).unwrap().is_none());
+    }
+
+    #[test]
+    fn env_with_token_and_base_url() {
+        let config = XConfig::from_env_with(env(&[
+            ("X_USER_TOKEN", "tok-secret"),
+            ("X_USER_ID", "42"),
+            ("X_BASE_URL", "http://127.0.0.1:9/prefix"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.own_user_id, "42");
+        assert_eq!(config.base_url.as_str(), "http://127.0.0.1:9/prefix");
+        assert!(matches!(config.auth, XAuth::UserToken(_)));
+        assert!(!format!("{config:?}").contains("tok-secret"));
+    }
+
+    #[test]
+    fn env_oauth1_needs_all_four_and_a_user_id() {
+        let partial = XConfig::from_env_with(env(&[("X_CONSUMER_KEY", "k"), ("X_USER_ID", "1")]));
+        let message = partial.unwrap_err().to_string();
+        assert!(
+            message.contains("X_CONSUMER_SECRET") && message.contains("X_ACCESS_TOKEN_SECRET"),
+            "{message}"
+        );
+        let full = [
+            ("X_CONSUMER_KEY", "ck"),
+            ("X_CONSUMER_SECRET", "cs-secret"),
+            ("X_ACCESS_TOKEN", "at"),
+            ("X_ACCESS_TOKEN_SECRET", "ats-secret"),
+        ];
+        assert!(XConfig::from_env_with(env(&full)).is_err(), "X_USER_ID missing");
+        let mut with_id = full.to_vec();
+        with_id.push(("X_USER_ID", "7"));
+        let config = XConfig::from_env_with(env(&with_id)).unwrap().unwrap();
+        assert!(matches!(config.auth, XAuth::OAuth1(_)));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("cs-secret") && !debug.contains("ats-secret"), "{debug}");
+        assert_eq!(config.base_url.as_str(), "https://api.x.com/");
+    }
+}

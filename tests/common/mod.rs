@@ -3,3 +3,4 @@
 
 #[macro_use]
 pub mod store_conformance;
+pub mod openapi;

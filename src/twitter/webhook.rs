@@ -1,0 +1,392 @@
+//! Account Activity API webhooks: the CRC answer, the delivery signature, and parsing.
+//!
+//! - **CRC.** X sends `GET <webhook>?crc_token=…` at registration and periodically; answer
+//!   HTTP 200 with [`XWebhook::crc_response`] (`{"response_token": "sha256=" +
+//!   base64(HMAC-SHA256(consumer secret, crc_token))}`) within 3 seconds, or X marks the
+//!   webhook invalid and stops delivering.
+//! - **Signature.** Every POST carries `x-twitter-webhooks-signature: sha256=` + base64
+//!   HMAC-SHA256 of the **raw body** with the **consumer secret**; [`XWebhook::verify`]
+//!   checks it in constant time. X signs no timestamp, so there is no replay window to
+//!   check (and no clock to pass): deliveries can repeat, and the inbox dedupes on the
+//!   event id.
+//! - **Parsing.** [`parse_account_activity`] reads the v1.1-shaped
+//!   `direct_message_events` (with the `users` map) and `tweet_create_events` into
+//!   [`InboundMessage`]s, keeping inbound messages only: DMs whose sender is not
+//!   `for_user_id`, and posts by someone else that mention `for_user_id` or reply to one
+//!   of its posts (retweets are dropped). Unknown fields and event kinds are ignored.
+//!
+//! ```
+//! use deskbridge::twitter::webhook::{XWebhook, signature};
+//! let webhook = XWebhook::new("consumer-secret");
+//! let body = br#"{"for_user_id":"1","tweet_create_events":[]}"#;
+//! let header = signature("consumer-secret", body);
+//! let activity = webhook.verify_and_parse(Some(&header), body).unwrap();
+//! assert!(activity.messages.is_empty());
+//! assert!(webhook.crc_response("abc").unwrap().response_token.starts_with("sha256="));
+//! ```
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::PROVIDER;
+use super::model::{id, opt_id, snowflake_time};
+use crate::error::WebhookFailure;
+use crate::ports::{InboundMessage, Media, MessageKind};
+use crate::{Error, Result};
+
+/// The header carrying a delivery's signature.
+pub const SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature";
+
+/// The JSON answer to a CRC request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrcResponse {
+    /// `sha256=` + base64(HMAC-SHA256(consumer secret, crc_token)).
+    pub response_token: String,
+}
+
+/// Verifies and parses Account Activity deliveries with the app's consumer secret
+/// (redacted from `Debug`).
+#[derive(Clone)]
+pub struct XWebhook {
+    consumer_secret: SecretString,
+}
+
+impl std::fmt::Debug for XWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XWebhook").field("consumer_secret", &crate::http::auth::REDACTED).finish()
+    }
+}
+
+impl XWebhook {
+    /// A verifier keyed with the app's consumer secret (API key secret).
+    pub fn new(consumer_secret: impl Into<String>) -> Self {
+        Self { consumer_secret: SecretString::from(consumer_secret.into()) }
+    }
+
+    /// A verifier from a secret already held as a [`SecretString`].
+    pub fn from_secret(consumer_secret: SecretString) -> Self {
+        Self { consumer_secret }
+    }
+
+    /// The answer to `GET <webhook>?crc_token=…`.
+    ///
+    /// # Errors
+    /// [`Error::WebhookVerification`] (`Missing`) when the token is empty.
+    pub fn crc_response(&self, crc_token: &str) -> Result<CrcResponse> {
+        if crc_token.is_empty() {
+            return Err(failure(WebhookFailure::Missing("crc_token query parameter".into())));
+        }
+        Ok(CrcResponse {
+            response_token: crc_response_token(self.consumer_secret.expose_secret(), crc_token),
+        })
+    }
+
+    /// Check the `x-twitter-webhooks-signature` header value against the raw body, in
+    /// constant time.
+    ///
+    /// # Errors
+    /// [`Error::WebhookVerification`] with provider `"x"`: `Missing` without a header,
+    /// `BadSignature` when it is not `sha256=<base64>` or does not match.
+    pub fn verify(&self, signature_header: Option<&str>, body: &[u8]) -> Result<()> {
+        let header = signature_header
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| failure(WebhookFailure::Missing(format!("{SIGNATURE_HEADER} header"))))?;
+        let encoded = header.strip_prefix("sha256=").ok_or_else(|| failure(WebhookFailure::BadSignature))?;
+        let expected = BASE64.decode(encoded).map_err(|_| failure(WebhookFailure::BadSignature))?;
+        let mut mac = hmac_sha256(self.consumer_secret.expose_secret());
+        mac.update(body);
+        mac.verify_slice(&expected).map_err(|_| failure(WebhookFailure::BadSignature))
+    }
+
+    /// [`verify`](Self::verify), then [`parse_account_activity`].
+    ///
+    /// # Errors
+    /// As both.
+    pub fn verify_and_parse(&self, signature_header: Option<&str>, body: &[u8]) -> Result<AccountActivity> {
+        self.verify(signature_header, body)?;
+        parse_account_activity(body)
+    }
+}
+
+/// `sha256=` + base64(HMAC-SHA256(key = `consumer_secret`, message = `crc_token`)).
+pub fn crc_response_token(consumer_secret: &str, crc_token: &str) -> String {
+    signature(consumer_secret, crc_token.as_bytes())
+}
+
+/// `sha256=` + base64(HMAC-SHA256(key = `consumer_secret`, message = `body`)): the
+/// `x-twitter-webhooks-signature` of a delivery (and the CRC answer for a token).
+pub fn signature(consumer_secret: &str, body: &[u8]) -> String {
+    let mut mac = hmac_sha256(consumer_secret);
+    mac.update(body);
+    format!("sha256={}", BASE64.encode(mac.finalize().into_bytes()))
+}
+
+fn hmac_sha256(key: &str) -> Hmac<Sha256> {
+    #[allow(clippy::expect_used)]
+    <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()).expect("HMAC accepts keys of any length")
+}
+
+fn failure(failure: WebhookFailure) -> Error {
+    Error::WebhookVerification { provider: PROVIDER, failure }
+}
+
+/// What one delivery carried, for the subscribed user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountActivity {
+    /// The subscribed user (our account).
+    pub for_user_id: String,
+    /// Inbound DMs and mentions, oldest first.
+    pub messages: Vec<InboundMessage>,
+    /// Events left out: our own DMs and posts, retweets, posts that do not concern us.
+    pub ignored: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Envelope {
+    #[serde(deserialize_with = "opt_id")]
+    for_user_id: Option<String>,
+    direct_message_events: Vec<DmEventV1>,
+    users: HashMap<String, UserV1>,
+    tweet_create_events: Vec<TweetV1>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UserV1 {
+    #[serde(deserialize_with = "opt_id")]
+    id_str: Option<String>,
+    #[serde(deserialize_with = "opt_id")]
+    id: Option<String>,
+    screen_name: Option<String>,
+    name: Option<String>,
+}
+
+impl UserV1 {
+    fn id(&self) -> Option<&str> {
+        self.id_str.as_deref().or(self.id.as_deref())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DmEventV1 {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(deserialize_with = "id")]
+    id: String,
+    #[serde(deserialize_with = "opt_id")]
+    created_timestamp: Option<String>,
+    message_create: Option<MessageCreateV1>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MessageCreateV1 {
+    #[serde(deserialize_with = "opt_id")]
+    sender_id: Option<String>,
+    message_data: MessageDataV1,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MessageDataV1 {
+    text: String,
+    attachment: Option<AttachmentV1>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AttachmentV1 {
+    media: Option<MediaV1>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MediaV1 {
+    #[serde(rename = "type")]
+    kind: String,
+    media_url_https: Option<String>,
+    media_url: Option<String>,
+}
+
+impl MediaV1 {
+    fn to_media(&self) -> Option<Media> {
+        let url = self.media_url_https.as_deref().or(self.media_url.as_deref()).filter(|u| !u.is_empty())?;
+        Some(Media { kind: self.kind.clone(), url: url.to_owned() })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TweetV1 {
+    #[serde(deserialize_with = "opt_id")]
+    id_str: Option<String>,
+    #[serde(deserialize_with = "opt_id")]
+    id: Option<String>,
+    created_at: Option<String>,
+    text: Option<String>,
+    full_text: Option<String>,
+    extended_tweet: Option<ExtendedTweetV1>,
+    user: UserV1,
+    #[serde(deserialize_with = "opt_id")]
+    in_reply_to_status_id_str: Option<String>,
+    #[serde(deserialize_with = "opt_id")]
+    in_reply_to_user_id_str: Option<String>,
+    entities: EntitiesV1,
+    extended_entities: Option<EntitiesV1>,
+    retweeted_status: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ExtendedTweetV1 {
+    full_text: Option<String>,
+    extended_entities: Option<EntitiesV1>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EntitiesV1 {
+    user_mentions: Vec<UserV1>,
+    media: Vec<MediaV1>,
+}
+
+/// Parse an Account Activity delivery body (already verified) into the inbound messages
+/// it carries. See the [module docs](self) for what is kept.
+///
+/// # Errors
+/// [`Error::WebhookVerification`] (`Malformed`) when the body is not a JSON object of the
+/// expected shape (the message carries the JSON path), or lacks `for_user_id`.
+pub fn parse_account_activity(body: &[u8]) -> Result<AccountActivity> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let envelope: Envelope = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| failure(WebhookFailure::Malformed(format!("at `{}`: {}", e.path(), e.inner()))))?;
+    let for_user_id = envelope
+        .for_user_id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| failure(WebhookFailure::Missing("for_user_id".into())))?;
+    let mut activity = AccountActivity { for_user_id: for_user_id.clone(), ..AccountActivity::default() };
+
+    for event in &envelope.direct_message_events {
+        let Some(create) = event.message_create.as_ref().filter(|_| event.kind == "message_create") else {
+            activity.ignored += 1;
+            continue;
+        };
+        let Some(sender) = create.sender_id.clone().filter(|s| !s.is_empty()) else {
+            activity.ignored += 1;
+            continue;
+        };
+        if sender == for_user_id {
+            activity.ignored += 1;
+            continue;
+        }
+        let user = envelope.users.get(&sender);
+        let created_at = event
+            .created_timestamp
+            .as_deref()
+            .and_then(|ms| ms.parse::<i64>().ok())
+            .and_then(DateTime::from_timestamp_millis)
+            .or_else(|| snowflake_time(&event.id))
+            .ok_or_else(|| malformed(format!("DM event {} has no readable created_timestamp", event.id)))?;
+        activity.messages.push(InboundMessage {
+            id: event.id.clone(),
+            kind: MessageKind::DirectMessage,
+            author_id: sender,
+            author_handle: user.and_then(|u| u.screen_name.clone()),
+            author_name: user.and_then(|u| u.name.clone()),
+            text: create.message_data.text.clone(),
+            created_at,
+            in_reply_to: None,
+            media: create
+                .message_data
+                .attachment
+                .as_ref()
+                .and_then(|a| a.media.as_ref())
+                .and_then(MediaV1::to_media)
+                .into_iter()
+                .collect(),
+        });
+    }
+
+    for tweet in &envelope.tweet_create_events {
+        let Some(tweet_id) = tweet.id_str.clone().or_else(|| tweet.id.clone()) else {
+            activity.ignored += 1;
+            continue;
+        };
+        let author = tweet.user.id().unwrap_or_default().to_owned();
+        let mentions_us = tweet.entities.user_mentions.iter().any(|m| m.id() == Some(for_user_id.as_str()));
+        let replies_to_us = tweet.in_reply_to_user_id_str.as_deref() == Some(for_user_id.as_str());
+        if author.is_empty()
+            || author == for_user_id
+            || tweet.retweeted_status.is_some()
+            || !(mentions_us || replies_to_us)
+        {
+            activity.ignored += 1;
+            continue;
+        }
+        let text = tweet
+            .extended_tweet
+            .as_ref()
+            .and_then(|e| e.full_text.clone())
+            .or_else(|| tweet.full_text.clone())
+            .or_else(|| tweet.text.clone())
+            .unwrap_or_default();
+        let media_entities = tweet
+            .extended_tweet
+            .as_ref()
+            .and_then(|e| e.extended_entities.as_ref())
+            .or(tweet.extended_entities.as_ref())
+            .map(|e| e.media.as_slice())
+            .filter(|m| !m.is_empty())
+            .unwrap_or(tweet.entities.media.as_slice());
+        let created_at = tweet
+            .created_at
+            .as_deref()
+            .and_then(parse_v1_time)
+            .or_else(|| snowflake_time(&tweet_id))
+            .ok_or_else(|| malformed(format!("post {tweet_id} has no readable created_at")))?;
+        activity.messages.push(InboundMessage {
+            id: tweet_id,
+            kind: MessageKind::Mention,
+            author_id: author,
+            author_handle: tweet.user.screen_name.clone(),
+            author_name: tweet.user.name.clone(),
+            text,
+            created_at,
+            in_reply_to: tweet.in_reply_to_status_id_str.clone().filter(|id| !id.is_empty()),
+            media: media_entities.iter().filter_map(MediaV1::to_media).collect(),
+        });
+    }
+    activity.messages.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    Ok(activity)
+}
+
+fn malformed(why: String) -> Error {
+    failure(WebhookFailure::Malformed(why))
+}
+
+/// v1.1 time format: `Wed Oct 10 20:19:24 +0000 2018`.
+fn parse_v1_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(text, "%a %b %d %H:%M:%S %z %Y").ok().map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_time_parses() {
+        let t = parse_v1_time("Wed Oct 10 20:19:24 +0000 2018").unwrap();
+        assert_eq!(t.to_rfc3339(), "2018-10-10T20:19:24+00:00");
+        assert!(parse_v1_time("2018-10-10").is_none());
+    }
+}
