@@ -42,6 +42,10 @@
 //! * [`aircall::AircallSim`]: users, availabilities, teams, user webhooks.
 //! * [`zendesk::ZendeskSim`]: users, groups, memberships, unified agent statuses, agent
 //!   availabilities (JSON:API), the Talk availability API, agent webhooks.
+//! * [`usedesk::UsedeskSim`]: agents, groups, per-section statuses, tickets, comments,
+//!   channels, HTTP-200 errors, outbound webhooks.
+//! * [`twitter::XSim`]: DM events, mentions, posting DMs and replies, signed Account
+//!   Activity deliveries.
 
 mod server;
 mod webhook;
