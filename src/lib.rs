@@ -1,4 +1,182 @@
-//! deskbridge (crate tour being written).
+//! # deskbridge
+//!
+//! Keeps customer-support agents' availability consistent across the tools a support team
+//! runs at once (a workforce schedule, Aircall, Zendesk, Usedesk, Talkdesk) and brings
+//! social messages (X DMs and mentions) into the helpdesk, as a library that Rust services
+//! depend on and embed in their own bridges.
+//!
+//! Unlike the vendors' built-in integrations, deskbridge validates its configuration
+//! before it writes (an unknown group name is an error, not a silent stop), never guesses
+//! a status it cannot map (a custom status is reported as skipped, with the reason), can
+//! run Aircall ⇄ Zendesk in a loop-safe **two-way** mode, and is lossless and
+//! duplicate-free across crashes.
+//!
+//! ## The tour: four flows
+//!
+//! Every example below runs against the built-in loopback simulators (feature `sim`, on by
+//! default): real HTTP servers on 127.0.0.1 with the providers' real paths and payloads.
+//! Against the real services only the base URL and credentials differ (each provider's
+//! config has `from_env()`).
+//!
+//! ### 1. Schedule → Usedesk (shifts decide chat and ticket status)
+//!
+//! ```
+//! # #[cfg(feature = "sim")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use deskbridge::filter::GroupFilter;
+//! use deskbridge::http::RateLimit;
+//! use deskbridge::schedule::{Schedule, shifts_from_csv};
+//! use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
+//! use deskbridge::status::Channel;
+//! use deskbridge::sync::{ShiftSpec, ShiftSync};
+//! use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskProvider};
+//!
+//! let sim = UsedeskSim::start_with_sample().await?;
+//! let config = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)?
+//!     .with_base_url(sim.base_url().as_str())?
+//!     .with_pacing(RateLimit::unlimited()); // the real API is paced at 0.4 req/s
+//! let usedesk = Arc::new(UsedeskProvider::new(UsedeskClient::new(&config)?));
+//!
+//! let csv = "email,start,end,timezone\nana@example.com,2026-11-23 09:00,2026-11-23 17:00,Europe/Berlin\n";
+//! let schedule = Schedule::new(shifts_from_csv(csv, None)?);
+//! let mut spec = ShiftSpec::usedesk();
+//! spec.filter = GroupFilter::default()
+//!     .include(Channel::Chat, ["Chat team"]) // "Group chats", exact and case-sensitive
+//!     .do_not_change(["Managers"]); // "Do not change"
+//!
+//! let sync = ShiftSync::new(Arc::new(schedule), usedesk, spec);
+//! let report = sync.run_once("2026-11-23T10:00:00Z".parse()?, false).await?;
+//! println!("{report}"); // per agent: written, skipped (why), failed (the error)
+//! # Ok(()) }
+//! # #[cfg(not(feature = "sim"))] fn main() {}
+//! ```
+//!
+//! ### 2. Aircall ⇄ Zendesk agent status
+//!
+//! ```
+//! # #[cfg(feature = "sim")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use deskbridge::aircall::{AircallConfig, AircallProvider};
+//! use deskbridge::http::RateLimit;
+//! use deskbridge::mapping::{Side, StatusMap};
+//! use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
+//! use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskSim, ZendeskSimConfig};
+//! use deskbridge::sync::{OneShot, OneWaySpec};
+//! use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
+//!
+//! let aircall_sim = AircallSim::start(AircallSimConfig::new(vec![
+//!     AircallUserSeed::new(1, "Ana", "Ana@Example.com").with_status(AircallAvailabilityStatus::Available),
+//! ]))
+//! .await?;
+//! let zendesk_sim = ZendeskSim::start(ZendeskSimConfig::new(
+//!     vec![ZendeskAgentSeed::new(16765840571292, "Ana", "ana@example.com").with_status(2)], // offline
+//!     vec![],
+//! ))
+//! .await?;
+//!
+//! let aircall = AircallProvider::from_config(
+//!     AircallConfig::basic(AircallSimConfig::DEFAULT_API_ID, AircallSimConfig::DEFAULT_API_TOKEN)
+//!         .with_base_url(aircall_sim.base_url().as_str())?
+//!         .with_rate_limit(RateLimit::unlimited()),
+//! )?;
+//! let zendesk = ZendeskProvider::from_config(
+//!     ZendeskConfig::with_base_url(
+//!         zendesk_sim.base_url(),
+//!         ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
+//!     )
+//!     .rate_limit(RateLimit::unlimited()),
+//! )?;
+//!
+//! // The seed mapping of Aircall's Agent Status Sync; side A = Aircall.
+//! let spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);
+//! let one_shot = OneShot::new(&aircall, &zendesk, spec);
+//! let report = one_shot.run(false).await?;
+//! assert_eq!(report.written.len(), 1); // Aircall Available → Zendesk Online
+//! assert!(one_shot.run(false).await?.written.is_empty()); // a second run writes nothing
+//! # Ok(()) }
+//! # #[cfg(not(feature = "sim"))] fn main() {}
+//! ```
+//!
+//! For a bridge that runs all day (webhooks, reconcile passes, the loop-safe two-way
+//! mode, restarts), see [`sync::Bridge`] and the `bridge` example.
+//!
+//! ### 3. X DMs and mentions → Usedesk tickets
+//!
+//! ```
+//! # #[cfg(feature = "sim")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use deskbridge::http::RateLimit;
+//! use deskbridge::inbox::{Inbox, InboxConfig};
+//! use deskbridge::sim::twitter::{XSim, XSimConfig, sample};
+//! use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
+//! use deskbridge::store::MemoryStore;
+//! use deskbridge::twitter::{XConfig, XSource};
+//! use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskDesk};
+//!
+//! let (x_sim, usedesk_sim) = (XSim::start_with_sample().await?, UsedeskSim::start_with_sample().await?);
+//! let x = XSource::new(
+//!     &XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN)
+//!         .base_url(x_sim.base_url())
+//!         .rate_limit(RateLimit::unlimited()),
+//! )?;
+//! let usedesk = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)?
+//!     .with_base_url(usedesk_sim.base_url().as_str())?
+//!     .with_pacing(RateLimit::unlimited());
+//! let desk = UsedeskDesk::new(UsedeskClient::new(&usedesk)?).with_channel("12");
+//!
+//! // DMs tagged `Twitter:Direct`, mentions `Twitter: Mention`; one ticket per person
+//! // until it is Closed; state (cursor, threads, processed ids) in any StateStore.
+//! let config = InboxConfig { channel_id: Some("12".into()), ..InboxConfig::default() };
+//! let inbox = Inbox::new(Arc::new(x), Arc::new(desk), Arc::new(MemoryStore::new()), config);
+//! let now = chrono::Utc::now();
+//! let report = inbox.poll_once(now, false).await?;
+//! assert!(report.is_success());
+//! let again = inbox.poll_once(now, false).await?;
+//! assert!(again.messages.is_empty()); // nothing is created twice
+//! # Ok(()) }
+//! # #[cfg(not(feature = "sim"))] fn main() {}
+//! ```
+//!
+//! ### 4. Talkdesk custom integration (the bridge side)
+//!
+//! ```
+//! # #[cfg(feature = "talkdesk")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use deskbridge::talkdesk::Manifest;
+//!
+//! let base = url::Url::parse("https://bridge.example.com/talkdesk/")?;
+//! let manifest = Manifest::example_mycrm(&base)?; // validated: names, providers, https endpoints
+//! let attachment = manifest.to_markdown(); // the document Talkdesk asks for
+//! assert!(attachment.contains("Integration Details") && attachment.contains("Action Details"));
+//! # Ok(()) }
+//! # #[cfg(not(feature = "talkdesk"))] fn main() {}
+//! ```
+//!
+//! With the `server` feature, [`server::talkdesk::router`] serves every endpoint Talkdesk
+//! calls (auth validation, contact sync, interaction retrieval, agent sync, actions) over
+//! any [`talkdesk::TalkdeskBackend`]; a ready backend over Usedesk lives in `bridges`.
+//!
+//! ## Layout
+//!
+//! - Domain (pure, no I/O, no clock reads): [`status`], [`mapping`], [`filter`],
+//!   [`identity`], [`schedule`].
+//! - Ports (async traits): [`ports`] — `StatusProvider`, `ScheduleSource`,
+//!   `MessageSource`, `TicketDesk`, `StateStore`.
+//! - Engines: [`sync`] (plan → apply → report, the link state machine, the continuous
+//!   bridge) and [`inbox`].
+//! - Providers (one feature each): `aircall`, `zendesk`, `usedesk`, `twitter`, `talkdesk`,
+//!   over the [`http`] layer (retries, rate limits, pagination, secrets).
+//! - `server` (axum routers), `sim` (simulators), [`store`] (memory, file, PostgreSQL).
+//!
+//! Errors are one [`Error`] type that tells apart configuration, transport, unreadable
+//! answers (with the JSON path), provider refusals, rate limits, unsupported account
+//! modes, webhook verification and state-store failures. Secrets never appear in
+//! `Debug`, `Display`, logs or errors.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
