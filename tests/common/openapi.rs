@@ -61,12 +61,33 @@ type PathValues = Vec<(String, String)>;
 /// A loaded OpenAPI document.
 pub struct OpenApi {
     doc: Value,
+    /// Query parameters accepted on every operation although no operation declares them
+    /// (e.g. Zendesk's generic cursor-pagination parameters).
+    generic_query: Vec<String>,
 }
 
 impl OpenApi {
     /// A validator over an already parsed document (JSON, or YAML parsed into a `Value`).
     pub fn from_value(doc: Value) -> Self {
-        Self { doc }
+        Self { doc, generic_query: Vec::new() }
+    }
+
+    /// Accept these query parameters on every operation (documented by the vendor for all
+    /// list endpoints, but absent from the per-operation parameter lists).
+    #[allow(dead_code)]
+    pub fn with_generic_query(mut self, names: &[&str]) -> Self {
+        self.generic_query = names.iter().map(|n| n.to_string()).collect();
+        self
+    }
+
+    /// Read and parse a YAML document. A missing or unreadable file is an error naming it.
+    #[allow(dead_code)]
+    pub fn load_yaml(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read OpenAPI document {}: {e}", path.display()))?;
+        let doc: Value = serde_yaml::from_str(&text)
+            .map_err(|e| format!("OpenAPI document {} is not YAML: {e}", path.display()))?;
+        Ok(Self::from_value(doc))
     }
 
     /// Read and parse a JSON document. A missing or unreadable file is an error naming it.
@@ -163,13 +184,18 @@ impl OpenApi {
         // Query parameters.
         let mut seen = HashSet::new();
         for (key, value) in &request.query {
-            if !seen.insert(key.as_str()) {
-                errors.push(format!("{name}: query parameter `{key}` repeated"));
-            }
             let Some(parameter) = declared("query", key) else {
-                errors.push(format!("{name}: query parameter `{key}` is not declared for the operation"));
+                if !self.generic_query.iter().any(|g| g == key) {
+                    errors.push(format!("{name}: query parameter `{key}` is not declared for the operation"));
+                }
                 continue;
             };
+            // A parameter declared `explode: true` with a scalar schema may repeat
+            // (`role[]=agent&role[]=admin`); any other repeat is an error.
+            let repeatable = parameter.get("explode").and_then(Value::as_bool) == Some(true);
+            if !seen.insert(key.as_str()) && !repeatable {
+                errors.push(format!("{name}: query parameter `{key}` repeated"));
+            }
             let Some(schema) = parameter.get("schema") else { continue };
             self.check_parameter_value(
                 &format!("{name}: query `{key}`"),
