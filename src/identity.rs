@@ -16,8 +16,8 @@
 //! assert_eq!(joined.only_right, vec![1]);
 //! ```
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 /// Normalise an e-mail for display and storage: trimmed and lower-cased; `None` if empty.
@@ -54,14 +54,32 @@ impl PartialEq for EmailKey<'_> {
 impl Eq for EmailKey<'_> {}
 
 impl Hash for EmailKey<'_> {
+    /// Hashes the case-folded UTF-8 bytes in 64-byte chunks, the same for the ASCII fast
+    /// path and the general path, so keys that compare equal hash equally.
     fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut buf = [0u8; 64];
         if self.0.is_ascii() {
-            for b in self.0.bytes() {
-                state.write_u8(b.to_ascii_lowercase());
+            for chunk in self.0.as_bytes().chunks(buf.len()) {
+                for (dst, src) in buf.iter_mut().zip(chunk) {
+                    *dst = src.to_ascii_lowercase();
+                }
+                state.write(&buf[..chunk.len()]);
             }
         } else {
+            let mut len = 0;
             for c in self.folded() {
-                state.write_u32(c as u32);
+                let mut utf8 = [0u8; 4];
+                for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                    buf[len] = b;
+                    len += 1;
+                    if len == buf.len() {
+                        state.write(&buf);
+                        len = 0;
+                    }
+                }
+            }
+            if len > 0 {
+                state.write(&buf[..len]);
             }
         }
         state.write_u8(0xff);
@@ -109,13 +127,15 @@ pub fn join<'a, L, R>(
 ) -> Joined {
     // Right index: e-mail → index, with usize::MAX marking a duplicate e-mail.
     const DUPLICATE: usize = usize::MAX;
-    let mut by_email: HashMap<EmailKey<'a>, usize> = HashMap::with_capacity(right.len());
+    let mut by_email: FxHashMap<EmailKey<'a>, usize> =
+        FxHashMap::with_capacity_and_hasher(right.len(), Default::default());
     for (i, r) in right.iter().enumerate() {
         if let Some(key) = right_email(r).and_then(EmailKey::new) {
             by_email.entry(key).and_modify(|v| *v = DUPLICATE).or_insert(i);
         }
     }
-    let mut left_seen: HashMap<EmailKey<'a>, usize> = HashMap::with_capacity(left.len());
+    let mut left_seen: FxHashMap<EmailKey<'a>, usize> =
+        FxHashMap::with_capacity_and_hasher(left.len(), Default::default());
     for (i, l) in left.iter().enumerate() {
         if let Some(key) = left_email(l).and_then(EmailKey::new) {
             left_seen.entry(key).and_modify(|v| *v = DUPLICATE).or_insert(i);
