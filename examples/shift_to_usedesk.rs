@@ -1,0 +1,451 @@
+//! Set Usedesk agents' chat and ticket statuses from a shift schedule.
+//!
+//! At an instant, every agent on shift is set online and every agent off shift offline,
+//! per channel, through the group filter: chat status only for members of the
+//! `--group-chats` groups, ticket status only for members of the `--group-requests`
+//! groups (no list: everyone), nothing for members of a `--do-not-change` group. Agents
+//! the schedule does not know are left alone unless `--offline-unscheduled` is given.
+//! Configured group names that match no Usedesk group stop the run before anything is
+//! written (`--allow-unknown-groups` turns that into a warning).
+//!
+//! ```text
+//! cargo run --example shift_to_usedesk                       # simulator + sample schedule
+//! cargo run --example shift_to_usedesk -- --json --dry-run
+//! cargo run --example shift_to_usedesk -- --group-chats "Chat team" --group-requests "Mail team"
+//! cargo run --example shift_to_usedesk -- --watch --for 10
+//! USEDESK_API_TOKEN=… cargo run --example shift_to_usedesk -- --schedule shifts.csv --dry-run
+//! ```
+//!
+//! Without `USEDESK_API_TOKEN` it runs against the in-process Usedesk simulator (sample
+//! roster) with the bundled `examples/data/sample_schedule.csv`, at 2026-11-23T10:00:00Z
+//! unless `--at` is given. Exit codes: 0 when every planned change was written or
+//! deliberately skipped, 1 when a write or a provider call failed, 2 for bad usage or
+//! configuration (unknown group names included, in which case nothing was written).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
+use deskbridge::Error;
+use deskbridge::filter::GroupFilter;
+use deskbridge::http::RateLimit;
+use deskbridge::schedule::{Schedule, parse_zone, shifts_from_csv, shifts_from_json};
+use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
+use deskbridge::status::Channel;
+use deskbridge::sync::{ShiftSpec, ShiftSync, SyncReport, Unscheduled};
+use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskProvider};
+use reqwest::Method;
+
+/// The schedule used when no `--schedule` is given on the simulator.
+const SAMPLE_SCHEDULE: &str = include_str!("data/sample_schedule.csv");
+/// The instant used with the bundled sample when no `--at` is given (11:00 in Berlin on
+/// the sample's first day: some agents on shift, some off).
+const SAMPLE_INSTANT: (i32, u32, u32, u32) = (2026, 11, 23, 10);
+/// Default reconcile interval in watch mode.
+const DEFAULT_RECONCILE_SECONDS: u64 = 300;
+
+const HELP: &str = "\
+shift_to_usedesk: set Usedesk agents online on shift and offline off shift
+
+USAGE:
+    shift_to_usedesk [OPTIONS]
+
+OPTIONS:
+    --schedule PATH            Shift schedule, CSV or JSON (by extension .csv/.json, else
+                               by content). Columns/fields: email, start, end, timezone.
+                               Default on the simulator: the bundled sample schedule.
+    --at RFC3339               The instant to apply (default: now; on the simulator with
+                               the bundled sample: 2026-11-23T10:00:00Z). With --watch the
+                               clock starts there and runs at real speed.
+    --timezone ZONE            IANA zone for schedule times without a zone (default UTC).
+    --group-chats \"A,B\"        Set chat status only for members of these groups.
+    --group-requests \"C\"       Set ticket status only for members of these groups.
+    --do-not-change \"D\"        Never touch members of these groups.
+                               (Comma-separated; names may contain spaces and are
+                               matched exactly. The group flags may be repeated.)
+    --allow-unknown-groups     Warn about group names Usedesk does not have instead of
+                               stopping before anything is written.
+    --offline-unscheduled      Set agents who have no shift in the schedule offline
+                               (default: leave them alone).
+    --dry-run                  Plan and report, write nothing.
+    --json                     Print only the JSON report on stdout (in watch mode one
+                               JSON line per run: {\"at\", \"report\"} or {\"at\", \"error\"}).
+    --watch                    Keep running: apply again at every shift boundary or
+                               reconcile interval, whichever comes first.
+    --reconcile-every SECONDS  Watch mode: apply at least this often (default 300).
+    --for SECONDS              Watch mode: stop after this long (default: run until killed).
+    -h, --help                 Print this help.
+
+ENVIRONMENT:
+    USEDESK_API_TOKEN          API channel token. Unset: run on the in-process simulator.
+    USEDESK_BASE_URL           Everything before the method name (default
+                               https://api.usedesk.ru; e.g. https://secure.usedesk.com/uapi).
+
+EXIT CODES:
+    0  every planned change was written or deliberately skipped
+    1  a write or a provider call failed
+    2  bad usage or configuration (unknown group names: nothing was written)
+";
+
+/// Parsed command line.
+#[derive(Debug)]
+struct Options {
+    schedule: Option<PathBuf>,
+    at: Option<DateTime<Utc>>,
+    timezone: Tz,
+    group_chats: Vec<String>,
+    group_requests: Vec<String>,
+    do_not_change: Vec<String>,
+    allow_unknown_groups: bool,
+    offline_unscheduled: bool,
+    dry_run: bool,
+    json: bool,
+    watch: bool,
+    reconcile_every: Duration,
+    run_for: Option<Duration>,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+enum Command {
+    Help,
+    Run(Box<Options>),
+}
+
+fn parse_seconds(flag: &str, value: &str) -> Result<Duration, String> {
+    let seconds: f64 =
+        value.trim().parse().map_err(|_| format!("{flag} expects a number of seconds, got \"{value}\""))?;
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(format!("{flag} expects a positive number of seconds, got \"{value}\""));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{flag}: \"{value}\" is too large"))
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut options = Options {
+        schedule: None,
+        at: None,
+        timezone: Tz::UTC,
+        group_chats: Vec::new(),
+        group_requests: Vec::new(),
+        do_not_change: Vec::new(),
+        allow_unknown_groups: false,
+        offline_unscheduled: false,
+        dry_run: false,
+        json: false,
+        watch: false,
+        reconcile_every: Duration::from_secs(DEFAULT_RECONCILE_SECONDS),
+        run_for: None,
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        // `--flag=value` and `--flag value` are both accepted for flags with a value.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let takes_value = matches!(
+            flag.as_str(),
+            "--schedule"
+                | "--at"
+                | "--timezone"
+                | "--group-chats"
+                | "--group-requests"
+                | "--do-not-change"
+                | "--reconcile-every"
+                | "--for"
+        );
+        let value = if takes_value {
+            match inline {
+                Some(value) => Some(value),
+                None => Some(args.next().ok_or_else(|| format!("{flag} needs a value"))?),
+            }
+        } else {
+            if inline.is_some() {
+                return Err(format!("{flag} takes no value"));
+            }
+            None
+        };
+        let value = value.unwrap_or_default();
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--schedule" => {
+                if value.trim().is_empty() {
+                    return Err("--schedule needs a path".into());
+                }
+                options.schedule = Some(PathBuf::from(value));
+            }
+            "--at" => {
+                let at = DateTime::parse_from_rfc3339(value.trim()).map_err(|e| {
+                    format!(
+                        "--at expects an RFC 3339 instant such as 2026-11-23T10:00:00Z, got \"{value}\": {e}"
+                    )
+                })?;
+                options.at = Some(at.with_timezone(&Utc));
+            }
+            "--timezone" => options.timezone = parse_zone(&value).map_err(|e| format!("--timezone: {e}"))?,
+            "--group-chats" => options.group_chats.extend(GroupFilter::parse_names(&value)),
+            "--group-requests" => options.group_requests.extend(GroupFilter::parse_names(&value)),
+            "--do-not-change" => options.do_not_change.extend(GroupFilter::parse_names(&value)),
+            "--allow-unknown-groups" => options.allow_unknown_groups = true,
+            "--offline-unscheduled" => options.offline_unscheduled = true,
+            "--dry-run" => options.dry_run = true,
+            "--json" => options.json = true,
+            "--watch" => options.watch = true,
+            "--reconcile-every" => options.reconcile_every = parse_seconds("--reconcile-every", &value)?,
+            "--for" => options.run_for = Some(parse_seconds("--for", &value)?),
+            other => return Err(format!("unknown argument \"{other}\"")),
+        }
+    }
+    if options.watch && options.dry_run {
+        return Err("--watch cannot be combined with --dry-run (a dry run changes nothing to watch)".into());
+    }
+    if !options.watch && options.run_for.is_some() {
+        return Err("--for only applies with --watch".into());
+    }
+    Ok(Command::Run(Box::new(options)))
+}
+
+/// An error that decides the exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Self { code: 2, message: message.into() }
+    }
+
+    /// Configuration errors (unknown groups, bad config, bad input) exit 2; failures to
+    /// talk to Usedesk exit 1.
+    fn from_error(error: &Error) -> Self {
+        let code = match error {
+            Error::UnknownGroups { .. } | Error::Config { .. } | Error::InvalidInput { .. } => 2,
+            _ => 1,
+        };
+        Self { code, message: error.to_string() }
+    }
+}
+
+fn load_schedule(path: &Path, zone: Tz) -> Result<Schedule, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read schedule {}: {e}", path.display())))?;
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let is_json = match extension.as_deref() {
+        Some("json") => true,
+        Some("csv") => false,
+        _ => text.trim_start_matches('\u{feff}').trim_start().starts_with('['),
+    };
+    let shifts =
+        if is_json { shifts_from_json(&text, Some(zone)) } else { shifts_from_csv(&text, Some(zone)) };
+    let shifts = shifts.map_err(|e| Failure::usage(format!("schedule {}: {e}", path.display())))?;
+    Ok(Schedule::new(shifts))
+}
+
+/// Write `text` to stdout; a closed stdout (`| head`) is an error, not a panic.
+fn write_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure { code: 1, message: format!("cannot write to stdout: {e}") })
+}
+
+fn print_report(at: DateTime<Utc>, report: &SyncReport, json: bool, watch: bool) -> Result<(), Failure> {
+    let at_text = at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    if json {
+        let text = if watch {
+            serde_json::to_string(&serde_json::json!({"at": at_text, "report": report}))
+        } else {
+            serde_json::to_string_pretty(report)
+        };
+        let text =
+            text.map_err(|e| Failure { code: 1, message: format!("cannot encode the report: {e}") })?;
+        write_stdout(&format!("{text}\n"))
+    } else {
+        write_stdout(&format!("Usedesk statuses at {at_text}\n{report}"))
+    }
+}
+
+/// The running environment: the simulator (kept alive for the run) or a real account.
+struct Target {
+    provider: UsedeskProvider,
+    simulator: Option<UsedeskSim>,
+}
+
+async fn connect() -> Result<Target, Failure> {
+    let config = UsedeskConfig::from_env().map_err(|e| Failure::from_error(&e))?;
+    if let Some(config) = config {
+        eprintln!("using the Usedesk API at {}", config.base_url);
+        let client = UsedeskClient::new(&config).map_err(|e| Failure::from_error(&e))?;
+        return Ok(Target { provider: UsedeskProvider::new(client), simulator: None });
+    }
+    let sim = UsedeskSim::start_with_sample()
+        .await
+        .map_err(|e| Failure { code: 1, message: format!("cannot start the simulator: {e}") })?;
+    eprintln!("USEDESK_API_TOKEN is not set: using the Usedesk simulator at {}", sim.base_url());
+    let config = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)
+        .and_then(|c| c.with_base_url(sim.base_url().as_str()))
+        .map(|c| c.with_pacing(RateLimit::unlimited()))
+        .map_err(|e| Failure::from_error(&e))?;
+    let client = UsedeskClient::new(&config).map_err(|e| Failure::from_error(&e))?;
+    Ok(Target { provider: UsedeskProvider::new(client), simulator: Some(sim) })
+}
+
+async fn run(options: Options) -> Result<(), Failure> {
+    let target = connect().await?;
+    let on_simulator = target.simulator.is_some();
+    let schedule = match &options.schedule {
+        Some(path) => load_schedule(path, options.timezone)?,
+        None if on_simulator => {
+            eprintln!("no --schedule: using the bundled sample schedule (examples/data/sample_schedule.csv)");
+            let shifts = shifts_from_csv(SAMPLE_SCHEDULE, Some(options.timezone))
+                .map_err(|e| Failure::usage(format!("bundled sample schedule: {e}")))?;
+            Schedule::new(shifts)
+        }
+        None => return Err(Failure::usage("--schedule PATH is required with USEDESK_API_TOKEN")),
+    };
+    let at = match options.at {
+        Some(at) => at,
+        None if on_simulator && options.schedule.is_none() => {
+            let (y, m, d, h) = SAMPLE_INSTANT;
+            let at = Utc
+                .with_ymd_and_hms(y, m, d, h, 0, 0)
+                .single()
+                .ok_or_else(|| Failure::usage("the sample instant is not a valid date"))?;
+            eprintln!(
+                "no --at: using {} (inside the sample schedule) so the demo has something to do",
+                at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            );
+            at
+        }
+        None => Utc::now(),
+    };
+
+    let mut spec = ShiftSpec::usedesk();
+    spec.filter = GroupFilter::default()
+        .include(Channel::Chat, options.group_chats.clone())
+        .include(Channel::Tickets, options.group_requests.clone())
+        .do_not_change(options.do_not_change.clone());
+    spec.unscheduled =
+        if options.offline_unscheduled { Unscheduled::SetOffline } else { Unscheduled::LeaveAlone };
+    let sync = ShiftSync::new(Arc::new(schedule), Arc::new(target.provider), spec)
+        .allow_unknown_groups(options.allow_unknown_groups);
+
+    let outcome =
+        if options.watch { watch(&sync, &options, at).await } else { once(&sync, &options, at).await };
+
+    if let Some(sim) = target.simulator {
+        let writes = sim.server().requests_matching(Method::POST, "/update/user").len();
+        eprintln!("simulator received {writes} status writes (POST /update/user)");
+        sim.shutdown().await;
+    }
+    outcome
+}
+
+async fn once(sync: &ShiftSync, options: &Options, at: DateTime<Utc>) -> Result<(), Failure> {
+    let report = sync.run_once(at, options.dry_run).await.map_err(|e| Failure::from_error(&e))?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    print_report(at, &report, options.json, false)?;
+    if report.is_success() {
+        Ok(())
+    } else {
+        Err(Failure { code: 1, message: format!("{} status writes failed", report.failed.len()) })
+    }
+}
+
+async fn watch(sync: &ShiftSync, options: &Options, at: DateTime<Utc>) -> Result<(), Failure> {
+    // The clock starts at `at` and runs at real speed.
+    let started = Utc::now();
+    let clock = move || at + (Utc::now() - started);
+    let fatal = tokio::sync::Notify::new();
+    let mut outcome: Result<(), Failure> = Ok(());
+    let reconcile = chrono::Duration::from_std(options.reconcile_every)
+        .map_err(|_| Failure::usage("--reconcile-every is too large"))?;
+    eprintln!(
+        "watching: applying at every shift boundary or every {} s{}",
+        options.reconcile_every.as_secs_f64(),
+        options.run_for.map(|d| format!(", for {} s", d.as_secs_f64())).unwrap_or_default()
+    );
+    let stop = async {
+        match options.run_for {
+            Some(limit) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(limit) => {}
+                    _ = fatal.notified() => {}
+                }
+            }
+            None => fatal.notified().await,
+        }
+    };
+    let on_report = |at: DateTime<Utc>, result: deskbridge::Result<SyncReport>| match result {
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            if let Err(failure) = print_report(at, &report, options.json, true) {
+                eprintln!("error: {}", failure.message);
+            }
+            if !report.is_success() && outcome.is_ok() {
+                outcome = Err(Failure { code: 1, message: "some status writes failed".into() });
+            }
+        }
+        Err(error) => {
+            let failure = Failure::from_error(&error);
+            let at_text = at.to_rfc3339_opts(SecondsFormat::Secs, true);
+            if options.json {
+                let line = serde_json::json!({"at": at_text, "error": failure.message});
+                if let Err(e) = write_stdout(&format!("{line}\n")) {
+                    eprintln!("error: {}", e.message);
+                }
+            }
+            eprintln!("error at {at_text}: {}", failure.message);
+            // Configuration errors do not heal by waiting: stop.
+            if failure.code == 2 {
+                fatal.notify_one();
+            }
+            if outcome.is_ok() || failure.code == 2 {
+                outcome = Err(failure);
+            }
+        }
+    };
+    sync.watch(clock, reconcile, on_report, stop).await.map_err(|e| Failure::from_error(&e))?;
+    outcome
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
+            return match write_stdout(HELP) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(1),
+            };
+        }
+        Ok(Command::Run(options)) => options,
+        Err(message) => {
+            eprintln!("shift_to_usedesk: {message}\nRun with --help for usage.");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("shift_to_usedesk: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(*options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("shift_to_usedesk: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
