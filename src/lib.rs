@@ -197,6 +197,8 @@ pub mod sync;
 
 #[cfg(feature = "aircall")]
 pub mod aircall;
+#[cfg(all(feature = "talkdesk", feature = "usedesk"))]
+pub mod bridges;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "talkdesk")]

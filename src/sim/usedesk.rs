@@ -13,6 +13,7 @@
 //! | `/ticket` | `ticket_id`\* | `{ticket:{…, status_id, additional_id}, comments:[…], tags:[{name}], changes:[]}` |
 //! | `/tickets` | `fchannel`, `fstatus`, `tag`, `client_id`, `created_after`, `created_before` (`YYYY-MM-DD HH:MM[:SS]`, UTC), `offset` | at most 100 rows, newest first, without `additional_id` |
 //! | `/channels` | none | `[{channel_id, channel_name, channel_type}]` |
+//! | `/clients` | `query` with `search_type` (`partial_match` default: case-insensitive substring of the name, an e-mail or a phone; `full_match`: equal to one of them, case-insensitive), `created_after`, `created_before` (`YYYY-MM-DD HH:MM[:SS]`, UTC, inclusive), `offset` (a **page number**, as documented) | at most 100 rows in ascending id order (Usedesk's order is UNCONFIRMED): `{id, name, emails: "a@x, b@y" \| null, phone: "…" \| null, tickets: [ids], created_at, updated_at}` (the listing shape a public client types; UNCONFIRMED) |
 //!
 //! **Numbers as strings.** The flags (`chat_online_status`, `online_status`, `deleted`,
 //! `is_first`) and `company_id` are strings, as in Usedesk's examples; ids are JSON
@@ -51,6 +52,8 @@ use crate::{Error, Result};
 
 /// Rows per `/tickets` answer.
 const TICKETS_PAGE_SIZE: usize = 100;
+/// Rows per `/clients` answer.
+const CLIENTS_PAGE_SIZE: usize = 100;
 /// The simulated company id.
 const COMPANY_ID: &str = "1";
 /// Usedesk's date format in answers.
@@ -144,6 +147,43 @@ pub struct UsedeskSimClient {
     pub id: u64,
     /// Name.
     pub name: String,
+    /// E-mail addresses.
+    pub emails: Vec<String>,
+    /// Phone numbers.
+    pub phones: Vec<String>,
+    /// Creation time (what `/clients` `created_after` / `created_before` filter on).
+    pub created_at: DateTime<Utc>,
+}
+
+impl UsedeskSimClient {
+    /// A client without e-mail or phone, created at the Unix epoch.
+    pub fn new(id: u64, name: impl Into<String>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            emails: Vec::new(),
+            phones: Vec::new(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    /// The same client with these e-mail addresses.
+    pub fn with_emails<S: AsRef<str>>(mut self, emails: &[S]) -> Self {
+        self.emails = emails.iter().map(|e| e.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// The same client with these phone numbers.
+    pub fn with_phones<S: AsRef<str>>(mut self, phones: &[S]) -> Self {
+        self.phones = phones.iter().map(|p| p.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// The same client created at `at`.
+    pub fn created_at(mut self, at: DateTime<Utc>) -> Self {
+        self.created_at = at;
+        self
+    }
 }
 
 /// A channel.
@@ -288,11 +328,14 @@ impl UsedeskSimConfig {
             channel(Self::SAMPLE_TWITTER_CHANNEL_ID, "@deskbridge_demo", "twitter"),
             channel(13, "Website chat", "chat"),
         ];
-        let clients = vec![
-            UsedeskSimClient { id: 501, name: "Maria Customer".to_owned() },
-            UsedeskSimClient { id: 502, name: "@tweeting_tom".to_owned() },
-        ];
         let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2025, 11, d, h, 0, 0).single().unwrap_or_default();
+        let clients = vec![
+            UsedeskSimClient::new(501, "Maria Customer")
+                .with_emails(&["maria@example.net"])
+                .with_phones(&["+15550100501"])
+                .created_at(at(1, 8)),
+            UsedeskSimClient::new(502, "@tweeting_tom").created_at(at(2, 8)),
+        ];
         let tickets = vec![
             UsedeskSimTicket {
                 id: 9001,
@@ -509,6 +552,13 @@ impl UsedeskSim {
         lock(&self.state).comments.iter().filter(|c| c.ticket_id == ticket_id).cloned().collect()
     }
 
+    /// Add a client (or replace the one with its id), as an agent would in the Usedesk UI.
+    pub fn insert_client(&self, client: UsedeskSimClient) {
+        let mut state = lock(&self.state);
+        state.next_client_id = state.next_client_id.max(client.id + 1);
+        state.clients.insert(client.id, client);
+    }
+
     /// Set a ticket's status, as an agent would in the Usedesk UI.
     ///
     /// # Errors
@@ -601,7 +651,10 @@ fn date(at: &DateTime<Utc>) -> String {
 }
 
 fn client_json(client: &UsedeskSimClient) -> Value {
-    json!({ "id": client.id, "name": client.name, "avatar": null, "note": "", "emails": [], "phones": [], "additional_ids": [] })
+    let emails: Vec<Value> = client.emails.iter().map(|email| json!({ "email": email })).collect();
+    let phones: Vec<Value> =
+        client.phones.iter().map(|phone| json!({ "phone": phone, "type": "mobile" })).collect();
+    json!({ "id": client.id, "name": client.name, "avatar": null, "note": "", "emails": emails, "phones": phones, "additional_ids": [] })
 }
 
 fn comment_json(comment: &UsedeskSimComment) -> Value {
@@ -877,7 +930,12 @@ impl UsedeskState {
                     .unwrap_or_else(|| "Client".into());
                 let id = self.next_client_id;
                 self.next_client_id += 1;
-                self.clients.insert(id, UsedeskSimClient { id, name });
+                let mut client = UsedeskSimClient::new(id, name).created_at(Utc::now());
+                client.emails =
+                    text(params, "client_email").filter(|e| !e.trim().is_empty()).into_iter().collect();
+                client.phones =
+                    text(params, "client_phone").filter(|p| !p.trim().is_empty()).into_iter().collect();
+                self.clients.insert(id, client);
                 id
             }
             Some(other) => match other.parse::<u64>() {
@@ -1037,6 +1095,58 @@ impl UsedeskState {
         ok(Value::Array(page))
     }
 
+    fn clients(&self, params: &Map<String, Value>) -> SimResponse {
+        let offset = attempt!(number(params, "offset")).unwrap_or(0);
+        let date_filter = |key: &str| -> std::result::Result<Option<DateTime<Utc>>, String> {
+            match text(params, key) {
+                None => Ok(None),
+                Some(value) => parse_filter_date(&value)
+                    .map(Some)
+                    .ok_or_else(|| format!("The {key} does not match the format Y-m-d H:i.")),
+            }
+        };
+        let after = attempt!(date_filter("created_after"));
+        let before = attempt!(date_filter("created_before"));
+        let full_match = match text(params, "search_type").as_deref() {
+            None | Some("partial_match") => false,
+            Some("full_match") => true,
+            Some(_) => return refuse("The selected search type is invalid."),
+        };
+        let query = text(params, "query").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+        let matches = |client: &UsedeskSimClient| -> bool {
+            let Some(query) = &query else { return true };
+            std::iter::once(&client.name).chain(&client.emails).chain(&client.phones).any(|value| {
+                let value = value.to_lowercase();
+                if full_match { value == *query } else { value.contains(query.as_str()) }
+            })
+        };
+        let start = offset.saturating_mul(CLIENTS_PAGE_SIZE as u64);
+        let page: Vec<Value> = self
+            .clients
+            .values()
+            .filter(|c| after.is_none_or(|a| c.created_at >= a))
+            .filter(|c| before.is_none_or(|b| c.created_at <= b))
+            .filter(|c| matches(c))
+            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .take(CLIENTS_PAGE_SIZE)
+            .map(|client| {
+                let tickets: Vec<u64> =
+                    self.tickets.values().filter(|t| t.client_id == client.id).map(|t| t.id).collect();
+                let emails = (!client.emails.is_empty()).then(|| client.emails.join(", "));
+                json!({
+                    "id": client.id,
+                    "name": client.name,
+                    "emails": emails,
+                    "phone": client.phones.first(),
+                    "tickets": tickets,
+                    "created_at": date(&client.created_at),
+                    "updated_at": date(&client.created_at),
+                })
+            })
+            .collect();
+        ok(Value::Array(page))
+    }
+
     fn channels_json(&self) -> SimResponse {
         let channels: Vec<Value> = self
             .channels
@@ -1054,7 +1164,7 @@ impl SimProvider for UsedeskProvider {
 
     fn handle(&self, request: &SimRequest, _base_url: &Url) -> SimResponse {
         let path = request.path_segments().join("/");
-        const KNOWN: [&str; 8] = [
+        const KNOWN: [&str; 9] = [
             "users",
             "groups",
             "update/user",
@@ -1063,6 +1173,7 @@ impl SimProvider for UsedeskProvider {
             "ticket",
             "tickets",
             "channels",
+            "clients",
         ];
         if !KNOWN.contains(&path.as_str()) {
             return SimResponse::json(StatusCode::NOT_FOUND, &json!({ "error": "Method not found" }));
@@ -1089,6 +1200,7 @@ impl SimProvider for UsedeskProvider {
             "create/comment" => state.create_comment(&params),
             "ticket" => state.ticket(&params),
             "tickets" => state.tickets(&params),
+            "clients" => state.clients(&params),
             _ => state.channels_json(),
         }
     }

@@ -19,8 +19,8 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::model::{
-    CreatedComment, CreatedTicket, TicketDetails, TicketSummary, UpdateUserResponse, UsedeskChannel,
-    UsedeskGroup, UsedeskUser, UserType,
+    ClientSummary, CreatedComment, CreatedTicket, TicketDetails, TicketSummary, UpdateUserResponse,
+    UsedeskChannel, UsedeskGroup, UsedeskUser, UserType,
 };
 use crate::http::auth::REDACTED;
 use crate::http::{
@@ -34,6 +34,9 @@ pub const PROVIDER: &str = "usedesk";
 
 /// Most rows `POST /tickets` returns per call.
 pub const TICKETS_PAGE_SIZE: usize = 100;
+
+/// Rows per page of `POST /clients` ("offset by 1 shows the next 100").
+pub const CLIENTS_PAGE_SIZE: usize = 100;
 
 /// How to reach one Usedesk account.
 #[derive(Clone)]
@@ -249,6 +252,21 @@ pub struct TicketQuery {
     pub tag: Option<String>,
     /// `client_id` (UNCONFIRMED in the official docs; used by public clients).
     pub client_id: Option<String>,
+}
+
+/// Filters of `POST /clients`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientQuery {
+    /// `query`: text to search in names, e-mails and phones.
+    pub query: Option<String>,
+    /// `search_type`: `full_match` when true, `partial_match` (Usedesk's default) when false.
+    /// Sent only with `query`.
+    pub full_match: bool,
+    /// `created_after`, sent as `YYYY-MM-DD HH:MM` in UTC (seconds are cut, which widens the
+    /// window by under a minute).
+    pub created_after: Option<DateTime<Utc>>,
+    /// `created_before`, same format (seconds cut).
+    pub created_before: Option<DateTime<Utc>>,
 }
 
 /// How Usedesk's `/tickets` `offset` turned out to behave (UNCONFIRMED: page number as on
@@ -469,6 +487,30 @@ impl UsedeskClient {
         let mut fields = Map::new();
         fields.insert("ticket_id".into(), id_value(ticket_id));
         self.call("/ticket", fields, true).await
+    }
+
+    /// `POST /clients`: one page of at most [`CLIENTS_PAGE_SIZE`] clients. `page` is sent as
+    /// `offset`, which Usedesk documents as a page number ("offset by 1 shows the next
+    /// 100"), not a row offset. Usedesk documents no filter by update time and no sort
+    /// order for this listing (UNCONFIRMED).
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::users`].
+    pub async fn clients_page(&self, query: &ClientQuery, page: u64) -> Result<Vec<ClientSummary>> {
+        let mut fields = Map::new();
+        if let Some(text) = &query.query {
+            fields.insert("query".into(), Value::from(text.as_str()));
+            let search_type = if query.full_match { "full_match" } else { "partial_match" };
+            fields.insert("search_type".into(), Value::from(search_type));
+        }
+        if let Some(after) = query.created_after {
+            fields.insert("created_after".into(), Value::from(after.format("%Y-%m-%d %H:%M").to_string()));
+        }
+        if let Some(before) = query.created_before {
+            fields.insert("created_before".into(), Value::from(before.format("%Y-%m-%d %H:%M").to_string()));
+        }
+        fields.insert("offset".into(), json!(page));
+        self.call("/clients", fields, true).await
     }
 
     /// `POST /tickets`: one call (at most 100 rows) with `offset`.

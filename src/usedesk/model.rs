@@ -423,6 +423,16 @@ pub struct TicketSummary {
     /// not include it; [`TicketDetails`] does).
     #[serde(default, deserialize_with = "opt_text")]
     pub additional_id: Option<String>,
+    /// Priority as Usedesk spells it (`low`, `medium`, `urgent`, `extreme`; other values
+    /// kept verbatim).
+    #[serde(default, deserialize_with = "opt_text")]
+    pub priority: Option<String>,
+    /// Last change as Usedesk prints it (`YYYY-MM-DD HH:MM:SS`, UTC).
+    #[serde(default, deserialize_with = "opt_text")]
+    pub last_updated_at: Option<String>,
+    /// The text (HTML) of the last comment, when the list carries it.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub last_comment: Option<String>,
 }
 
 impl TicketSummary {
@@ -529,6 +539,112 @@ pub struct CreatedComment {
     pub comment_id: Option<String>,
 }
 
+// ---------------------------------------------------------------------------------------
+// Clients
+// ---------------------------------------------------------------------------------------
+
+/// Reads a list of contact values that Usedesk sends in one of several shapes: a string
+/// (several values separated by commas), an array of strings, or an array of objects
+/// carrying the value under `key` (`{"email": …}`, `{"phone": …}`). `null` is empty; blank
+/// values are dropped.
+fn contact_values<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Vec<String>, D::Error> {
+    fn push(out: &mut Vec<String>, text: &str) {
+        for part in text.split(',') {
+            let part = part.trim();
+            if !part.is_empty() {
+                out.push(part.to_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => {}
+        Some(Value::String(text)) => push(&mut out, &text),
+        Some(Value::Number(number)) => out.push(number.to_string()),
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item {
+                    Value::String(text) => push(&mut out, &text),
+                    Value::Number(number) => out.push(number.to_string()),
+                    Value::Object(map) => match map.get(key) {
+                        Some(Value::String(text)) => push(&mut out, text),
+                        Some(Value::Number(number)) => out.push(number.to_string()),
+                        _ => {}
+                    },
+                    _ => {}
+                }
+            }
+        }
+        Some(_) => return Err(de::Error::custom(format!("expected {key}s as a string or a list"))),
+    }
+    Ok(out)
+}
+
+fn email_values<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    contact_values(d, "email")
+}
+
+fn phone_values<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    contact_values(d, "phone")
+}
+
+fn id_values<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    contact_values(d, "id")
+}
+
+/// A client (customer) from `POST /clients`.
+///
+/// The listing's shape is not in Usedesk's docs; a public client types it as `{id, name,
+/// tickets, phone, emails}` with `emails` and `phone` as strings (UNCONFIRMED), while the
+/// full client object carries `emails: [{email}]` and `phones: [{phone}]`. Both shapes are
+/// read: a string is split on commas, objects are read by their `email` / `phone` key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ClientSummary {
+    /// Client id.
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// Name.
+    #[serde(default, deserialize_with = "null_default")]
+    pub name: String,
+    /// E-mail addresses.
+    #[serde(default, deserialize_with = "email_values")]
+    pub emails: Vec<String>,
+    /// Phone numbers from `phones` (the full object's list).
+    #[serde(default, deserialize_with = "phone_values")]
+    pub phones: Vec<String>,
+    /// Phone numbers from `phone` (the listing's string).
+    #[serde(default, deserialize_with = "phone_values")]
+    pub phone: Vec<String>,
+    /// Ids of the client's tickets.
+    #[serde(default, deserialize_with = "id_values")]
+    pub tickets: Vec<String>,
+    /// Job title.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub position: Option<String>,
+    /// Avatar URL.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub avatar: Option<String>,
+    /// Creation time as Usedesk prints it, when present.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub created_at: Option<String>,
+    /// Last change as Usedesk prints it, when present.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub updated_at: Option<String>,
+}
+
+impl ClientSummary {
+    /// Every phone number of `phones` and `phone`, without repeats, in order.
+    pub fn phone_numbers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for number in self.phones.iter().chain(&self.phone) {
+            if !out.contains(number) {
+                out.push(number.clone());
+            }
+        }
+        out
+    }
+}
+
 /// A channel from `POST /channels`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct UsedeskChannel {
@@ -587,6 +703,24 @@ mod tests {
         let tags: Vec<TagName> =
             serde_json::from_str(r#"[{"name":"Twitter: Mention"},"Twitter:Direct"]"#).unwrap();
         assert_eq!(tags, vec![TagName("Twitter: Mention".into()), TagName("Twitter:Direct".into())]);
+    }
+
+    #[test]
+    fn clients_read_listing_and_object_shapes() {
+        let clients: Vec<ClientSummary> = serde_json::from_str(
+            r#"[{"id":"5","name":"Maria","emails":"m@example.com, m2@example.com","phone":"+100",
+                 "tickets":[1,"2"]},
+                {"id":6,"name":null,"emails":[{"email":"x@example.com"}],"phones":[{"phone":"+200"},"+200"],
+                 "phone":null,"tickets":null}]"#,
+        )
+        .unwrap();
+        assert_eq!(clients[0].emails, vec!["m@example.com", "m2@example.com"]);
+        assert_eq!(clients[0].phone_numbers(), vec!["+100"]);
+        assert_eq!(clients[0].tickets, vec!["1", "2"]);
+        assert_eq!(clients[1].name, "");
+        assert_eq!(clients[1].emails, vec!["x@example.com"]);
+        assert_eq!(clients[1].phone_numbers(), vec!["+200"]);
+        assert!(serde_json::from_str::<ClientSummary>(r#"{"id":1,"emails":{"a":1}}"#).is_err());
     }
 
     #[test]
