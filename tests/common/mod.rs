@@ -3,3 +3,6 @@
 
 #[macro_use]
 pub mod store_conformance;
+
+#[macro_use]
+pub mod claim_conformance;
