@@ -5,6 +5,8 @@
 //! database of shifts, a different helpdesk). Engines depend only on these traits, never
 //! on a provider module.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -183,6 +185,27 @@ pub trait MessageSource: Send + Sync {
 /// Keys are `/`-separated strings (`inbox/processed/123`); values are JSON. Every
 /// implementation makes each call atomic; [`compare_and_set`](Self::compare_and_set) is the
 /// primitive engines use when a read and a write must not interleave.
+///
+/// # Claims (leases)
+///
+/// When several bridge instances share one store, [`try_claim`](Self::try_claim) and
+/// [`release_claim`](Self::release_claim) let exactly one of them own a piece of work (an
+/// agent's sync, a poll loop) for a while. A claim is an ordinary key whose value is a
+/// [`Claim`] — JSON `{"owner": "...", "expires_at": "<RFC 3339 UTC>"}` — so it can be read
+/// with `get` (or `StateStoreExt::get_as::<Claim>`) like any other value. An owner is any
+/// string that identifies one instance (e.g. host name plus process id); instances must use
+/// distinct owners.
+///
+/// Expiry is judged by a clock: the provided implementations (built on
+/// `compare_and_set`, used by the memory and file stores) use the `now` the caller passes,
+/// so instances sharing such a store need roughly synchronised clocks, and a claim is only
+/// as exclusive as their skew allows (keep `ttl` well above the skew). A store may use a
+/// clock of its own instead and ignore `now`: the PostgreSQL store uses the database
+/// server's `now()`, so the instances' clocks do not matter there.
+///
+/// A claim guarantees exclusivity only while it is unexpired: an owner that may work longer
+/// than `ttl` must renew (call `try_claim` again) well before it expires, and stop working
+/// when a renewal returns `false`.
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// The value at `key`.
@@ -206,4 +229,104 @@ pub trait StateStore: Send + Sync {
     async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
         self.compare_and_set(key, None, Some(value)).await
     }
+
+    /// Claim `key` for `owner` for `ttl`. Returns whether `owner` now holds the claim.
+    ///
+    /// The claim is taken when `key` is absent, when it holds a claim that has expired
+    /// (`expires_at <= now`), or when it already holds a claim of `owner` — which is then
+    /// renewed to expire `ttl` after now. A claim of another owner that has not expired is
+    /// left alone and the answer is `false`. See the [trait documentation](Self#claims-leases)
+    /// for whose clock decides expiry (`now` here, unless the store documents its own).
+    ///
+    /// A key that holds something other than a [`Claim`] is an [`Error::Store`](crate::Error::Store)
+    /// naming the key; so is a `now + ttl` outside the representable time range.
+    async fn try_claim(&self, key: &str, owner: &str, ttl: Duration, now: DateTime<Utc>) -> Result<bool> {
+        let expires_at = claim_expiry(key, now, ttl)?;
+        let claim = Claim { owner: owner.to_owned(), expires_at };
+        let new = claim_to_value(key, &claim)?;
+        // Each failed compare-and-set means another writer changed the key in between;
+        // re-read and decide again.
+        for _ in 0..CLAIM_ATTEMPTS {
+            let current = self.get(key).await?;
+            let may_take = match &current {
+                None => true,
+                Some(value) => {
+                    let held = claim_from_value(key, value)?;
+                    held.owner == owner || held.expires_at <= now
+                }
+            };
+            if !may_take {
+                return Ok(false);
+            }
+            if self.compare_and_set(key, current.as_ref(), Some(new.clone())).await? {
+                return Ok(true);
+            }
+        }
+        Err(crate::Error::store(format!(
+            "claim \"{key}\" kept changing under contention; gave up after {CLAIM_ATTEMPTS} attempts"
+        )))
+    }
+
+    /// Give up `owner`'s claim on `key`. Returns whether a claim of `owner` was removed
+    /// (`false` when the key is absent or claimed by another owner, who keeps it).
+    ///
+    /// A claim of `owner` is removed even if it has expired (no one else took it). A key
+    /// that holds something other than a [`Claim`] is an [`Error::Store`](crate::Error::Store).
+    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+        for _ in 0..CLAIM_ATTEMPTS {
+            let Some(current) = self.get(key).await? else {
+                return Ok(false);
+            };
+            if claim_from_value(key, &current)?.owner != owner {
+                return Ok(false);
+            }
+            if self.compare_and_set(key, Some(&current), None).await? {
+                return Ok(true);
+            }
+        }
+        Err(crate::Error::store(format!(
+            "claim \"{key}\" kept changing under contention; gave up after {CLAIM_ATTEMPTS} attempts"
+        )))
+    }
+}
+
+/// How often the provided claim methods re-read a key whose compare-and-set lost a race.
+const CLAIM_ATTEMPTS: usize = 64;
+
+/// The value [`StateStore::try_claim`] stores at a claimed key: who holds it and until when.
+///
+/// Serialised as `{"owner": "...", "expires_at": "2025-01-31T12:00:00.123456Z"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The instance that holds the claim.
+    pub owner: String,
+    /// When the claim lapses; from then on any owner may take it.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Claim {
+    /// Whether the claim has lapsed at `now` (`expires_at <= now`).
+    pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at <= now
+    }
+}
+
+/// `now + ttl`, or a store error naming `key` when that is not a representable instant.
+pub(crate) fn claim_expiry(key: &str, now: DateTime<Utc>, ttl: Duration) -> Result<DateTime<Utc>> {
+    chrono::TimeDelta::from_std(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .ok_or_else(|| crate::Error::store(format!("claim \"{key}\": ttl {ttl:?} is out of range")))
+}
+
+fn claim_to_value(key: &str, claim: &Claim) -> Result<Value> {
+    serde_json::to_value(claim)
+        .map_err(|err| crate::Error::store(format!("cannot encode the claim \"{key}\": {err}")))
+}
+
+/// Read `value` as a [`Claim`], or a store error saying that `key` holds something else.
+pub(crate) fn claim_from_value(key: &str, value: &Value) -> Result<Claim> {
+    Claim::deserialize(value).map_err(|err| {
+        crate::Error::store(format!("key \"{key}\" holds a value that is not a claim ({err})"))
+    })
 }

@@ -12,17 +12,24 @@
 //!   [`put_as`](StateStoreExt::put_as), …) available on every store, whose errors name
 //!   the key.
 //!
-//! A store that several bridge processes share (PostgreSQL) is the path past one machine;
-//! it implements the same trait and is meant to pass the same conformance suite
-//! (`tests/common/store_conformance.rs`).
+//! - `PostgresStore` (feature `postgres`): state in a PostgreSQL database that several
+//!   bridge instances share, with claims judged by the server's clock. It passes the same
+//!   conformance suite (`tests/common/store_conformance.rs`) as the others.
+//!
+//! Every store also offers claims (leases) through [`StateStore::try_claim`] and
+//! [`StateStore::release_claim`], so several instances can split work without doing it twice.
 
 mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 pub use file::{FILE_FORMAT_VERSION, FileStore};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 
-pub use crate::ports::StateStore;
+pub use crate::ports::{Claim, StateStore};
 
 use async_trait::async_trait;
 use serde::Serialize;

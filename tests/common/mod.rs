@@ -3,4 +3,8 @@
 
 #[macro_use]
 pub mod store_conformance;
+
+#[macro_use]
+pub mod claim_conformance;
+
 pub mod openapi;
