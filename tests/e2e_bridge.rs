@@ -375,7 +375,10 @@ fn the_example_runs_one_way_and_prints_its_writes() {
 
 #[test]
 fn the_example_runs_two_way_and_prints_writes_on_both_sides() {
-    let (code, stdout, stderr) = run_example(&["--for", "3", "--two-way"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let (code, stdout, stderr) =
+        run_example(&["--for", "3", "--two-way", "--state", state.to_str().unwrap()]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("wrote zendesk") && stdout.contains("wrote aircall"), "{stdout}");
 }
