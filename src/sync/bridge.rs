@@ -595,18 +595,19 @@ impl Bridge {
         Ok(())
     }
 
-    async fn apply_write_result(&mut self, done: WriteDone) -> Result<()> {
-        let rt = &mut self.links[done.link];
+    /// The link event and the notice of a write result.
+    fn write_result(&self, done: WriteDone) -> (LinkEvent, BridgeNotice) {
+        let rt = &self.links[done.link];
         let provider = match done.side {
             Side::A => rt.link.a.0.name(),
             Side::B => rt.link.b.0.name(),
         };
-        let (event, notice) = match done.result {
+        match done.result {
             Ok(()) => (
                 LinkEvent::WriteSucceeded { side: done.side, value: done.value.clone() },
                 BridgeNotice::Wrote {
                     link: rt.link.name.clone(),
-                    agent: done.key.clone(),
+                    agent: done.key,
                     provider: provider.to_owned(),
                     value: done.value,
                 },
@@ -620,25 +621,31 @@ impl Bridge {
                 },
                 BridgeNotice::WriteFailed {
                     link: rt.link.name.clone(),
-                    agent: done.key.clone(),
+                    agent: done.key,
                     provider: provider.to_owned(),
                     value: done.value,
                     error,
                 },
             ),
-        };
+        }
+    }
+
+    /// Store a write result during shutdown: no new write is started; one the link asks
+    /// for stays pending in the stored state and is re-checked after a restart.
+    async fn apply_write_result(&mut self, done: WriteDone) -> Result<()> {
+        let (li, key) = (done.link, done.key.clone());
+        let (event, notice) = self.write_result(done);
         let now = (self.clock)();
-        let state = rt.states.entry(done.key.clone()).or_default();
-        // Follow-up actions of a write result (a retry scheduled, a give-up) surface on
-        // the next tick; here only the state changes.
+        let rt = &mut self.links[li];
+        let state = rt.states.entry(key.clone()).or_default();
         let actions = step(&rt.link.config, state, event, now);
         let state = state.clone();
         let name = rt.link.name.clone();
-        self.store.put_as(&state_key(&name, &done.key), &state).await?;
+        self.store.put_as(&state_key(&name, &key), &state).await?;
         self.notify(notice);
         for action in actions {
             if let LinkAction::Skip(reason) = action {
-                self.notify(BridgeNotice::Skipped { link: name.clone(), agent: done.key.clone(), reason });
+                self.notify(BridgeNotice::Skipped { link: name.clone(), agent: key.clone(), reason });
             }
         }
         Ok(())
@@ -652,10 +659,13 @@ impl Bridge {
         tx: &mpsc::UnboundedSender<WriteDone>,
     ) -> Result<()> {
         let (li, key) = (done.link, done.key.clone());
-        self.apply_write_result(done).await?;
-        // A success may unblock the other direction (two-way) or nothing; a tick decides.
+        let (event, notice) = self.write_result(done);
+        self.notify(notice);
+        // The result may call for the next write at once (a change that arrived while
+        // this write was in flight, or the other direction in two-way mode): step_agent
+        // stores the state and starts it.
         let now = (self.clock)();
-        self.step_agent(li, &key, LinkEvent::Tick, now, writes, permits, tx).await?;
+        self.step_agent(li, &key, event, now, writes, permits, tx).await?;
         while writes.try_join_next().is_some() {}
         Ok(())
     }

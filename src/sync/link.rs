@@ -370,12 +370,12 @@ pub fn step(
         LinkEvent::Observed { side, value, origin, at } => {
             // On a one-way link the target's observations only record what it holds; the
             // evaluation below never takes the target as a source.
-            observe(config, state.side_mut(side), value, origin, at, now);
+            observe(config, state.side_mut(side), value, origin, at, now, true);
         }
         LinkEvent::Snapshot { a, b } => {
             for (side, seen) in [(Side::A, a), (Side::B, b)] {
                 if let Some(Seen { value, origin, at }) = seen {
-                    observe(config, state.side_mut(side), value, origin, at, now);
+                    observe(config, state.side_mut(side), value, origin, at, now, false);
                 }
             }
         }
@@ -439,6 +439,7 @@ fn observe(
     origin: Origin,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
+    reported: bool,
 ) {
     let older_than_seen = s.observed.as_ref().is_some_and(|(_, seen_at)| at < *seen_at);
     // A second delivery of a change already taken into account (webhooks are delivered at
@@ -472,12 +473,14 @@ fn observe(
     let value_for_record = value.clone();
     if changed {
         s.observed = Some((value, at));
-    } else if origin != Origin::Unknown
+    } else if (origin != Origin::Unknown || reported)
         && let Some((_, seen_at)) = &mut s.observed
     {
-        // The same value reported again with an actor: keep the latest report time. A
-        // poll (unknown origin) that sees the same value keeps the time the value was
-        // first seen, so an unchanged agent's state does not change on every pass.
+        // The same value reported again with an actor, or reported by an event stamped
+        // with the provider's time (an Aircall webhook): keep the latest report time, so
+        // an older change delivered late (A→B→A delivered as A, B) stays older. A poll
+        // (snapshot) that sees the same value keeps the time the value was first seen, so
+        // an unchanged agent's state does not change on every pass.
         *seen_at = (*seen_at).max(at);
     }
     if !ours && changed {

@@ -421,3 +421,44 @@ fn an_unchanged_reconcile_leaves_the_state_untouched() {
     );
     assert_eq!(st, before, "a pass that sees nothing new must not change (and so not persist) the state");
 }
+
+#[test]
+fn a_late_older_event_does_not_undo_a_newer_one_with_the_same_value() {
+    // Aircall (no actor): available at t0 (poll), unavailable at +60, available at +120;
+    // the +120 webhook arrives first, then the +60 one. The +60 one is older: no write.
+    let cfg = LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A });
+    let mut st = LinkState::default();
+    let now = t0();
+    let snapshot = |v: &str, at| Some(Seen { value: ns(v), origin: Origin::Unknown, at });
+    let a = step(
+        &cfg,
+        &mut st,
+        LinkEvent::Snapshot { a: snapshot("available", now), b: snapshot("online", now) },
+        now,
+    );
+    assert!(a.is_empty(), "{a:?}");
+    let later = now + Duration::seconds(180);
+    let a = step(
+        &cfg,
+        &mut st,
+        observed(Side::A, "available", Origin::Unknown, now + Duration::seconds(120)),
+        later,
+    );
+    assert!(a.is_empty(), "{a:?}");
+    let a = step(
+        &cfg,
+        &mut st,
+        observed(Side::A, "unavailable", Origin::Unknown, now + Duration::seconds(60)),
+        later,
+    );
+    assert!(writes(&a).is_empty(), "an older delivery must not win: {a:?}");
+    // A later snapshot of the same value leaves the state untouched.
+    let before = st.clone();
+    step(
+        &cfg,
+        &mut st,
+        LinkEvent::Snapshot { a: snapshot("available", later), b: snapshot("online", later) },
+        later,
+    );
+    assert_eq!(st, before);
+}
