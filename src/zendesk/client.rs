@@ -365,6 +365,9 @@ pub struct ZendeskClient {
     settings_mode: Arc<OnceCell<Option<AccountMode>>>,
     learned_mode: Arc<RwLock<Option<AccountMode>>>,
     catalog: Arc<RwLock<Option<Arc<StatusCatalog>>>>,
+    /// Held while the catalog is first fetched, so concurrent writes wait for that one
+    /// request instead of each fetching the catalog.
+    catalog_fetch: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl fmt::Debug for ZendeskClient {
@@ -441,6 +444,7 @@ impl ZendeskClient {
             settings_mode: Arc::new(OnceCell::new()),
             learned_mode: Arc::new(RwLock::new(None)),
             catalog: Arc::new(RwLock::new(None)),
+            catalog_fetch: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -615,15 +619,25 @@ impl ZendeskClient {
         Ok(statuses)
     }
 
-    /// The account's status catalog, fetched once and cached.
+    /// The account's status catalog, fetched once and cached; concurrent callers share
+    /// one fetch.
     ///
     /// # Errors
     /// As [`ZendeskClient::agent_statuses`].
     pub async fn status_catalog(&self) -> Result<Arc<StatusCatalog>> {
-        if let Some(catalog) = self.catalog.read().unwrap_or_else(|e| e.into_inner()).clone() {
+        if let Some(catalog) = self.cached_catalog() {
+            return Ok(catalog);
+        }
+        let _fetching = self.catalog_fetch.lock().await;
+        // Another caller may have fetched it while this one waited.
+        if let Some(catalog) = self.cached_catalog() {
             return Ok(catalog);
         }
         self.refresh_status_catalog().await
+    }
+
+    fn cached_catalog(&self) -> Option<Arc<StatusCatalog>> {
+        self.catalog.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Fetch the status catalog again (a status was added or renamed) and cache it.
