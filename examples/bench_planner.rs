@@ -47,7 +47,9 @@ fn main() {
     }
     // 30 % out of sync; e-mails differ in case between the two sides; reversed order.
     let aircall: Vec<Agent> = (0..agents)
-        .map(|i| agent(i, format!("Agent{i}@Example.com"), if i % 2 == 0 { "available" } else { "unavailable" }))
+        .map(|i| {
+            agent(i, format!("Agent{i}@Example.com"), if i % 2 == 0 { "available" } else { "unavailable" })
+        })
         .collect();
     let zendesk: Vec<Agent> = (0..agents)
         .rev()
