@@ -653,7 +653,12 @@ impl ApiClient {
                         "retrying request"
                     );
                     if attempt_outcome == AttemptOutcome::Status(429) {
-                        inner.limiter.hold_for(wait);
+                        let stated = server_delay(429, response_headers, now, inner.limiter.headers());
+                        if stated.is_some() {
+                            inner.limiter.provider_retry_after(wait);
+                        } else {
+                            inner.limiter.hold_for(wait);
+                        }
                     }
                     tokio::time::sleep(wait).await;
                     waited += wait;

@@ -174,8 +174,10 @@ impl RateLimitHeaders {
     pub fn read(&self, headers: &HeaderMap, now: SystemTime) -> LimitSnapshot {
         let limit = self.limit.iter().find_map(|name| header_number(headers, name)).map(to_count);
         let remaining = self.remaining.iter().find_map(|name| header_number(headers, name)).map(to_count);
-        let reset_in = self.reset_in(headers, now).or(if remaining.is_some() { self.window } else { None });
-        LimitSnapshot { limit, remaining, reset_in }
+        let stated = self.reset_in(headers, now);
+        let reset_guessed = stated.is_none() && remaining.is_some() && self.window.is_some();
+        let reset_in = stated.or(if remaining.is_some() { self.window } else { None });
+        LimitSnapshot { limit, remaining, reset_in, reset_guessed }
     }
 
     /// How long until the window refills, from the first reset header present; `None`
@@ -204,6 +206,8 @@ pub struct LimitSnapshot {
     pub remaining: Option<u64>,
     /// Time until the window refills.
     pub reset_in: Option<Duration>,
+    /// True when `reset_in` is the configured window assumption, not a provider header.
+    pub reset_guessed: bool,
 }
 
 fn header_number(headers: &HeaderMap, name: &str) -> Option<f64> {
@@ -230,10 +234,16 @@ struct Budget {
     remaining: u64,
     limit: Option<u64>,
     reset_at: Instant,
+    /// The reset time is our window assumption, not the provider's word: the last
+    /// requests are not spread over a window that may already be nearly over.
+    guessed: bool,
 }
 
 impl Budget {
     fn is_low(&self) -> bool {
+        if self.guessed {
+            return false;
+        }
         match self.limit {
             Some(limit) if limit > 0 => self.remaining.saturating_mul(10) <= limit,
             _ => self.remaining <= LOW_REMAINING_WITHOUT_LIMIT,
@@ -287,13 +297,25 @@ impl Pacer {
     /// without both `remaining` and a reset time changes nothing.
     pub fn observe(&mut self, snapshot: LimitSnapshot, now: Instant) {
         if let (Some(remaining), Some(reset_in)) = (snapshot.remaining, snapshot.reset_in) {
-            self.budget = Some(Budget { remaining, limit: snapshot.limit, reset_at: add(now, reset_in) });
+            self.budget = Some(Budget {
+                remaining,
+                limit: snapshot.limit,
+                reset_at: add(now, reset_in),
+                guessed: snapshot.reset_guessed,
+            });
         }
     }
 
-    /// No request may start before `until` (after a 429: the provider's retry time).
+    /// No request may start before `until` (after a 429 whose wait we chose ourselves).
     pub fn hold_until(&mut self, until: Instant) {
         self.next_start = Some(self.next_start.map_or(until, |next| next.max(until)));
+    }
+
+    /// The provider answered 429 and said when to come back (`Retry-After` or a reset
+    /// header): its word replaces whatever the pacer had guessed, earlier or later.
+    pub fn retry_at(&mut self, until: Instant) {
+        self.budget = None;
+        self.next_start = Some(until);
     }
 }
 
@@ -376,6 +398,13 @@ impl RateLimiter {
         let until = add(Instant::now(), wait);
         self.with_pacer(|pacer| pacer.hold_until(until));
     }
+
+    /// The provider said to come back in `wait` (a 429 with `Retry-After` or a reset
+    /// header): every caller resumes then, whatever the pacer had guessed.
+    pub fn provider_retry_after(&self, wait: Duration) {
+        let until = add(Instant::now(), wait);
+        self.with_pacer(|pacer| pacer.retry_at(until));
+    }
 }
 
 #[cfg(test)]
@@ -422,7 +451,15 @@ mod tests {
     fn zero_remaining_waits_until_reset_then_refills() {
         let t0 = Instant::now();
         let mut pacer = Pacer::new(RateLimit::unlimited());
-        pacer.observe(LimitSnapshot { limit: Some(60), remaining: Some(0), reset_in: Some(secs(30)) }, t0);
+        pacer.observe(
+            LimitSnapshot {
+                limit: Some(60),
+                remaining: Some(0),
+                reset_in: Some(secs(30)),
+                reset_guessed: false,
+            },
+            t0,
+        );
         assert_eq!(pacer.reserve(t0), secs(30));
         // After the reset the window is full again: no more waiting.
         assert_eq!(pacer.reserve(t0 + secs(30)), Duration::ZERO);
@@ -433,7 +470,15 @@ mod tests {
         let t0 = Instant::now();
         let mut pacer = Pacer::new(RateLimit::unlimited());
         // 4 of 120 left, 40 s to reset: one request every 10 s.
-        pacer.observe(LimitSnapshot { limit: Some(120), remaining: Some(4), reset_in: Some(secs(40)) }, t0);
+        pacer.observe(
+            LimitSnapshot {
+                limit: Some(120),
+                remaining: Some(4),
+                reset_in: Some(secs(40)),
+                reset_guessed: false,
+            },
+            t0,
+        );
         assert_eq!(pacer.reserve(t0), Duration::ZERO);
         // Then 3 left with 30 s to go: still 10 s apart.
         let second = pacer.reserve(t0);
@@ -446,8 +491,15 @@ mod tests {
     fn plenty_remaining_does_not_slow_down() {
         let t0 = Instant::now();
         let mut pacer = Pacer::new(RateLimit::unlimited());
-        pacer
-            .observe(LimitSnapshot { limit: Some(300), remaining: Some(250), reset_in: Some(secs(900)) }, t0);
+        pacer.observe(
+            LimitSnapshot {
+                limit: Some(300),
+                remaining: Some(250),
+                reset_in: Some(secs(900)),
+                reset_guessed: false,
+            },
+            t0,
+        );
         assert_eq!(pacer.reserve(t0), Duration::ZERO);
         assert_eq!(pacer.reserve(t0), Duration::ZERO);
     }
@@ -456,9 +508,44 @@ mod tests {
     fn configured_rate_wins_when_slower_than_spread() {
         let t0 = Instant::now();
         let mut pacer = Pacer::new(RateLimit::per_second(0.4));
-        pacer.observe(LimitSnapshot { limit: Some(100), remaining: Some(5), reset_in: Some(secs(5)) }, t0);
+        pacer.observe(
+            LimitSnapshot {
+                limit: Some(100),
+                remaining: Some(5),
+                reset_in: Some(secs(5)),
+                reset_guessed: false,
+            },
+            t0,
+        );
         assert_eq!(pacer.reserve(t0), Duration::ZERO);
         assert_eq!(pacer.reserve(t0), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn a_provider_retry_time_replaces_the_guess() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::new(RateLimit::unlimited());
+        // No reset header: the 60 s window is a guess; the last requests are not spread.
+        let snapshot = LimitSnapshot {
+            limit: Some(30),
+            remaining: Some(2),
+            reset_in: Some(Duration::from_secs(60)),
+            reset_guessed: true,
+        };
+        pacer.observe(snapshot, t0);
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        // Budget spent: wait for the guessed reset...
+        assert_eq!(pacer.reserve(t0), Duration::from_secs(60));
+        // ...until a 429 says 20 s: the provider's word wins, even though it is earlier.
+        pacer.retry_at(t0 + Duration::from_secs(20));
+        assert_eq!(pacer.reserve(t0), Duration::from_secs(20));
+        // A stated reset still spreads the last requests.
+        let mut pacer = Pacer::new(RateLimit::unlimited());
+        let stated = LimitSnapshot { reset_guessed: false, ..snapshot };
+        pacer.observe(stated, t0);
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        assert_eq!(pacer.reserve(t0), Duration::from_secs(30));
     }
 
     #[test]
@@ -478,13 +565,29 @@ mod tests {
         headers.insert("x-aircallapi-remaining", HeaderValue::from_static("3"));
         headers.insert("x-aircallapi-reset", HeaderValue::from_static("1700000042"));
         let snap = RateLimitHeaders::aircall().read(&headers, now);
-        assert_eq!(snap, LimitSnapshot { limit: Some(60), remaining: Some(3), reset_in: Some(secs(42)) });
+        assert_eq!(
+            snap,
+            LimitSnapshot {
+                limit: Some(60),
+                remaining: Some(3),
+                reset_in: Some(secs(42)),
+                reset_guessed: false
+            }
+        );
 
         let mut headers = HeaderMap::new();
         headers.insert("x-rate-limit", HeaderValue::from_static("700"));
         headers.insert("x-rate-limit-remaining", HeaderValue::from_static("12"));
         let snap = RateLimitHeaders::zendesk().read(&headers, now);
-        assert_eq!(snap, LimitSnapshot { limit: Some(700), remaining: Some(12), reset_in: Some(secs(60)) });
+        assert_eq!(
+            snap,
+            LimitSnapshot {
+                limit: Some(700),
+                remaining: Some(12),
+                reset_in: Some(secs(60)),
+                reset_guessed: true
+            }
+        );
         headers.insert("ratelimit-remaining", HeaderValue::from_static("2"));
         headers.insert("ratelimit-reset", HeaderValue::from_static("9"));
         let snap = RateLimitHeaders::zendesk().read(&headers, now);

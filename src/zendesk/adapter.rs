@@ -54,13 +54,17 @@ impl StatusProvider for ZendeskProvider {
     /// [`ZendeskClient::voice_statuses`]: one request per 100 agents with routing on, one
     /// per agent with routing off). The account settings are read once per client.
     async fn list_agents(&self) -> Result<Vec<Agent>> {
-        let (users, groups, memberships) = tokio::try_join!(
+        // The four listings are independent (in unified mode every agent's availability is
+        // listed without a filter), so they run at the same time: the read takes as long as
+        // the longest listing, not their sum.
+        let (users, groups, memberships, prefetched) = tokio::try_join!(
             self.client.list_agents(),
             self.client.list_groups(),
             self.client.list_group_memberships(),
+            self.client.prefetch_availabilities(),
         )?;
         let ids: Vec<i64> = users.iter().map(|user| user.id).collect();
-        let statuses = self.client.voice_statuses(&ids).await?;
+        let statuses = self.client.voice_statuses_with(&ids, prefetched).await?;
         let group_names: HashMap<i64, &str> =
             groups.iter().filter(|g| !g.deleted).map(|g| (g.id, g.name.as_str())).collect();
         let mut groups_of: HashMap<i64, Vec<String>> = HashMap::new();

@@ -910,12 +910,37 @@ impl ZendeskClient {
     /// # Errors
     /// The first failing request's error.
     pub async fn voice_statuses(&self, agent_ids: &[i64]) -> Result<BTreeMap<i64, String>> {
+        self.voice_statuses_with(agent_ids, None).await
+    }
+
+    /// Start listing every agent's availability when the account may be in unified mode,
+    /// so the listing can run at the same time as the users listing (it does not depend on
+    /// the users). `None` when the account is known to be in Talk mode.
+    pub(crate) async fn prefetch_availabilities(&self) -> Result<Option<Result<Vec<AgentAvailability>>>> {
+        let mode = self.account_mode().await?;
+        if mode == Some(AccountMode::Talk) {
+            return Ok(None);
+        }
+        Ok(Some(self.list_agent_availabilities(None).await))
+    }
+
+    /// [`voice_statuses`](Self::voice_statuses) with the availability listing already
+    /// fetched (by [`prefetch_availabilities`](Self::prefetch_availabilities)).
+    pub(crate) async fn voice_statuses_with(
+        &self,
+        agent_ids: &[i64],
+        prefetched: Option<Result<Vec<AgentAvailability>>>,
+    ) -> Result<BTreeMap<i64, String>> {
         if agent_ids.is_empty() {
             return Ok(BTreeMap::new());
         }
         let mode = self.account_mode().await?;
         if mode != Some(AccountMode::Talk) {
-            match self.list_agent_availabilities(None).await {
+            let listed = match prefetched {
+                Some(listed) => listed,
+                None => self.list_agent_availabilities(None).await,
+            };
+            match listed {
                 Ok(availabilities) => {
                     let unified = availabilities.iter().any(|a| a.agent_status.is_some());
                     if unified || mode == Some(AccountMode::Unified) {
