@@ -16,7 +16,9 @@
 //! assert_eq!(joined.only_right, vec![1]);
 //! ```
 
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+
+type KeyMap<'a> = HashMap<EmailKey<'a>, usize, foldhash::fast::RandomState>;
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 
@@ -127,15 +129,13 @@ pub fn join<'a, L, R>(
 ) -> Joined {
     // Right index: e-mail → index, with usize::MAX marking a duplicate e-mail.
     const DUPLICATE: usize = usize::MAX;
-    let mut by_email: FxHashMap<EmailKey<'a>, usize> =
-        FxHashMap::with_capacity_and_hasher(right.len(), Default::default());
+    let mut by_email: KeyMap<'a> = KeyMap::with_capacity_and_hasher(right.len(), Default::default());
     for (i, r) in right.iter().enumerate() {
         if let Some(key) = right_email(r).and_then(EmailKey::new) {
             by_email.entry(key).and_modify(|v| *v = DUPLICATE).or_insert(i);
         }
     }
-    let mut left_seen: FxHashMap<EmailKey<'a>, usize> =
-        FxHashMap::with_capacity_and_hasher(left.len(), Default::default());
+    let mut left_seen: KeyMap<'a> = KeyMap::with_capacity_and_hasher(left.len(), Default::default());
     for (i, l) in left.iter().enumerate() {
         if let Some(key) = left_email(l).and_then(EmailKey::new) {
             left_seen.entry(key).and_modify(|v| *v = DUPLICATE).or_insert(i);
