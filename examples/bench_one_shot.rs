@@ -24,7 +24,7 @@ use deskbridge::aircall::{AircallConfig, AircallProvider};
 use deskbridge::http::RateLimit;
 use deskbridge::mapping::{Side, StatusMap};
 use deskbridge::ports::StatusProvider;
-use deskbridge::sim::SimServer;
+use deskbridge::sim::{RateLimitRule, SimServer};
 use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
 use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
 use deskbridge::sync::{ApplyOptions, OneWaySpec, SyncReport, apply, plan_one_way};
@@ -32,7 +32,7 @@ use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
 use serde_json::json;
 
 const USAGE: &str = "\
-Usage: bench_one_shot [--agents N] [--out-of-sync PCT] [--concurrency N]
+Usage: bench_one_shot [--agents N] [--out-of-sync PCT] [--concurrency N] [--write-limit-per-minute N]
 
 One-shot Aircall -> Zendesk sync on the simulators; prints one JSON line of figures.
 
@@ -40,6 +40,9 @@ Options:
   --agents N          agents on each side (default 10000)
   --out-of-sync PCT   percentage of agents whose statuses disagree, 0-100 (default 30)
   --concurrency N     writes in flight at once (default 16)
+  --write-limit-per-minute N
+                      the Zendesk simulator allows N status writes a minute (answering 429
+                      with Zendesk's headers beyond it) and the client is paced at N a minute
   -h, --help          show this help
 ";
 
@@ -48,6 +51,7 @@ struct Options {
     agents: usize,
     out_of_sync_percent: u32,
     concurrency: usize,
+    write_limit_per_minute: Option<u32>,
 }
 
 enum Command {
@@ -56,7 +60,7 @@ enum Command {
 }
 
 fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-    let mut options = Options { agents: 10_000, out_of_sync_percent: 30, concurrency: 16 };
+    let mut options = Options { agents: 10_000, out_of_sync_percent: 30, concurrency: 16, write_limit_per_minute: None };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -88,6 +92,14 @@ fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String
                     return Err("--out-of-sync is a percentage, 0 to 100".into());
                 }
                 options.out_of_sync_percent = percent as u32;
+            }
+            "--write-limit-per-minute" => {
+                let limit: usize = number("--write-limit-per-minute", value("--write-limit-per-minute")?)?;
+                let limit = u32::try_from(limit).map_err(|_| "--write-limit-per-minute is too large".to_owned())?;
+                if limit == 0 {
+                    return Err("--write-limit-per-minute must be at least 1".into());
+                }
+                options.write_limit_per_minute = Some(limit);
             }
             "--concurrency" => {
                 options.concurrency = number("--concurrency", value("--concurrency")?)?;
@@ -201,7 +213,13 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
         options.agents, out, options.concurrency
     );
     let aircall_sim = AircallSim::start(AircallSimConfig::new(aircall_seed)).await?;
-    let zendesk_sim = ZendeskSim::start(ZendeskSimConfig::new(zendesk_seed, groups)).await?;
+    let mut zendesk_config = ZendeskSimConfig::new(zendesk_seed, groups);
+    if let Some(limit) = options.write_limit_per_minute {
+        zendesk_config = zendesk_config
+            .rate_limit(RateLimitRule::per_minute(limit).for_paths(["/api/v2/agent_availabilities/agent_statuses/agents/"]));
+    }
+    let zendesk_sim = ZendeskSim::start(zendesk_config).await?;
+    let zendesk_pace = options.write_limit_per_minute.map_or(RateLimit::unlimited(), |n| RateLimit::per_minute(n.into()));
     let aircall = AircallProvider::from_config(
         AircallConfig::basic(AircallSimConfig::DEFAULT_API_ID, AircallSimConfig::DEFAULT_API_TOKEN)
             .with_base_url(aircall_sim.base_url().as_str())?
@@ -212,7 +230,7 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
             zendesk_sim.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
-        .rate_limit(RateLimit::unlimited()),
+        .rate_limit(zendesk_pace),
     )?;
     let spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);
     let apply_options = ApplyOptions { concurrency: options.concurrency };
@@ -221,6 +239,7 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
     let first = run_once(&aircall, &zendesk, &spec, apply_options).await?;
     let first_aircall = requests(aircall_sim.server());
     let first_zendesk = requests(zendesk_sim.server());
+    let first_429 = zendesk_sim.server().requests().iter().filter(|r| r.status == Some(429)).count();
     aircall_sim.server().clear_log();
     zendesk_sim.server().clear_log();
 
@@ -236,7 +255,12 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
         && second.report.written.is_empty()
         && second_aircall.writes + second_zendesk.writes == 0;
     let figures = json!({
-        "bench": "one_shot aircall_to_zendesk (simulators, unpaced clients)",
+        "bench": if options.write_limit_per_minute.is_some() {
+            "one_shot aircall_to_zendesk (simulators, Zendesk writes rate-limited)"
+        } else {
+            "one_shot aircall_to_zendesk (simulators, unpaced clients)"
+        },
+        "write_limit_per_minute": options.write_limit_per_minute,
         "agents": options.agents,
         "out_of_sync": out,
         "concurrency": options.concurrency,
@@ -255,6 +279,8 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
             },
             "writes": written,
             "minimum_writes": out,
+            "zendesk_429s": first_429,
+            "write_rate_per_minute": if first.apply.is_zero() { 0.0 } else { (written as f64 / first.apply.as_secs_f64() * 60.0).round() },
             "skipped": first.report.skipped.len(),
             "failed": first.report.failed.len(),
             "unmatched": first.report.unmatched.len(),
