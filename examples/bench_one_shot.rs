@@ -24,9 +24,9 @@ use deskbridge::aircall::{AircallConfig, AircallProvider};
 use deskbridge::http::RateLimit;
 use deskbridge::mapping::{Side, StatusMap};
 use deskbridge::ports::StatusProvider;
-use deskbridge::sim::{RateLimitRule, SimServer};
 use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
 use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
+use deskbridge::sim::{RateLimitRule, SimServer};
 use deskbridge::sync::{ApplyOptions, OneWaySpec, SyncReport, apply, plan_one_way};
 use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
 use serde_json::json;
@@ -60,7 +60,8 @@ enum Command {
 }
 
 fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-    let mut options = Options { agents: 10_000, out_of_sync_percent: 30, concurrency: 16, write_limit_per_minute: None };
+    let mut options =
+        Options { agents: 10_000, out_of_sync_percent: 30, concurrency: 16, write_limit_per_minute: None };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -95,7 +96,8 @@ fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String
             }
             "--write-limit-per-minute" => {
                 let limit: usize = number("--write-limit-per-minute", value("--write-limit-per-minute")?)?;
-                let limit = u32::try_from(limit).map_err(|_| "--write-limit-per-minute is too large".to_owned())?;
+                let limit =
+                    u32::try_from(limit).map_err(|_| "--write-limit-per-minute is too large".to_owned())?;
                 if limit == 0 {
                     return Err("--write-limit-per-minute must be at least 1".into());
                 }
@@ -215,11 +217,14 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
     let aircall_sim = AircallSim::start(AircallSimConfig::new(aircall_seed)).await?;
     let mut zendesk_config = ZendeskSimConfig::new(zendesk_seed, groups);
     if let Some(limit) = options.write_limit_per_minute {
-        zendesk_config = zendesk_config
-            .rate_limit(RateLimitRule::per_minute(limit).for_paths(["/api/v2/agent_availabilities/agent_statuses/agents/"]));
+        zendesk_config = zendesk_config.rate_limit(
+            RateLimitRule::per_minute(limit)
+                .for_paths(["/api/v2/agent_availabilities/agent_statuses/agents/"]),
+        );
     }
     let zendesk_sim = ZendeskSim::start(zendesk_config).await?;
-    let zendesk_pace = options.write_limit_per_minute.map_or(RateLimit::unlimited(), |n| RateLimit::per_minute(n.into()));
+    let zendesk_pace =
+        options.write_limit_per_minute.map_or(RateLimit::unlimited(), |n| RateLimit::per_minute(n.into()));
     let aircall = AircallProvider::from_config(
         AircallConfig::basic(AircallSimConfig::DEFAULT_API_ID, AircallSimConfig::DEFAULT_API_TOKEN)
             .with_base_url(aircall_sim.base_url().as_str())?

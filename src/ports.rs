@@ -37,6 +37,13 @@ pub trait StatusProvider: Send + Sync {
 pub trait ScheduleSource: Send + Sync {
     /// Shifts that overlap `[from, to)`.
     async fn shifts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Shift>>;
+
+    /// Every agent (e-mail) the schedule covers, whether or not they have a shift near
+    /// now, when the source can tell; `None` (the default) when it cannot, in which case
+    /// agents without a shift in the window read are treated as not in the schedule.
+    async fn agents(&self) -> Result<Option<Vec<String>>> {
+        Ok(None)
+    }
 }
 
 /// A ticket's lifecycle state, as far as routing cares.

@@ -93,7 +93,30 @@ impl Schedule {
         shifts.get(first_not_over).map(|shift| if shift.start > at { shift.start } else { shift.end })
     }
 
-    /// Every agent with at least one shift (normalised e-mails, sorted).
+    /// Register agents who are in the schedule but have no shift here (for example
+    /// because only a window of shifts was loaded): they count as scheduled and off shift,
+    /// not as absent from the schedule.
+    pub fn with_agents<I, S>(mut self, emails: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for email in emails {
+            let email = normalize_email(email.as_ref());
+            if !email.is_empty() {
+                self.by_agent.entry(email).or_default();
+            }
+        }
+        self
+    }
+
+    /// Whether `email` is in the schedule at all (with shifts or registered by
+    /// [`with_agents`](Self::with_agents)).
+    pub fn knows(&self, email: &str) -> bool {
+        self.by_agent.contains_key(&normalize_email(email))
+    }
+
+    /// Every agent in the schedule (normalised e-mails, sorted).
     pub fn agents(&self) -> impl Iterator<Item = &str> + '_ {
         self.by_agent.keys().map(String::as_str)
     }
@@ -122,7 +145,7 @@ impl Schedule {
 
     /// Whether the schedule holds no shift.
     pub fn is_empty(&self) -> bool {
-        self.by_agent.is_empty()
+        self.by_agent.values().all(Vec::is_empty)
     }
 }
 
@@ -136,5 +159,9 @@ impl FromIterator<Shift> for Schedule {
 impl ScheduleSource for Schedule {
     async fn shifts(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Shift>> {
         Ok(self.shifts_overlapping(from, to))
+    }
+
+    async fn agents(&self) -> Result<Option<Vec<String>>> {
+        Ok(Some(self.agents().map(str::to_owned).collect()))
     }
 }

@@ -81,7 +81,7 @@ pub fn plan_shifts(
             source_id: None,
             target_id: agent.id.clone(),
         };
-        let scheduled = !schedule.shifts_for(email).is_empty();
+        let scheduled = schedule.knows(email);
         if scheduled {
             matched.insert(crate::schedule::normalize_email(email));
         }
@@ -198,15 +198,22 @@ impl ShiftSync {
     }
 
     /// How far around `at` shifts are read from the schedule source (default 2 days each
-    /// way); shifts longer than this are not seen whole.
+    /// way); shifts longer than this are not seen whole. Agents the source lists (see
+    /// [`ScheduleSource::agents`](crate::ports::ScheduleSource::agents)) but who have no
+    /// shift in the window are off shift, not "not in the schedule".
     pub fn horizon(mut self, horizon: chrono::Duration) -> Self {
         self.horizon = horizon;
         self
     }
 
     async fn load(&self, at: DateTime<Utc>) -> crate::Result<Schedule> {
-        let shifts = self.schedule.shifts(at - self.horizon, at + self.horizon).await?;
-        Ok(Schedule::new(shifts))
+        let (shifts, agents) = futures_util::future::try_join(
+            self.schedule.shifts(at - self.horizon, at + self.horizon),
+            self.schedule.agents(),
+        )
+        .await?;
+        // Agents with no shift in the window are still in the schedule: off shift.
+        Ok(Schedule::new(shifts).with_agents(agents.unwrap_or_default()))
     }
 
     /// Plan (and, unless `dry_run`, apply) the statuses due at `at`. Configured group
@@ -366,6 +373,40 @@ mod tests {
         agents[0].statuses.insert(Channel::Chat, "online".into());
         let plan = plan_shifts(&schedule, "usedesk", &agents, &spec, at(16));
         assert!(writes(&plan).contains(&("1".into(), Channel::Chat, "offline".into())));
+    }
+
+    #[tokio::test]
+    async fn an_agent_with_no_shift_near_now_is_off_shift_not_unscheduled() {
+        use crate::status::NativeStatus;
+        // Ana's only shift is a week away: outside the 2-day window ShiftSync reads.
+        let schedule = Schedule::new([Shift {
+            email: "ana@example.com".into(),
+            start: at(8) + chrono::Duration::days(7),
+            end: at(16) + chrono::Duration::days(7),
+        }]);
+        struct One(Vec<Agent>);
+        #[async_trait::async_trait]
+        impl crate::ports::StatusProvider for One {
+            fn name(&self) -> &'static str {
+                "usedesk"
+            }
+            async fn list_agents(&self) -> crate::Result<Vec<Agent>> {
+                Ok(self.0.clone())
+            }
+            async fn list_groups(&self) -> crate::Result<Vec<crate::status::Group>> {
+                Ok(vec![])
+            }
+            async fn set_status(&self, _: &str, _: Channel, _: &NativeStatus) -> crate::Result<()> {
+                Ok(())
+            }
+        }
+        let target = std::sync::Arc::new(One(vec![agent("1", "ana@example.com", "online", "online", &[])]));
+        let sync = ShiftSync::new(std::sync::Arc::new(schedule), target, ShiftSpec::usedesk());
+        let report = sync.run_once(at(10), true).await.unwrap();
+        let writes: Vec<(Channel, &str)> =
+            report.written.iter().map(|c| (c.channel, c.to.as_str())).collect();
+        assert_eq!(writes, vec![(Channel::Chat, "offline"), (Channel::Tickets, "offline")]);
+        assert!(report.unmatched.is_empty());
     }
 
     #[test]
