@@ -223,8 +223,7 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
         );
     }
     let zendesk_sim = ZendeskSim::start(zendesk_config).await?;
-    let zendesk_pace =
-        options.write_limit_per_minute.map_or(RateLimit::unlimited(), |n| RateLimit::per_minute(n.into()));
+    let zendesk_pace = options.write_limit_per_minute.map_or(RateLimit::unlimited(), RateLimit::per_minute);
     let aircall = AircallProvider::from_config(
         AircallConfig::basic(AircallSimConfig::DEFAULT_API_ID, AircallSimConfig::DEFAULT_API_TOKEN)
             .with_base_url(aircall_sim.base_url().as_str())?
