@@ -1,5 +1,6 @@
 //! The inbox engine itself.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -29,6 +30,23 @@ pub struct InboxConfig {
     pub recovery_margin: Duration,
     /// Prefix of every key this inbox keeps in the state store.
     pub state_prefix: String,
+    /// How long the claim on a person's messages lasts (default 2 minutes; see
+    /// [`Inbox`]): longer than routing one message can take, HTTP retries included. An
+    /// instance that dies while routing holds that person's messages at most this long.
+    #[serde(default = "default_claim_ttl")]
+    pub claim_ttl: Duration,
+    /// How long to wait for another instance's claim on a person's messages before
+    /// leaving the message to a later pass (default 2 s).
+    #[serde(default = "default_claim_wait")]
+    pub claim_wait: Duration,
+}
+
+fn default_claim_ttl() -> Duration {
+    Duration::minutes(2)
+}
+
+fn default_claim_wait() -> Duration {
+    Duration::seconds(2)
 }
 
 impl Default for InboxConfig {
@@ -40,6 +58,8 @@ impl Default for InboxConfig {
             silence_alert_after: None,
             recovery_margin: Duration::minutes(10),
             state_prefix: "inbox/".into(),
+            claim_ttl: default_claim_ttl(),
+            claim_wait: default_claim_wait(),
         }
     }
 }
@@ -98,12 +118,29 @@ pub type SilenceCallback = Box<dyn Fn(&SilenceAlert) + Send + Sync>;
 
 /// Routes messages from a [`MessageSource`] into a [`TicketDesk`], keeping its state in a
 /// [`StateStore`]. See the [module docs](crate::inbox).
+///
+/// # Several instances
+///
+/// Any number of inboxes (in as many processes) may poll the same source into the same
+/// desk when they share the store. Each message is routed under a claim
+/// ([`StateStore::try_claim`]) on its author, `<prefix><source>/claim/author/<author id>`,
+/// taken before the message's processed mark is checked and released once its result is
+/// stored: one instance at a time decides and writes for a person, so two DMs from the
+/// same person that reach two instances at once still open one ticket, and a message never
+/// reaches the desk twice. A message whose author another instance holds (for longer than
+/// [`InboxConfig::claim_wait`]) is reported as [`MessageOutcome::SkippedClaimed`]; the
+/// pass then leaves that person's later messages alone too (their order matters) and does
+/// not advance the cursor, so the next pass fetches them again. The intent/processed
+/// protocol still makes a crash safe; the claim expires after [`InboxConfig::claim_ttl`]
+/// (or is taken back at once by the same instance id after a restart), and the next
+/// instance to take it finishes the interrupted work.
 pub struct Inbox {
     source: Arc<dyn MessageSource>,
     desk: Arc<dyn TicketDesk>,
     store: Arc<dyn StateStore>,
     config: InboxConfig,
     on_silence: Option<SilenceCallback>,
+    instance_id: String,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -124,7 +161,23 @@ impl Inbox {
         store: Arc<dyn StateStore>,
         config: InboxConfig,
     ) -> Self {
-        Self { source, desk, store, config, on_silence: None }
+        Self {
+            source,
+            desk,
+            store,
+            config,
+            on_silence: None,
+            instance_id: crate::sync::bridge::default_instance_id(),
+        }
+    }
+
+    /// Name this instance `id` in the claims it takes (default:
+    /// [`default_instance_id`](crate::sync::bridge::default_instance_id)). Inboxes sharing
+    /// a store must have distinct ids; an inbox restarted with the same id takes back its
+    /// own claims at once.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_id = id.into();
+        self
     }
 
     /// Call `alert` when the channel has been silent for
@@ -160,18 +213,37 @@ impl Inbox {
     }
 
     /// One pass: fetch messages since the stored cursor, route each, advance the cursor
-    /// if all succeeded, check for silence. In a dry run nothing is written anywhere.
+    /// if all succeeded (none failed, none left to another instance), check for silence.
+    /// In a dry run nothing is written anywhere.
+    ///
+    /// The cursor advances only from the value this pass read (a compare-and-set), so an
+    /// instance whose pass started earlier never moves it back.
     pub async fn poll_once(&self, now: DateTime<Utc>, dry_run: bool) -> Result<InboxReport> {
         let cursor_key = self.key("cursor");
-        let cursor = self.store.get(&cursor_key).await?.unwrap_or(Value::Null);
+        let stored_cursor = self.store.get(&cursor_key).await?;
+        let cursor = stored_cursor.clone().unwrap_or(Value::Null);
         let batch = self.source.fetch(&cursor).await?;
         let mut report = InboxReport { dry_run, ..InboxReport::default() };
+        // People whose earlier message another instance holds: their later messages wait
+        // too, so that each person's messages are routed in order.
+        let mut held_authors = HashSet::new();
         for message in batch.messages {
-            report.messages.push(self.route(message, now, dry_run).await);
+            let routed = if held_authors.contains(&message.author_id) {
+                routed_message(message, MessageOutcome::SkippedClaimed)
+            } else {
+                let author = message.author_id.clone();
+                let routed = self.route(message, now, dry_run).await;
+                if routed.outcome == MessageOutcome::SkippedClaimed {
+                    held_authors.insert(author);
+                }
+                routed
+            };
+            report.messages.push(routed);
         }
-        if !dry_run && report.is_success() {
-            self.store.put(&cursor_key, batch.cursor).await?;
-            report.cursor_advanced = true;
+        let complete = report.is_success() && report.count(|o| *o == MessageOutcome::SkippedClaimed) == 0;
+        if !dry_run && complete {
+            report.cursor_advanced =
+                self.store.compare_and_set(&cursor_key, stored_cursor.as_ref(), Some(batch.cursor)).await?;
         }
         report.silence_alert = self.check_silence(now, dry_run).await?;
         Ok(report)
@@ -179,23 +251,23 @@ impl Inbox {
 
     /// Route one message (from a poll or a webhook). Errors are reported in the outcome;
     /// the message is then left unprocessed, to be retried.
+    ///
+    /// The message is routed under a claim on its author (see [`Inbox`]); when another
+    /// instance holds it for longer than [`InboxConfig::claim_wait`], the outcome is
+    /// [`MessageOutcome::SkippedClaimed`] and the message is left to a later pass.
     pub async fn route(&self, message: InboundMessage, now: DateTime<Utc>, dry_run: bool) -> RoutedMessage {
-        let outcome = match self.route_inner(&message, now, dry_run).await {
+        let outcome = match self.route_claimed(&message, now, dry_run).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(message_id = %message.id, error = %e, "inbox: routing failed; will retry");
                 MessageOutcome::Failed { error: e.to_string() }
             }
         };
-        let author = message
-            .author_handle
-            .clone()
-            .map(|h| format!("@{h}"))
-            .unwrap_or_else(|| message.author_id.clone());
-        RoutedMessage { message_id: message.id, kind: message.kind, author, outcome }
+        routed_message(message, outcome)
     }
 
-    async fn route_inner(
+    /// Take the claim on the author, route, release.
+    async fn route_claimed(
         &self,
         msg: &InboundMessage,
         now: DateTime<Utc>,
@@ -205,9 +277,59 @@ impl Inbox {
             return Ok(MessageOutcome::SkippedOwn);
         }
         let mkey = Self::message_key(msg.kind, &msg.id);
-        if self.store.get(&self.key(&format!("processed/{mkey}"))).await?.is_some() {
+        let processed_key = self.key(&format!("processed/{mkey}"));
+        if self.store.get(&processed_key).await?.is_some() {
             return Ok(MessageOutcome::SkippedDuplicate);
         }
+        if dry_run {
+            return self.route_inner(msg, &mkey, now, true).await;
+        }
+        let claim = self.key(&format!("claim/author/{}", msg.author_id));
+        if !self.claim(&claim, now).await? {
+            return Ok(MessageOutcome::SkippedClaimed);
+        }
+        // Another instance may have finished the message between the check above and the
+        // claim.
+        let outcome = match self.store.get(&processed_key).await {
+            Ok(Some(_)) => Ok(MessageOutcome::SkippedDuplicate),
+            Ok(None) => self.route_inner(msg, &mkey, now, false).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = self.store.release_claim(&claim, &self.instance_id).await {
+            // The claim lapses on its own after claim_ttl.
+            tracing::warn!(claim = %claim, error = %e, "inbox: could not release a claim");
+        }
+        outcome
+    }
+
+    /// Take `claim` for this instance, waiting up to [`InboxConfig::claim_wait`] while
+    /// another instance holds it.
+    async fn claim(&self, claim: &str, now: DateTime<Utc>) -> Result<bool> {
+        let ttl = self.config.claim_ttl.to_std().unwrap_or(std::time::Duration::from_secs(120));
+        let wait = self.config.claim_wait.to_std().unwrap_or_default();
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(25);
+        loop {
+            let elapsed = started.elapsed();
+            let at = now + Duration::from_std(elapsed).unwrap_or_default();
+            if self.store.try_claim(claim, &self.instance_id, ttl, at).await? {
+                return Ok(true);
+            }
+            if elapsed >= wait {
+                return Ok(false);
+            }
+            tokio::time::sleep(pause.min(wait - elapsed)).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(400));
+        }
+    }
+
+    async fn route_inner(
+        &self,
+        msg: &InboundMessage,
+        mkey: &str,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<MessageOutcome> {
         let dedupe = self.dedupe_key(msg);
         let intent_key = self.key(&format!("intent/{mkey}"));
         let intent: Option<Intent> = self.store.get_as(&intent_key).await?;
@@ -342,15 +464,30 @@ impl Inbox {
         if let Some(client_id) = &ticket.client_id {
             self.store.put_as(&self.key(&format!("client/{}", msg.author_id)), client_id).await?;
         }
-        let last_key = self.key("last-message-at");
-        let last: Option<DateTime<Utc>> = self.store.get_as(&last_key).await?;
-        if last.is_none_or(|l| l < msg.created_at) {
-            self.store.put_as(&last_key, &msg.created_at).await?;
-        }
+        self.note_message_time(msg.created_at).await?;
         let mkey = Self::message_key(msg.kind, &msg.id);
         let processed = Processed { ticket_id: Some(ticket.id.clone()), at: msg.created_at };
         self.store.put_as(&self.key(&format!("processed/{mkey}")), &processed).await?;
         self.store.delete(&self.key(&format!("intent/{mkey}"))).await
+    }
+
+    /// Move `last-message-at` forward to `at` (never back, whatever other instances do).
+    async fn note_message_time(&self, at: DateTime<Utc>) -> Result<()> {
+        let last_key = self.key("last-message-at");
+        let new = serde_json::to_value(at)
+            .map_err(|e| Error::store(format!("cannot encode \"{last_key}\": {e}")))?;
+        for _ in 0..16 {
+            let stored = self.store.get(&last_key).await?;
+            let last = stored.as_ref().and_then(|v| DateTime::<Utc>::deserialize(v).ok());
+            if last.is_some_and(|l| l >= at) {
+                return Ok(());
+            }
+            if self.store.compare_and_set(&last_key, stored.as_ref(), Some(new.clone())).await? {
+                return Ok(());
+            }
+        }
+        // Others kept moving it: it is at least as recent as when we started.
+        Ok(())
     }
 
     /// Raise the silence alert if due (once per silence). The first check starts the
@@ -364,11 +501,11 @@ impl Inbox {
                 let started_key = self.key("watching-since");
                 match self.store.get_as::<DateTime<Utc>>(&started_key).await? {
                     Some(t) => t,
+                    None if dry_run => now,
                     None => {
-                        if !dry_run {
-                            self.store.put_as(&started_key, &now).await?;
-                        }
-                        now
+                        // The first instance to start watching sets it.
+                        self.store.insert_if_absent_as(&started_key, &now).await?;
+                        self.store.get_as::<DateTime<Utc>>(&started_key).await?.unwrap_or(now)
                     }
                 }
             }
@@ -377,14 +514,20 @@ impl Inbox {
             return Ok(None);
         }
         let alerted_key = self.key("silence-alerted-at");
-        let alerted: Option<DateTime<Utc>> = self.store.get_as(&alerted_key).await?;
+        let stored_alerted = self.store.get(&alerted_key).await?;
+        let alerted = stored_alerted.as_ref().and_then(|v| DateTime::<Utc>::deserialize(v).ok());
         if alerted.is_some_and(|a| a >= since) {
             return Ok(None); // already alerted for this silence
         }
         let alert =
             SilenceAlert { silent_since: since, silent_for_hours: (now - since).num_hours(), raised_at: now };
         if !dry_run {
-            self.store.put_as(&alerted_key, &now).await?;
+            let raised = serde_json::to_value(now)
+                .map_err(|e| Error::store(format!("cannot encode \"{alerted_key}\": {e}")))?;
+            // Of several instances, the one whose compare-and-set lands raises the alert.
+            if !self.store.compare_and_set(&alerted_key, stored_alerted.as_ref(), Some(raised)).await? {
+                return Ok(None);
+            }
             tracing::warn!(hours = alert.silent_for_hours, "inbox: channel silent");
             if let Some(callback) = &self.on_silence {
                 callback(&alert);
@@ -409,6 +552,12 @@ impl Inbox {
             MessageKind::Mention => self.source.reply_publicly(&thread.reply_to, text).await,
         }
     }
+}
+
+fn routed_message(message: InboundMessage, outcome: MessageOutcome) -> RoutedMessage {
+    let author =
+        message.author_handle.clone().map(|h| format!("@{h}")).unwrap_or_else(|| message.author_id.clone());
+    RoutedMessage { message_id: message.id, kind: message.kind, author, outcome }
 }
 
 /// The ticket text for a message: its text, then one line per media item.

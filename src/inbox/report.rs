@@ -30,6 +30,10 @@ pub enum MessageOutcome {
     SkippedOwn,
     /// Already processed (a duplicate delivery or a re-fetch).
     SkippedDuplicate,
+    /// Another instance sharing the store is routing this person's messages now (or died
+    /// doing so and its claim has not expired yet); the message stays unprocessed and the
+    /// next pass fetches it again.
+    SkippedClaimed,
     /// Routing failed; the message stays unprocessed and is retried on the next pass.
     Failed {
         /// The error.
@@ -57,7 +61,9 @@ pub struct InboxReport {
     pub dry_run: bool,
     /// Every message fetched, in order.
     pub messages: Vec<RoutedMessage>,
-    /// Whether the stored cursor advanced (false when a message failed or in a dry run).
+    /// Whether the stored cursor advanced (false when a message failed or was left to
+    /// another instance, in a dry run, or when another instance moved the cursor during
+    /// the pass).
     pub cursor_advanced: bool,
     /// A silence alert raised during this pass, if any.
     pub silence_alert: Option<super::SilenceAlert>,
@@ -80,8 +86,14 @@ impl fmt::Display for InboxReport {
         let created = self.count(|o| matches!(o, MessageOutcome::CreatedTicket { .. }));
         let commented =
             self.count(|o| matches!(o, MessageOutcome::Commented { .. } | MessageOutcome::Recovered { .. }));
-        let skipped =
-            self.count(|o| matches!(o, MessageOutcome::SkippedOwn | MessageOutcome::SkippedDuplicate));
+        let skipped = self.count(|o| {
+            matches!(
+                o,
+                MessageOutcome::SkippedOwn
+                    | MessageOutcome::SkippedDuplicate
+                    | MessageOutcome::SkippedClaimed
+            )
+        });
         let failed = self.count(|o| matches!(o, MessageOutcome::Failed { .. }));
         writeln!(
             f,
@@ -107,6 +119,9 @@ impl fmt::Display for InboxReport {
                 }
                 MessageOutcome::SkippedOwn => "skipped: our own message".to_owned(),
                 MessageOutcome::SkippedDuplicate => "skipped: already processed".to_owned(),
+                MessageOutcome::SkippedClaimed => {
+                    "left for later: another instance is routing this person's messages".to_owned()
+                }
                 MessageOutcome::Failed { error } => format!("FAILED: {error}"),
             };
             writeln!(f, "  {:<8} {:<20} {:<16} {what}", kind, m.message_id, m.author)?;

@@ -217,6 +217,7 @@ fn outcome_names(r: &InboxReport) -> Vec<String> {
             MessageOutcome::Recovered { ticket_id } => format!("recovered {ticket_id}"),
             MessageOutcome::SkippedOwn => "own".into(),
             MessageOutcome::SkippedDuplicate => "dup".into(),
+            MessageOutcome::SkippedClaimed => "claimed".into(),
             MessageOutcome::Failed { .. } => "failed".into(),
         })
         .collect()
