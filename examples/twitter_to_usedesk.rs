@@ -50,9 +50,8 @@ OPTIONS:
                                per-run file (name contains \"sim\") removed at the end.
     --json                     Print only the JSON report on stdout.
     --dry-run                  Decide, but write nothing (no ticket, no comment, no state).
-                               Each message is decided against the saved state alone, so
-                               a DM that would join a ticket opened earlier in the same
-                               pass is shown as opening one.
+                               A message that would join a ticket opened earlier in the
+                               same pass is shown joining it, as \"(new ticket N)\".
     --silence-alert-hours N    Alert when no customer message arrived for N hours.
     -h, --help                 Print this help.
 

@@ -584,9 +584,13 @@ async fn example_dry_run_writes_nothing() {
     )
     .await;
     assert_eq!(run.status.code(), Some(0), "{run:#?}");
-    // Each message is decided against the saved state only (the engine's dry run keeps
-    // no state of its own), so Alice's second DM also shows as opening a ticket.
-    assert!(run.stdout.starts_with("inbox (dry run): 7 messages: 6 new tickets"), "{run:#?}");
+    // The dry run predicts the pass as a real pass routes it: Alice's second DM joins the
+    // ticket her first one would open (5 tickets and 1 comment, as the real pass makes).
+    assert!(
+        run.stdout.starts_with("inbox (dry run): 7 messages: 5 new tickets, 1 added to tickets"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains("added to ticket (new ticket 1)"), "{run:#?}");
     assert!(run.stdout.contains("would open a new ticket (first DM from this person)"), "{run:#?}");
     assert!(!run.stderr.contains("simulated"), "both sides were configured: {run:#?}");
     assert!(world.usedesk.server().writes().is_empty(), "{:#?}", world.usedesk.server().writes());

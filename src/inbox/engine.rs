@@ -1,6 +1,6 @@
 //! The inbox engine itself.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -116,6 +116,25 @@ enum Route {
 /// A callback for silence alerts.
 pub type SilenceCallback = Box<dyn Fn(&SilenceAlert) + Send + Sync>;
 
+/// What a dry run has decided so far in one pass, so that later messages of the pass are
+/// routed as they would be after a real pass (a DM following a first DM joins the ticket
+/// the first one would open).
+#[derive(Debug, Default)]
+struct DryRunOverlay {
+    /// Author → the placeholder ticket their DM would open.
+    dm_threads: HashMap<String, String>,
+    /// Post id → (placeholder ticket, author) for mentions that would open a ticket.
+    mention_roots: HashMap<String, (String, String)>,
+    created: usize,
+}
+
+impl DryRunOverlay {
+    fn new_ticket(&mut self) -> String {
+        self.created += 1;
+        format!("(new ticket {})", self.created)
+    }
+}
+
 /// Routes messages from a [`MessageSource`] into a [`TicketDesk`], keeping its state in a
 /// [`StateStore`]. See the [module docs](crate::inbox).
 ///
@@ -227,12 +246,13 @@ impl Inbox {
         // People whose earlier message another instance holds: their later messages wait
         // too, so that each person's messages are routed in order.
         let mut held_authors = HashSet::new();
+        let mut overlay = DryRunOverlay::default();
         for message in batch.messages {
             let routed = if held_authors.contains(&message.author_id) {
                 routed_message(message, MessageOutcome::SkippedClaimed)
             } else {
                 let author = message.author_id.clone();
-                let routed = self.route(message, now, dry_run).await;
+                let routed = self.route_with(message, now, dry_run, dry_run.then_some(&mut overlay)).await;
                 if routed.outcome == MessageOutcome::SkippedClaimed {
                     held_authors.insert(author);
                 }
@@ -256,7 +276,17 @@ impl Inbox {
     /// instance holds it for longer than [`InboxConfig::claim_wait`], the outcome is
     /// [`MessageOutcome::SkippedClaimed`] and the message is left to a later pass.
     pub async fn route(&self, message: InboundMessage, now: DateTime<Utc>, dry_run: bool) -> RoutedMessage {
-        let outcome = match self.route_claimed(&message, now, dry_run).await {
+        self.route_with(message, now, dry_run, None).await
+    }
+
+    async fn route_with(
+        &self,
+        message: InboundMessage,
+        now: DateTime<Utc>,
+        dry_run: bool,
+        overlay: Option<&mut DryRunOverlay>,
+    ) -> RoutedMessage {
+        let outcome = match self.route_claimed(&message, now, dry_run, overlay).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(message_id = %message.id, error = %e, "inbox: routing failed; will retry");
@@ -272,6 +302,7 @@ impl Inbox {
         msg: &InboundMessage,
         now: DateTime<Utc>,
         dry_run: bool,
+        overlay: Option<&mut DryRunOverlay>,
     ) -> Result<MessageOutcome> {
         if msg.author_id == self.source.own_user_id() {
             return Ok(MessageOutcome::SkippedOwn);
@@ -282,7 +313,7 @@ impl Inbox {
             return Ok(MessageOutcome::SkippedDuplicate);
         }
         if dry_run {
-            return self.route_inner(msg, &mkey, now, true).await;
+            return self.route_inner(msg, &mkey, now, true, overlay).await;
         }
         let claim = self.key(&format!("claim/author/{}", msg.author_id));
         if !self.claim(&claim, now).await? {
@@ -292,7 +323,7 @@ impl Inbox {
         // claim.
         let outcome = match self.store.get(&processed_key).await {
             Ok(Some(_)) => Ok(MessageOutcome::SkippedDuplicate),
-            Ok(None) => self.route_inner(msg, &mkey, now, false).await,
+            Ok(None) => self.route_inner(msg, &mkey, now, false, None).await,
             Err(e) => Err(e),
         };
         if let Err(e) = self.store.release_claim(&claim, &self.instance_id).await {
@@ -329,6 +360,7 @@ impl Inbox {
         mkey: &str,
         now: DateTime<Utc>,
         dry_run: bool,
+        overlay: Option<&mut DryRunOverlay>,
     ) -> Result<MessageOutcome> {
         let dedupe = self.dedupe_key(msg);
         let intent_key = self.key(&format!("intent/{mkey}"));
@@ -360,9 +392,23 @@ impl Inbox {
         let route = match create_attempted_at {
             // An interrupted create that did not happen: create, as decided then.
             Some(_) => Route::Create { why: "retrying an interrupted create".into() },
-            None => self.decide(msg).await?,
+            None => match overlay.as_deref().and_then(|o| Self::decide_in_overlay(o, msg)) {
+                Some(route) => route,
+                None => self.decide(msg).await?,
+            },
         };
         if dry_run {
+            if let (Route::Create { .. }, Some(overlay)) = (&route, overlay) {
+                let ticket = overlay.new_ticket();
+                match msg.kind {
+                    MessageKind::DirectMessage => {
+                        overlay.dm_threads.insert(msg.author_id.clone(), ticket);
+                    }
+                    MessageKind::Mention => {
+                        overlay.mention_roots.insert(msg.id.clone(), (ticket, msg.author_id.clone()));
+                    }
+                }
+            }
             return Ok(match route {
                 Route::Comment { ticket_id } => MessageOutcome::Commented { ticket_id },
                 Route::Create { why } => MessageOutcome::CreatedTicket { ticket_id: None, why },
@@ -383,6 +429,20 @@ impl Inbox {
                 let ticket = self.desk.create_ticket(&self.new_ticket(msg, client_id, dedupe)).await?;
                 self.record(msg, &ticket, true).await?;
                 Ok(MessageOutcome::CreatedTicket { ticket_id: Some(ticket.id), why })
+            }
+        }
+    }
+
+    /// In a dry run, where an earlier message of the same pass would have opened the
+    /// ticket this one belongs to.
+    fn decide_in_overlay(overlay: &DryRunOverlay, msg: &InboundMessage) -> Option<Route> {
+        match msg.kind {
+            MessageKind::DirectMessage => {
+                overlay.dm_threads.get(&msg.author_id).map(|t| Route::Comment { ticket_id: t.clone() })
+            }
+            MessageKind::Mention => {
+                let (ticket, author) = overlay.mention_roots.get(msg.in_reply_to.as_deref()?)?;
+                (*author == msg.author_id).then(|| Route::Comment { ticket_id: ticket.clone() })
             }
         }
     }

@@ -336,6 +336,24 @@ async fn crash_between_comment_and_save_adds_no_duplicate_comment() {
 }
 
 #[tokio::test]
+async fn dry_run_predicts_the_pass_as_a_real_pass_would_route_it() {
+    let r = rig();
+    r.push(dm("d1", "1", "hi", 0));
+    r.push(dm("d2", "1", "again", 1));
+    r.push(mention("m1", "3", None, 2));
+    r.push(mention("m2", "3", Some("m1"), 3));
+    r.push(mention("m3", "4", Some("m1"), 4));
+    let dry = r.inbox.poll_once(t(5), true).await.unwrap();
+    assert_eq!(
+        outcome_names(&dry),
+        vec!["new ", "comment (new ticket 1)", "new ", "comment (new ticket 2)", "new "]
+    );
+    assert!(r.tickets().is_empty());
+    let real = r.pass().await;
+    assert_eq!(outcome_names(&real), vec!["new T1", "comment T1", "new T2", "comment T2", "new T3"]);
+}
+
+#[tokio::test]
 async fn dry_run_writes_nothing() {
     let r = rig();
     r.push(dm("d1", "1", "hi", 0));
