@@ -4,6 +4,9 @@
 //! exact JSON body; a catch-all fails naming any request nobody expected.
 #![cfg(feature = "aircall")]
 
+mod common;
+
+use common::mock::strict_server;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,7 +23,7 @@ use deskbridge::http::{RateLimit, RetryPolicy};
 use deskbridge::ports::StatusProvider;
 use deskbridge::status::{Channel, NativeStatus};
 use serde_json::{Value, json};
-use wiremock::matchers::{any, body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 const API_ID: &str = "api-id-123";
@@ -48,23 +51,6 @@ impl Match for ExactQuery {
         got.sort();
         got == self.0
     }
-}
-
-/// A server whose catch-all answers 500 naming any unexpected request, and fails
-/// verification (`expect(0)`) when the server is dropped.
-async fn strict_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(|request: &Request| {
-            ResponseTemplate::new(500)
-                .set_body_string(format!("unexpected request: {} {}", request.method, request.url))
-        })
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("catch-all for unexpected requests")
-        .mount(&server)
-        .await;
-    server
 }
 
 fn fast_retries() -> RetryPolicy {

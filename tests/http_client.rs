@@ -1,6 +1,9 @@
 //! Contract tests of the HTTP layer against a local wiremock server: retries, errors,
 //! secrets, URL joining, origin checks, decoding and authentication headers.
 
+mod common;
+
+use common::mock::strict_server;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,28 +16,11 @@ use deskbridge::http::{
 };
 use serde::Deserialize;
 use url::Url;
-use wiremock::matchers::{any, body_json, header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, Request, ResponseTemplate};
 
 const BASIC_SECRET: &str = "S3CR3T-basic-9f8e7d6c";
 const BEARER_SECRET: &str = "S3CR3T-bearer-1a2b3c4d";
-
-/// Any request no test mocked fails loudly: a 500 naming it, and a verification failure
-/// when the server shuts down.
-async fn strict_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(|request: &Request| {
-            ResponseTemplate::new(500)
-                .set_body_string(format!("unexpected request: {} {}", request.method, request.url))
-        })
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("catch-all for unexpected requests")
-        .mount(&server)
-        .await;
-    server
-}
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {

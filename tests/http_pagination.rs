@@ -1,28 +1,17 @@
 //! Pagination over a real local server: the four styles, and a server that repeats its
 //! cursor.
 
+mod common;
+
+use common::mock::strict_server;
 use deskbridge::Error;
 use deskbridge::http::{
     ApiClient, ApiRequest, Cursor, Method, Page, collect_all, paginate, paginate_offsets,
 };
 use serde::Deserialize;
 use url::Url;
-use wiremock::matchers::{any, body_json, method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-async fn strict_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(|request: &Request| {
-            ResponseTemplate::new(500)
-                .set_body_string(format!("unexpected request: {} {}", request.method, request.url))
-        })
-        .with_priority(u8::MAX)
-        .expect(0)
-        .mount(&server)
-        .await;
-    server
-}
+use wiremock::matchers::{body_json, method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, ResponseTemplate};
 
 fn client(base: &str) -> ApiClient {
     ApiClient::builder("testprov", Url::parse(base).unwrap()).build().unwrap()

@@ -2,6 +2,9 @@
 //! strict local wiremock server (any unexpected request answers 500 naming it).
 #![cfg(feature = "twitter")]
 
+mod common;
+
+use common::mock::strict_server;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,26 +17,11 @@ use deskbridge::twitter::webhook::{XWebhook, crc_response_token, parse_account_a
 use deskbridge::twitter::{XClient, XConfig, XSource, XSourceOptions};
 use serde_json::{Value, json};
 use url::Url;
-use wiremock::matchers::{any, body_json, header, method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "S3CR3T-x-user-token-77aa";
 const OWN: &str = "1456789012345678901";
-
-async fn strict_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(|request: &Request| {
-            ResponseTemplate::new(500)
-                .set_body_string(format!("unexpected request: {} {}", request.method, request.url))
-        })
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("catch-all: nobody expected this request")
-        .mount(&server)
-        .await;
-    server
-}
 
 fn config(server: &MockServer) -> XConfig {
     XConfig::with_user_token(OWN, TOKEN).base_url(Url::parse(&server.uri()).unwrap())

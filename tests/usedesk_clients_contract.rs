@@ -3,6 +3,9 @@
 //! both answer shapes, and HTTP 200 errors.
 #![cfg(feature = "usedesk")]
 
+mod common;
+
+use common::mock::strict_server;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -10,29 +13,10 @@ use deskbridge::Error;
 use deskbridge::http::{RateLimit, RetryPolicy};
 use deskbridge::usedesk::{ClientQuery, TicketQuery, UsedeskClient, UsedeskConfig};
 use serde_json::{Value, json};
-use wiremock::matchers::{any, body_json, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{body_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "UD-clients-S3CR3T-9a8b7c";
-
-async fn strict_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(|request: &Request| {
-            ResponseTemplate::new(500).set_body_string(format!(
-                "unexpected request: {} {} {}",
-                request.method,
-                request.url,
-                String::from_utf8_lossy(&request.body)
-            ))
-        })
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("catch-all for unexpected requests")
-        .mount(&server)
-        .await;
-    server
-}
 
 fn client(server: &MockServer) -> UsedeskClient {
     let config = UsedeskConfig::new(TOKEN)

@@ -3,6 +3,9 @@
 //! header, HTTP 200 errors, decode errors with JSON paths, and redaction.
 #![cfg(feature = "usedesk")]
 
+mod common;
+
+use common::mock::strict_server;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -15,31 +18,10 @@ use deskbridge::usedesk::{
     UsedeskConfig, UsedeskDesk, UsedeskProvider, UserType,
 };
 use serde_json::{Value, json};
-use wiremock::matchers::{any, body_json, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::matchers::{body_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "UD-S3CR3T-token-5e6f7a8b";
-
-/// Any request no test mocked fails loudly: a 500 naming it, and a verification failure
-/// when the server shuts down.
-async fn strict_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(|request: &Request| {
-            ResponseTemplate::new(500).set_body_string(format!(
-                "unexpected request: {} {} {}",
-                request.method,
-                request.url,
-                String::from_utf8_lossy(&request.body)
-            ))
-        })
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("catch-all for unexpected requests")
-        .mount(&server)
-        .await;
-    server
-}
 
 fn config(server: &MockServer) -> UsedeskConfig {
     UsedeskConfig::new(TOKEN)

@@ -3,6 +3,9 @@
 //! retries; error messages; configuration; webhook verification and parsing.
 #![cfg(feature = "zendesk")]
 
+mod common;
+
+use common::mock::strict_server;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -17,7 +20,7 @@ use deskbridge::zendesk::{
 };
 use serde_json::{Value, json};
 use url::Url;
-use wiremock::matchers::{any, body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 const EMAIL: &str = "admin@example.com";
@@ -28,23 +31,6 @@ const BASIC: &str = "Basic YWRtaW5AZXhhbXBsZS5jb20vdG9rZW46dG9rLVNFQ1JFVC0xMjM="
 const OAUTH: &str = "oauth-SECRET-456";
 const ADA: i64 = 16_765_840_571_292;
 const BOB: i64 = 16_765_840_571_293;
-
-/// Any request no test mocked fails loudly: a 500 naming it, and a verification failure
-/// when the server drops.
-async fn strict_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(|request: &Request| {
-            ResponseTemplate::new(500)
-                .set_body_string(format!("unexpected request: {} {}", request.method, request.url))
-        })
-        .with_priority(u8::MAX)
-        .expect(0)
-        .named("catch-all for unexpected requests")
-        .mount(&server)
-        .await;
-    server
-}
 
 /// The query, exactly: these pairs, in this order, and nothing else.
 struct ExactQuery(Vec<(String, String)>);

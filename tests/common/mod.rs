@@ -8,3 +8,5 @@ pub mod store_conformance;
 pub mod claim_conformance;
 
 pub mod openapi;
+
+pub mod mock;
