@@ -16,6 +16,16 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// [`normalize_email`] without allocating when the e-mail is already normalised.
+fn normalized(email: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = email.trim();
+    if trimmed.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(trimmed)
+    } else {
+        std::borrow::Cow::Owned(trimmed.to_lowercase())
+    }
+}
+
 /// Shifts merged per agent, with the questions the schedule → status sync asks.
 ///
 /// Built from any list of [`Shift`]s: e-mails are normalised ([`normalize_email`]),
@@ -69,9 +79,7 @@ impl Schedule {
     /// Whether `email` (any case, surrounding spaces ignored) is on shift at `at`:
     /// `start <= at < end` for one of their shifts.
     pub fn is_on_shift(&self, email: &str, at: DateTime<Utc>) -> bool {
-        let shifts = self.shifts_for(email);
-        let first_not_over = shifts.partition_point(|shift| shift.end <= at);
-        shifts.get(first_not_over).is_some_and(|shift| shift.start <= at)
+        Self::covers(self.shifts_for(email), at)
     }
 
     /// [`Presence::Online`] when `email` is on shift at `at`, otherwise
@@ -88,9 +96,7 @@ impl Schedule {
 
     /// The first instant strictly after `at` at which `email`'s presence changes.
     pub fn next_change_for(&self, email: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let shifts = self.shifts_for(email);
-        let first_not_over = shifts.partition_point(|shift| shift.end <= at);
-        shifts.get(first_not_over).map(|shift| if shift.start > at { shift.start } else { shift.end })
+        Self::next_boundary(self.shifts_for(email), at)
     }
 
     /// Register agents who are in the schedule but have no shift here (for example
@@ -113,7 +119,7 @@ impl Schedule {
     /// Whether `email` is in the schedule at all (with shifts or registered by
     /// [`with_agents`](Self::with_agents)).
     pub fn knows(&self, email: &str) -> bool {
-        self.by_agent.contains_key(&normalize_email(email))
+        self.agent(email).is_some()
     }
 
     /// Every agent in the schedule (normalised e-mails, sorted).
@@ -128,8 +134,31 @@ impl Schedule {
 
     /// `email`'s merged shifts, sorted by start; empty for an unknown agent.
     pub fn shifts_for(&self, email: &str) -> &[Shift] {
-        let email = normalize_email(email);
-        self.by_agent.get(&email).map_or(&[], Vec::as_slice)
+        self.agent(email).unwrap_or(&[])
+    }
+
+    /// `email`'s merged shifts, or `None` when the schedule does not know the agent at all
+    /// (one lookup, no allocation for an already-normalised e-mail).
+    pub fn agent(&self, email: &str) -> Option<&[Shift]> {
+        self.agent_entry(email).map(|(_, shifts)| shifts)
+    }
+
+    /// Like [`agent`](Self::agent), with the schedule's own (normalised) e-mail.
+    pub fn agent_entry(&self, email: &str) -> Option<(&str, &[Shift])> {
+        self.by_agent.get_key_value(normalized(email).as_ref()).map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// Whether `shifts` (one agent's merged shifts, as [`agent`](Self::agent) returns
+    /// them) cover `at`.
+    pub fn covers(shifts: &[Shift], at: DateTime<Utc>) -> bool {
+        let first_not_over = shifts.partition_point(|shift| shift.end <= at);
+        shifts.get(first_not_over).is_some_and(|shift| shift.start <= at)
+    }
+
+    /// The next start or end in `shifts` strictly after `at`.
+    pub fn next_boundary(shifts: &[Shift], at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let first_not_over = shifts.partition_point(|shift| shift.end <= at);
+        shifts.get(first_not_over).map(|shift| if shift.start > at { shift.start } else { shift.end })
     }
 
     /// Every merged shift, by agent and then by start.

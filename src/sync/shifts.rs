@@ -81,11 +81,16 @@ pub fn plan_shifts(
             source_id: None,
             target_id: agent.id.clone(),
         };
-        let scheduled = schedule.knows(email);
-        if scheduled {
-            matched.insert(crate::schedule::normalize_email(email));
-        }
-        let presence = schedule.presence_at(email, at);
+        let entry = schedule.agent_entry(email);
+        let scheduled = entry.is_some();
+        let shifts = match entry {
+            Some((key, shifts)) => {
+                matched.insert(key);
+                shifts
+            }
+            None => &[],
+        };
+        let presence = if Schedule::covers(shifts, at) { Presence::Online } else { Presence::Offline };
         for &channel in &spec.channels {
             let skip = |reason| Skipped { agent: agent_ref(), channel, reason };
             match spec.filter.decide(channel, &agent.groups) {
@@ -114,8 +119,7 @@ pub fn plan_shifts(
                 plan.in_sync += 1;
                 continue;
             }
-            let until = schedule
-                .next_change_for(email, at)
+            let until = Schedule::next_boundary(shifts, at)
                 .map(|t| format!(" until {}", t.to_rfc3339_opts(SecondsFormat::Secs, true)))
                 .unwrap_or_default();
             let reason = match (scheduled, presence) {
