@@ -11,10 +11,8 @@
 #[macro_use]
 mod common;
 
-use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -23,82 +21,10 @@ use deskbridge::ports::{Claim, StateStore};
 use deskbridge::store::{PostgresOptions, PostgresStore, StateStoreExt};
 use serde_json::json;
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-server.sh");
+#[path = "support_shared.rs"]
+mod support;
 
-/// Run the test server script; its last line of output is the URL.
-fn script(args: &[&str], cluster_dir: Option<&Path>, first_port: Option<u16>) -> String {
-    let mut command = Command::new("bash");
-    command.arg(SCRIPT).args(args);
-    if let Some(dir) = cluster_dir {
-        command.env("DESKBRIDGE_PG_TEST_DIR", dir);
-    }
-    if let Some(port) = first_port {
-        command.env("DESKBRIDGE_PG_TEST_PORT", port.to_string());
-    }
-    let output = command.output().unwrap_or_else(|err| panic!("cannot run {SCRIPT}: {err}"));
-    assert!(
-        output.status.success(),
-        "{SCRIPT} {args:?} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).lines().last().unwrap_or_default().trim().to_owned()
-}
-
-/// The shared test server's URL (started once per test process when not given).
-fn server_url() -> String {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| match std::env::var("DESKBRIDGE_TEST_POSTGRES_URL") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => script(&["start"], None, None),
-    })
-    .clone()
-}
-
-/// A schema of its own for one test; dropped (with everything in it) when the guard goes.
-struct TestSchema {
-    name: String,
-    url: String,
-}
-
-impl TestSchema {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let stamp = Utc::now().timestamp_micros();
-        let name = format!("t_{}_{}_{stamp}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        Self { name, url: server_url() }
-    }
-
-    fn options(&self) -> PostgresOptions {
-        PostgresOptions::new(self.url.clone()).schema(self.name.clone())
-    }
-
-    async fn connect(&self) -> PostgresStore {
-        PostgresStore::connect_with(self.options()).await.unwrap()
-    }
-}
-
-impl Drop for TestSchema {
-    fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime: clean up on a thread with a runtime of its own.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                let Ok(client) = raw_client(&url).await else { return };
-                // Never wait long: a connection of the dropping test (on the runtime this
-                // thread blocks) might hold a lock; then the schema is left behind.
-                let _ = client
-                    .batch_execute(&format!(
-                        "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
-                    ))
-                    .await;
-            });
-        });
-        let _ = cleanup.join();
-    }
-}
+use support::{SCRIPT, TestSchema, script, server_url};
 
 /// A plain `tokio_postgres` client, to look at the tables behind the store's back.
 async fn raw_client(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
