@@ -116,65 +116,135 @@ pub struct Joined {
     pub ambiguous_right: Vec<usize>,
 }
 
-/// How many case-folded bytes of an e-mail a join entry keeps inline, so that matching
-/// compares flat arrays instead of chasing each e-mail's own allocation.
-const INLINE: usize = 24;
+/// How many case-folded bytes of an e-mail the join keeps inline, so that matching
+/// compares flat arrays instead of chasing each e-mail's own allocation (28 makes a
+/// [`Folded`] exactly 32 bytes, two per cache line).
+const INLINE: usize = 28;
 
-/// One side's e-mail, prepared for the sort-merge join.
-#[derive(Clone, Copy)]
-struct JoinEntry {
-    hash: u64,
-    /// Length of the whole case-folded e-mail in bytes.
-    folded_len: u32,
-    index: u32,
+/// An e-mail's case-folded length and first [`INLINE`] case-folded bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Folded {
+    len: u32,
     inline: [u8; INLINE],
 }
 
-impl JoinEntry {
-    fn new(key: EmailKey<'_>, index: usize, hasher: &foldhash::fast::RandomState) -> Self {
-        use std::hash::BuildHasher;
+impl Folded {
+    /// The placeholder for an agent without an e-mail (never equal to a real e-mail's).
+    const NONE: Self = Self { len: u32::MAX, inline: [0; INLINE] };
+
+    /// The folded form of `key` and the hash of its case-folded bytes, read in one pass.
+    ///
+    /// The hash is fed the case-folded UTF-8 bytes in 64-byte chunks, the same for ASCII
+    /// and non-ASCII e-mails, so e-mails that compare equal hash equally.
+    fn with_hash(key: EmailKey<'_>, hasher: &impl std::hash::BuildHasher) -> (Self, u64) {
+        let mut state = hasher.build_hasher();
         let mut inline = [0u8; INLINE];
-        let folded_len = if key.0.is_ascii() {
+        let mut buf = [0u8; 64];
+        let len = if key.0.is_ascii() {
+            for chunk in key.0.as_bytes().chunks(buf.len()) {
+                for (dst, src) in buf.iter_mut().zip(chunk) {
+                    *dst = src.to_ascii_lowercase();
+                }
+                state.write(&buf[..chunk.len()]);
+            }
             for (dst, src) in inline.iter_mut().zip(key.0.bytes()) {
                 *dst = src.to_ascii_lowercase();
             }
             key.0.len()
         } else {
             let mut len = 0;
+            let mut filled = 0;
             for c in key.folded() {
                 let mut utf8 = [0u8; 4];
                 for &b in c.encode_utf8(&mut utf8).as_bytes() {
-                    if len < INLINE {
-                        inline[len] = b;
+                    if let Some(dst) = inline.get_mut(len) {
+                        *dst = b;
                     }
                     len += 1;
+                    buf[filled] = b;
+                    filled += 1;
+                    if filled == buf.len() {
+                        state.write(&buf);
+                        filled = 0;
+                    }
                 }
+            }
+            if filled > 0 {
+                state.write(&buf[..filled]);
             }
             len
         };
-        Self {
-            hash: hasher.hash_one(key),
-            folded_len: u32::try_from(folded_len).unwrap_or(u32::MAX),
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            inline,
-        }
+        // An e-mail of 4 GiB cannot come from a provider; saturating keeps it unequal to
+        // every real one except through the full comparison.
+        (Self { len: u32::try_from(len).unwrap_or(u32::MAX - 1), inline }, state.finish())
     }
 
-    /// Equal e-mails (the full comparison only for e-mails longer than the inline part).
+    /// Equal e-mails: the full comparison runs only for e-mails longer than the inline part.
     fn same(&self, other: &Self, full: impl FnOnce() -> bool) -> bool {
-        self.hash == other.hash
-            && self.folded_len == other.folded_len
-            && self.inline == other.inline
-            && (self.folded_len as usize <= INLINE || full())
+        self == other && (self.len as usize <= INLINE || full())
     }
 }
 
+/// An open-addressing hash table (linear probing, at most half full) from e-mail hashes
+/// to right-side indices. A slot holds the low 32 bits of the hash as a tag and the index
+/// plus one (0 marks an empty slot).
+struct Slots {
+    slots: Vec<(u32, u32)>,
+    shift: u32,
+    mask: usize,
+}
+
+impl Slots {
+    fn with_capacity(n: usize) -> Self {
+        let bits = (n.max(8) * 2).next_power_of_two().trailing_zeros();
+        Self { slots: vec![(0, 0); 1 << bits], shift: 64 - bits, mask: (1 << bits) - 1 }
+    }
+
+    /// The first index whose tag matches `hash` and that `is_same` accepts, or the empty
+    /// slot where such an index would go.
+    fn find(&self, hash: u64, mut is_same: impl FnMut(usize) -> bool) -> Result<usize, usize> {
+        let tag = hash as u32;
+        let mut pos = (hash >> self.shift) as usize;
+        loop {
+            let (slot_tag, slot_index) = self.slots[pos];
+            if slot_index == 0 {
+                return Err(pos);
+            }
+            let index = (slot_index - 1) as usize;
+            if slot_tag == tag && is_same(index) {
+                return Ok(index);
+            }
+            pos = (pos + 1) & self.mask;
+        }
+    }
+
+    fn insert_at(&mut self, pos: usize, hash: u64, index: u32) {
+        self.slots[pos] = (hash as u32, index + 1);
+    }
+}
+
+/// `left[i]`'s outcome during the join (a right index, or one of these markers).
+const NO_EMAIL: u32 = u32::MAX;
+const NO_MATCH: u32 = u32::MAX - 1;
+const DUPLICATE: u32 = u32::MAX - 2;
+/// `owner[j]` for a right agent nobody matched, or that several left agents matched.
+const NOBODY: u32 = u32::MAX;
+const SEVERAL: u32 = u32::MAX - 1;
+
 /// Join `left` and `right` by e-mail (see the module docs), applying `overrides` first.
 ///
-/// A sort-merge join over flat arrays of hashes and inline case-folded prefixes: it reads
-/// each e-mail once, allocates a few vectors per call and nothing per agent, and touches
-/// memory in order, which matters at 100,000 agents (a hash map of pointers into each
-/// agent's own `String` spends most of its time in cache misses).
+/// A hash join: the right side goes into a flat open-addressing table of hashes and
+/// inline case-folded prefixes (finding right-side duplicates on the way), and the left
+/// side is probed in order, so the pairs come out in left order without sorting. It reads
+/// each e-mail once, allocates a few vectors per call and nothing per agent, and never
+/// follows a pointer into an agent's own `String` unless two e-mails agree on their hash,
+/// length and first 28 bytes.
+///
+/// Left agents are compared by their *match key*: the override's right e-mail for agents
+/// named in `overrides`, their own e-mail otherwise. Two left agents with the same match
+/// key are ambiguous and never paired.
+///
+/// Each side may hold up to `u32::MAX - 3` agents.
 pub fn join<'a, L, R>(
     left: &'a [L],
     right: &'a [R],
@@ -183,111 +253,118 @@ pub fn join<'a, L, R>(
     overrides: &'a IdentityOverrides,
 ) -> Joined {
     let hasher = foldhash::fast::RandomState::default();
-    let left_key = |i: u32| left.get(i as usize).and_then(&left_email).and_then(EmailKey::new);
-    let right_key = |i: u32| right.get(i as usize).and_then(&right_email).and_then(EmailKey::new);
+    let right_key = |j: usize| right.get(j).and_then(&right_email).and_then(EmailKey::new);
+    let as_u32 = |i: usize| u32::try_from(i).unwrap_or(DUPLICATE - 1);
+
+    // The right side: its folded e-mails by index, the table, and its duplicates.
+    // Hashing first and probing after, in separate loops, keeps the probe loop small so
+    // the processor overlaps the cache misses of many probes (a table of 100,000 agents
+    // does not fit in the L2 cache); probing while hashing takes twice as long.
+    let mut right_folded = Vec::with_capacity(right.len());
+    let mut right_hash = Vec::with_capacity(right.len());
+    for r in right {
+        match right_email(r).and_then(EmailKey::new) {
+            Some(key) => {
+                let (folded, hash) = Folded::with_hash(key, &hasher);
+                right_folded.push(folded);
+                right_hash.push(hash);
+            }
+            None => {
+                right_folded.push(Folded::NONE);
+                right_hash.push(0);
+            }
+        }
+    }
+    let mut right_duplicate = vec![false; right.len()];
+    let mut table = Slots::with_capacity(right.len());
+    for (j, (folded, &hash)) in right_folded.iter().zip(&right_hash).enumerate() {
+        if *folded == Folded::NONE {
+            continue;
+        }
+        let same = |k: usize| right_folded[k].same(folded, || right_key(k) == right_key(j));
+        match table.find(hash, same) {
+            Ok(first) => {
+                right_duplicate[first] = true;
+                right_duplicate[j] = true;
+            }
+            Err(pos) => table.insert_at(pos, hash, as_u32(j)),
+        }
+    }
+    drop(right_hash);
+
+    // Overrides, looked up by the left agent's own e-mail (the first pair for an e-mail wins).
+    let mut override_of: std::collections::HashMap<EmailKey<'a>, EmailKey<'a>, _> =
+        std::collections::HashMap::with_hasher(foldhash::fast::RandomState::default());
+    for (l, r) in &overrides.pairs {
+        if let (Some(l), Some(r)) = (EmailKey::new(l), EmailKey::new(r)) {
+            override_of.entry(l).or_insert(r);
+        }
+    }
+
+    // The left side, probed in order. `owner[j]` is the left agent that matched `right[j]`.
+    let mut outcome = vec![NO_EMAIL; left.len()];
+    let mut owner = vec![NOBODY; right.len()];
+    let mut unmatched: Vec<(u64, Folded, u32)> = Vec::new();
+    const BLOCK: usize = 64;
+    let mut block: Vec<(usize, EmailKey<'a>, Folded, u64)> = Vec::with_capacity(BLOCK);
+    for (start, chunk) in (0..).step_by(BLOCK).zip(left.chunks(BLOCK)) {
+        block.clear();
+        for (i, l) in (start..).zip(chunk) {
+            let Some(own) = left_email(l).and_then(EmailKey::new) else { continue };
+            let key = if override_of.is_empty() { own } else { override_of.get(&own).copied().unwrap_or(own) };
+            let (folded, hash) = Folded::with_hash(key, &hasher);
+            block.push((i, key, folded, hash));
+        }
+        for &(i, key, folded, hash) in &block {
+            match table.find(hash, |k| right_folded[k].same(&folded, || right_key(k) == Some(key))) {
+                Ok(j) => {
+                    outcome[i] = as_u32(j);
+                    owner[j] = if owner[j] == NOBODY { as_u32(i) } else { SEVERAL };
+                }
+                Err(_) => {
+                    outcome[i] = NO_MATCH;
+                    unmatched.push((hash, folded, as_u32(i)));
+                }
+            }
+        }
+    }
+    // Unmatched left agents that share their match key are duplicates, too (left agents
+    // that share a matched key show up as `SEVERAL` owners).
+    if unmatched.len() > 1 {
+        let left_key = |i: u32| {
+            let own = left.get(i as usize).and_then(&left_email).and_then(EmailKey::new);
+            own.map(|own| override_of.get(&own).copied().unwrap_or(own))
+        };
+        unmatched.sort_unstable_by_key(|u| u.0);
+        for group in unmatched.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+            for a in group {
+                let duplicate = group
+                    .iter()
+                    .any(|b| b.2 != a.2 && a.1.same(&b.1, || left_key(a.2) == left_key(b.2)));
+                if duplicate {
+                    outcome[a.2 as usize] = DUPLICATE;
+                }
+            }
+        }
+    }
 
     let mut out = Joined::default();
-    let mut lefts = Vec::with_capacity(left.len());
-    for (i, l) in left.iter().enumerate() {
-        match left_email(l).and_then(EmailKey::new) {
-            Some(key) => lefts.push(JoinEntry::new(key, i, &hasher)),
-            None => out.only_left.push(i),
+    out.pairs.reserve(left.len().min(right.len()));
+    for (i, &o) in outcome.iter().enumerate() {
+        match o {
+            NO_EMAIL | NO_MATCH => out.only_left.push(i),
+            DUPLICATE => out.ambiguous_left.push(i),
+            j if owner[j as usize] == SEVERAL || right_duplicate[j as usize] => out.ambiguous_left.push(i),
+            j => out.pairs.push((i, j as usize)),
         }
     }
-    let mut rights = Vec::with_capacity(right.len());
-    for (i, r) in right.iter().enumerate() {
-        if let Some(key) = right_email(r).and_then(EmailKey::new) {
-            rights.push(JoinEntry::new(key, i, &hasher));
-        }
-    }
-    lefts.sort_unstable_by_key(|e| e.hash);
-    rights.sort_unstable_by_key(|e| e.hash);
-
-    // E-mails that appear more than once on a side are never paired.
-    let duplicates = |entries: &[JoinEntry], key: &dyn Fn(u32) -> Option<EmailKey<'a>>| {
-        let mut dup = Vec::new();
-        let mut start = 0;
-        while start < entries.len() {
-            let end = start + entries[start..].iter().take_while(|e| e.hash == entries[start].hash).count();
-            for a in start..end {
-                let (ea, eb) = (&entries[a], &entries[start..end]);
-                if eb.iter().any(|b| b.index != ea.index && ea.same(b, || key(ea.index) == key(b.index))) {
-                    dup.push(ea.index);
-                }
-            }
-            start = end;
-        }
-        dup
-    };
-    let dup_left = duplicates(&lefts, &left_key);
-    let dup_right = duplicates(&rights, &right_key);
-    let dup_left_set: std::collections::HashSet<u32> = dup_left.iter().copied().collect();
-    let dup_right_set: std::collections::HashSet<u32> = dup_right.iter().copied().collect();
-
-    // Overrides: a left agent named in an override is matched by the override's right e-mail.
-    let mut override_keys: Vec<(u32, EmailKey<'a>)> = Vec::new();
-    if !overrides.pairs.is_empty() {
-        for entry in lefts.iter_mut() {
-            let Some(key) = left_key(entry.index) else { continue };
-            let target = overrides
-                .pairs
-                .iter()
-                .find(|(l, _)| EmailKey::new(l) == Some(key))
-                .and_then(|(_, r)| EmailKey::new(r));
-            if let Some(target) = target {
-                *entry = JoinEntry::new(target, entry.index as usize, &hasher);
-                override_keys.push((entry.index, target));
-            }
-        }
-        lefts.sort_unstable_by_key(|e| e.hash);
-    }
-    let match_key =
-        |i: u32| override_keys.iter().find(|(j, _)| *j == i).map(|(_, k)| *k).or_else(|| left_key(i));
-
-    let mut right_used = vec![false; right.len()];
-    let mut j = 0;
-    for entry in &lefts {
-        if dup_left_set.contains(&entry.index) {
-            out.ambiguous_left.push(entry.index as usize);
-            continue;
-        }
-        while j < rights.len() && rights[j].hash < entry.hash {
-            j += 1;
-        }
-        let candidates = rights[j..].iter().take_while(|r| r.hash == entry.hash);
-        let mut found = None;
-        let mut ambiguous = false;
-        for r in candidates {
-            if entry.same(r, || match_key(entry.index) == right_key(r.index)) {
-                if dup_right_set.contains(&r.index) {
-                    ambiguous = true;
-                } else {
-                    found = Some(r.index);
-                }
-            }
-        }
-        match (found, ambiguous) {
-            (_, true) => out.ambiguous_left.push(entry.index as usize),
-            (Some(r), false) => {
-                right_used[r as usize] = true;
-                out.pairs.push((entry.index as usize, r as usize));
-            }
-            (None, false) => out.only_left.push(entry.index as usize),
-        }
-    }
-    for (j, used) in right_used.iter().enumerate() {
-        if *used {
-            continue;
-        }
-        if dup_right_set.contains(&u32::try_from(j).unwrap_or(u32::MAX)) {
+    for (j, (&o, &duplicate)) in owner.iter().zip(&right_duplicate).enumerate() {
+        if duplicate {
             out.ambiguous_right.push(j);
-        } else {
+        } else if o == NOBODY || o == SEVERAL {
             out.only_right.push(j);
         }
     }
-    out.pairs.sort_unstable();
-    out.only_left.sort_unstable();
-    out.ambiguous_left.sort_unstable();
     out
 }
 
@@ -329,6 +406,38 @@ mod tests {
         let ov = IdentityOverrides::default().pair("ana.personal@gmail.com", "Ana@Example.com");
         let r = j(&["ana.personal@gmail.com"], &["ana@example.com"], &ov);
         assert_eq!(r.pairs, vec![(0, 0)]);
+    }
+
+    #[test]
+    fn long_emails_are_compared_beyond_the_inline_prefix() {
+        let long = "firstname.middlename.lastname";
+        let r = j(
+            &[&format!("{long}@Example.com"), &format!("{long}@example.org"), "Ünal.Ünal.Ünal.Ünal.Ünal@x.io"],
+            &[&format!("{long}@example.org"), &format!("{long}@example.com"), "ünal.ünal.ünal.ünal.ünal@X.IO"],
+            &Default::default(),
+        );
+        assert_eq!(r.pairs, vec![(0, 1), (1, 0), (2, 2)]);
+    }
+
+    #[test]
+    fn two_left_agents_overridden_onto_one_right_agent_are_ambiguous() {
+        let ov = IdentityOverrides::default().pair("old@x.io", "new@x.io");
+        let r = j(&["old@x.io", "NEW@x.io", "c@x.io"], &["new@x.io", "c@x.io"], &ov);
+        assert_eq!(r.pairs, vec![(2, 1)]);
+        assert_eq!(r.ambiguous_left, vec![0, 1]);
+        assert_eq!(r.only_right, vec![0]);
+    }
+
+    #[test]
+    fn a_large_join_pairs_every_agent_in_left_order() {
+        let left: Vec<String> = (0..5000).map(|i| format!("Agent{i}@Example.com")).collect();
+        let right: Vec<String> = (0..5000).rev().map(|i| format!("agent{i}@example.com")).collect();
+        let l: Vec<&str> = left.iter().map(String::as_str).collect();
+        let r: Vec<&str> = right.iter().map(String::as_str).collect();
+        let out = j(&l, &r, &Default::default());
+        let expected: Vec<(usize, usize)> = (0..5000).map(|i| (i, 4999 - i)).collect();
+        assert_eq!(out.pairs, expected);
+        assert!(out.only_left.is_empty() && out.only_right.is_empty());
     }
 
     proptest! {
