@@ -3,8 +3,6 @@
 //!
 //! Run: `cargo bench --bench planner`
 
-use std::collections::BTreeMap;
-
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use deskbridge::mapping::{Side, StatusMap};
@@ -20,7 +18,7 @@ fn agent(i: usize, email: String, channel: Channel, status: &str) -> Agent {
         email: Some(email),
         name: format!("Agent {i}"),
         groups: vec![],
-        statuses: BTreeMap::from([(channel, NativeStatus::from(status))]),
+        statuses: deskbridge::status::Statuses::from([(channel, NativeStatus::from(status))]),
     }
 }
 

@@ -9,7 +9,6 @@
 //! once (what it costs in memory, including the returned plan).
 
 use std::alloc::System;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use deskbridge::mapping::{Side, StatusMap};
@@ -26,7 +25,7 @@ fn agent(i: usize, email: String, status: &str) -> Agent {
         email: Some(email),
         name: format!("Agent {i}"),
         groups: vec![],
-        statuses: BTreeMap::from([(Channel::Voice, NativeStatus::from(status))]),
+        statuses: deskbridge::status::Statuses::from([(Channel::Voice, NativeStatus::from(status))]),
     }
 }
 

@@ -188,6 +188,7 @@ pub mod identity;
 pub mod inbox;
 pub mod mapping;
 pub mod ports;
+mod prefetch;
 pub mod schedule;
 #[cfg(feature = "sim")]
 pub mod sim;

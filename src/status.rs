@@ -8,7 +8,7 @@
 //! skipped rather than guessed.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use smol_str::SmolStr;
 use std::fmt;
 
 /// Whether an agent can be reached, in provider-neutral terms.
@@ -76,6 +76,16 @@ impl Channel {
     /// All channels, in order.
     pub const ALL: [Channel; 4] = [Self::Voice, Self::Chat, Self::Tickets, Self::Messaging];
 
+    /// Position in [`Channel::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Self::Voice => 0,
+            Self::Chat => 1,
+            Self::Tickets => 2,
+            Self::Messaging => 3,
+        }
+    }
+
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,19 +105,28 @@ impl fmt::Display for Channel {
 
 /// A status exactly as a provider names it (`available`, `transfers_only`, `In a meeting`).
 ///
-/// Comparison is exact: providers' values are case-sensitive identifiers.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Comparison is exact: providers' values are case-sensitive identifiers. Values of up
+/// to 23 bytes (every built-in status of every provider) are stored inline, so creating,
+/// cloning and comparing them never allocates or follows a pointer; longer values are
+/// shared, so cloning them never copies.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct NativeStatus(pub String);
+pub struct NativeStatus(SmolStr);
 
 impl NativeStatus {
     /// Wrap a provider's value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+    pub fn new(value: impl AsRef<str>) -> Self {
+        Self(SmolStr::new(value))
     }
     /// The value as the provider spells it.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl fmt::Debug for NativeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("NativeStatus").field(&self.as_str()).finish()
     }
 }
 
@@ -117,15 +136,289 @@ impl fmt::Display for NativeStatus {
     }
 }
 
+impl AsRef<str> for NativeStatus {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for NativeStatus {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for NativeStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl From<&str> for NativeStatus {
     fn from(s: &str) -> Self {
-        Self(s.to_owned())
+        Self(SmolStr::new(s))
     }
 }
 
 impl From<String> for NativeStatus {
     fn from(s: String) -> Self {
-        Self(s)
+        Self(SmolStr::from(s))
+    }
+}
+
+impl From<&String> for NativeStatus {
+    fn from(s: &String) -> Self {
+        Self(SmolStr::new(s))
+    }
+}
+
+impl From<NativeStatus> for String {
+    fn from(s: NativeStatus) -> Self {
+        s.0.into()
+    }
+}
+
+/// An immutable string that keeps up to 23 bytes inline and shares longer ones, so
+/// creating a short one never allocates and cloning any of them never copies.
+///
+/// Plans and reports name every agent they mention with these (ids, e-mails, names);
+/// they dereference to `&str` and compare with `str` and `String`.
+///
+/// ```
+/// use deskbridge::status::Text;
+///
+/// let id = Text::from("z-1042");
+/// assert_eq!(id, "z-1042");
+/// assert_eq!(id.len(), 6);
+/// assert_eq!(serde_json::to_string(&id).ok().as_deref(), Some("\"z-1042\""));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Text(SmolStr);
+
+impl Text {
+    /// A text with `value`'s contents.
+    pub fn new(value: impl AsRef<str>) -> Self {
+        Self(SmolStr::new(value))
+    }
+    /// The contents.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Self(SmolStr::new(s))
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Self {
+        Self(SmolStr::new(s))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Self(SmolStr::from(s))
+    }
+}
+
+impl From<Text> for String {
+    fn from(s: Text) -> Self {
+        s.0.into()
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<Text> for str {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+/// An agent's status per channel: at most one provider value per [`Channel`].
+///
+/// Works like a small map from [`Channel`] to [`NativeStatus`] (`get`, `insert`, `remove`,
+/// `iter` in channel order) and serialises as one: `{"voice": "online"}`. The values are
+/// stored inline in the agent, one slot per channel, so reading an agent's status touches
+/// no other memory (a `BTreeMap` would allocate a node per agent, and the planner would
+/// wait on it for every agent).
+///
+/// ```
+/// use deskbridge::status::{Channel, NativeStatus, Statuses};
+///
+/// let mut statuses = Statuses::from([(Channel::Chat, NativeStatus::from("1"))]);
+/// statuses.insert(Channel::Tickets, NativeStatus::from("0"));
+/// assert_eq!(statuses.get(Channel::Chat).map(NativeStatus::as_str), Some("1"));
+/// assert_eq!(statuses.len(), 2);
+/// assert_eq!(serde_json::to_string(&statuses).ok().as_deref(), Some(r#"{"chat":"1","tickets":"0"}"#));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Statuses([Option<NativeStatus>; Channel::ALL.len()]);
+
+impl Statuses {
+    /// No status on any channel.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The status on `channel`, if any.
+    pub fn get(&self, channel: Channel) -> Option<&NativeStatus> {
+        self.0[channel.index()].as_ref()
+    }
+
+    /// Set the status on `channel`, returning the value it replaces.
+    pub fn insert(&mut self, channel: Channel, value: NativeStatus) -> Option<NativeStatus> {
+        self.0[channel.index()].replace(value)
+    }
+
+    /// Remove the status on `channel`, returning it.
+    pub fn remove(&mut self, channel: Channel) -> Option<NativeStatus> {
+        self.0[channel.index()].take()
+    }
+
+    /// Whether a status is set on `channel`.
+    pub fn contains(&self, channel: Channel) -> bool {
+        self.0[channel.index()].is_some()
+    }
+
+    /// The statuses set, in [`Channel`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Channel, &NativeStatus)> + '_ {
+        Channel::ALL.into_iter().zip(&self.0).filter_map(|(channel, value)| Some((channel, value.as_ref()?)))
+    }
+
+    /// How many channels have a status.
+    pub fn len(&self) -> usize {
+        self.0.iter().filter(|value| value.is_some()).count()
+    }
+
+    /// True when no channel has a status.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+}
+
+impl fmt::Debug for Statuses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Extend<(Channel, NativeStatus)> for Statuses {
+    fn extend<I: IntoIterator<Item = (Channel, NativeStatus)>>(&mut self, iter: I) {
+        for (channel, value) in iter {
+            self.insert(channel, value);
+        }
+    }
+}
+
+impl FromIterator<(Channel, NativeStatus)> for Statuses {
+    fn from_iter<I: IntoIterator<Item = (Channel, NativeStatus)>>(iter: I) -> Self {
+        let mut statuses = Self::new();
+        statuses.extend(iter);
+        statuses
+    }
+}
+
+impl<const N: usize> From<[(Channel, NativeStatus); N]> for Statuses {
+    fn from(entries: [(Channel, NativeStatus); N]) -> Self {
+        entries.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a Statuses {
+    type Item = (Channel, &'a NativeStatus);
+    type IntoIter = Box<dyn Iterator<Item = (Channel, &'a NativeStatus)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl Serialize for Statuses {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Statuses {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusesVisitor;
+        impl<'de> serde::de::Visitor<'de> for StatusesVisitor {
+            type Value = Statuses;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map from channel (voice, chat, tickets, messaging) to status")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Statuses, A::Error> {
+                let mut statuses = Statuses::new();
+                while let Some((channel, value)) = map.next_entry::<Channel, NativeStatus>()? {
+                    statuses.insert(channel, value);
+                }
+                Ok(statuses)
+            }
+        }
+        deserializer.deserialize_map(StatusesVisitor)
     }
 }
 
@@ -143,13 +436,13 @@ pub struct Agent {
     /// Names of the groups the agent belongs to, exactly as the provider spells them.
     pub groups: Vec<String>,
     /// The agent's current status per channel, in the provider's own values.
-    pub statuses: BTreeMap<Channel, NativeStatus>,
+    pub statuses: Statuses,
 }
 
 impl Agent {
     /// The status on `channel`, if the provider reports one.
     pub fn status(&self, channel: Channel) -> Option<&NativeStatus> {
-        self.statuses.get(&channel)
+        self.statuses.get(channel)
     }
 }
 
@@ -165,6 +458,54 @@ pub struct Group {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_serialise_like_a_map_in_channel_order() {
+        let statuses = Statuses::from([
+            (Channel::Tickets, NativeStatus::from("0")),
+            (Channel::Voice, NativeStatus::from("online")),
+        ]);
+        let json = serde_json::to_string(&statuses).unwrap_or_default();
+        assert_eq!(json, r#"{"voice":"online","tickets":"0"}"#);
+        let back: Statuses = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, statuses);
+        assert_eq!(format!("{statuses:?}"), r#"{Voice: NativeStatus("online"), Tickets: NativeStatus("0")}"#);
+        let channels: Vec<Channel> = statuses.iter().map(|(channel, _)| channel).collect();
+        assert_eq!(channels, vec![Channel::Voice, Channel::Tickets]);
+    }
+
+    #[test]
+    fn statuses_refuse_an_unknown_channel_by_name() {
+        let err = serde_json::from_str::<Statuses>(r#"{"fax":"on"}"#).err().map(|e| e.to_string());
+        assert!(err.as_deref().is_some_and(|e| e.contains("fax")), "{err:?}");
+        assert!(serde_json::from_str::<Statuses>("[]").is_err());
+    }
+
+    #[test]
+    fn statuses_insert_replace_and_remove() {
+        let mut statuses = Statuses::new();
+        assert!(statuses.is_empty());
+        assert_eq!(statuses.insert(Channel::Chat, NativeStatus::from("1")), None);
+        assert_eq!(statuses.insert(Channel::Chat, NativeStatus::from("0")), Some(NativeStatus::from("1")));
+        assert!(statuses.contains(Channel::Chat) && !statuses.contains(Channel::Voice));
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses.remove(Channel::Chat), Some(NativeStatus::from("0")));
+        assert!(statuses.is_empty());
+    }
+
+    #[test]
+    fn long_values_are_kept_whole_and_compare_like_strings() {
+        let long = "In a meeting with the whole support team";
+        let status = NativeStatus::from(long);
+        assert_eq!(status.as_str(), long);
+        assert_eq!(status.clone(), NativeStatus::new(String::from(long)));
+        assert_eq!(status, long);
+        let text = Text::from(long.to_owned());
+        assert_eq!(text, long);
+        assert_eq!(String::from(text.clone()), long);
+        assert_eq!(format!("{text:?}"), format!("{long:?}"));
+        assert!(Text::from("a") < Text::from("b"));
+    }
 
     #[test]
     fn presence_round_trips_through_its_name() {

@@ -1,7 +1,6 @@
 //! The continuous bridge over in-memory providers: events, duplicates, reordering, drops
 //! healed by reconcile, two-way without ping-pong, restart without loss.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -68,7 +67,10 @@ impl StatusProvider for Fake {
                 email: Some(email.clone()),
                 name: id.clone(),
                 groups: vec![],
-                statuses: BTreeMap::from([(Channel::Voice, NativeStatus::from(s.as_str()))]),
+                statuses: deskbridge::status::Statuses::from([(
+                    Channel::Voice,
+                    NativeStatus::from(s.as_str()),
+                )]),
             })
             .collect())
     }
@@ -91,7 +93,7 @@ impl StatusProvider for Fake {
                 });
             }
         }
-        self.writes.lock().unwrap().push((agent_id.to_owned(), status.0.clone()));
+        self.writes.lock().unwrap().push((agent_id.to_owned(), status.as_str().to_owned()));
         self.set(agent_id, status.as_str());
         Ok(())
     }

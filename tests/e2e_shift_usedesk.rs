@@ -165,8 +165,11 @@ async fn dry_run_reports_the_plan_and_writes_nothing() {
         ShiftSync::new(roster_schedule(), provider(&sim), spec(roster_filter(), Unscheduled::LeaveAlone));
     let report = sync.run_once(roster_instant(), true).await.unwrap();
     assert!(report.dry_run);
-    let mut planned: Vec<(String, Channel, String)> =
-        report.written.iter().map(|c| (c.agent.target_id.clone(), c.channel, c.to.0.clone())).collect();
+    let mut planned: Vec<(String, Channel, String)> = report
+        .written
+        .iter()
+        .map(|c| (c.agent.target_id.to_string(), c.channel, c.to.as_str().to_owned()))
+        .collect();
     planned.sort();
     assert_eq!(
         planned,
@@ -333,7 +336,7 @@ async fn watch_sets_an_agent_online_at_shift_start_and_offline_at_shift_end() {
     let reports: Vec<RunAt> = reports.lock().unwrap().clone();
     assert!(reports[0].0 < start);
     assert!(reports[0].1.written.is_empty());
-    let ended = reports.iter().find(|(_, r)| r.written.iter().any(|c| c.to.0 == "offline")).unwrap();
+    let ended = reports.iter().find(|(_, r)| r.written.iter().any(|c| c.to == "offline")).unwrap();
     assert!(ended.0 >= end);
     assert!(ended.1.written.iter().all(|c| c.reason == "off shift"), "{}", ended.1);
     // Nobody else was touched.
@@ -371,7 +374,7 @@ fn example_json_prints_exactly_one_json_document() {
     assert_eq!(report.written.len(), out.simulator_writes());
     // Chat status only for "Chat team" members (eva is not one); tickets for everyone.
     let mut written: Vec<(String, Channel)> =
-        report.written.iter().map(|c| (c.agent.target_id.clone(), c.channel)).collect();
+        report.written.iter().map(|c| (c.agent.target_id.to_string(), c.channel)).collect();
     written.sort();
     assert_eq!(
         written,

@@ -15,7 +15,7 @@
 //! Converting between these native values and presences is the job of
 //! [`StatusTable::aircall`](crate::mapping::StatusTable::aircall), not of this adapter.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 
@@ -59,7 +59,7 @@ fn user_id(agent_id: &str) -> Result<u64> {
 }
 
 fn agent(user: User, groups: Vec<String>) -> Agent {
-    let mut statuses = BTreeMap::new();
+    let mut statuses = crate::status::Statuses::new();
     if let Some(status) = &user.availability_status {
         statuses.insert(Channel::Voice, NativeStatus::new(status.as_str()));
     }

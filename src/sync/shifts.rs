@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::filter::{FilterDecision, GroupFilter};
 use crate::mapping::StatusTable;
 use crate::schedule::Schedule;
-use crate::status::{Agent, Channel, Presence};
+use crate::status::{Agent, Channel, Presence, Text};
 use crate::sync::link::SkipReason;
 use crate::sync::plan::{AgentRef, Change, Plan, Skipped, Unmatched, UnmatchedWhy};
 
@@ -75,12 +75,7 @@ pub fn plan_shifts(
             });
             continue;
         };
-        let agent_ref = || AgentRef {
-            email: agent.email.clone(),
-            name: agent.name.clone(),
-            source_id: None,
-            target_id: agent.id.clone(),
-        };
+        let agent_ref = || AgentRef::of(agent, None);
         let entry = schedule.agent_entry(email);
         let scheduled = entry.is_some();
         let shifts = match entry {
@@ -123,9 +118,9 @@ pub fn plan_shifts(
                 .map(|t| format!(" until {}", t.to_rfc3339_opts(SecondsFormat::Secs, true)))
                 .unwrap_or_default();
             let reason = match (scheduled, presence) {
-                (_, Presence::Online) => format!("on shift{until}"),
-                (true, _) => format!("off shift{until}"),
-                (false, _) => "not in the schedule: set offline".to_owned(),
+                (_, Presence::Online) => Text::from(format!("on shift{until}")),
+                (true, _) => Text::from(format!("off shift{until}")),
+                (false, _) => Text::from("not in the schedule: set offline"),
             };
             plan.changes.push(Change {
                 agent: agent_ref(),
@@ -295,7 +290,6 @@ mod tests {
     use crate::schedule::Shift;
     use crate::status::NativeStatus;
     use chrono::TimeZone;
-    use std::collections::BTreeMap;
 
     fn at(h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).single().unwrap()
@@ -307,7 +301,7 @@ mod tests {
             email: Some(email.into()),
             name: id.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
-            statuses: BTreeMap::from([
+            statuses: crate::status::Statuses::from([
                 (Channel::Chat, NativeStatus::from(chat)),
                 (Channel::Tickets, NativeStatus::from(tickets)),
             ]),
@@ -315,7 +309,10 @@ mod tests {
     }
 
     fn writes(plan: &Plan) -> Vec<(String, Channel, String)> {
-        plan.changes.iter().map(|c| (c.agent.target_id.clone(), c.channel, c.to.0.clone())).collect()
+        plan.changes
+            .iter()
+            .map(|c| (c.agent.target_id.to_string(), c.channel, c.to.as_str().to_owned()))
+            .collect()
     }
 
     #[test]

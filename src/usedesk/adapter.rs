@@ -1,8 +1,6 @@
 //! Usedesk behind the ports: [`UsedeskProvider`] ([`StatusProvider`]) and [`UsedeskDesk`]
 //! ([`TicketDesk`]).
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -51,7 +49,7 @@ impl UsedeskProvider {
 
     /// One Usedesk user as an [`Agent`].
     pub fn agent_from(user: UsedeskUser) -> Agent {
-        let mut statuses = BTreeMap::new();
+        let mut statuses = crate::status::Statuses::new();
         if let Some(chat) = user.chat_online_status {
             statuses.insert(Channel::Chat, native(chat));
         }

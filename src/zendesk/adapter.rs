@@ -1,12 +1,12 @@
 //! [`ZendeskProvider`]: the [`StatusProvider`] port over a [`ZendeskClient`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 
 use super::client::{PROVIDER, ZendeskClient, ZendeskConfig};
 use crate::ports::StatusProvider;
-use crate::status::{Agent, Channel, Group, NativeStatus};
+use crate::status::{Agent, Channel, Group, NativeStatus, Statuses};
 use crate::{Error, Result};
 
 /// Zendesk as a [`StatusProvider`] (name `"zendesk"`): agents with their groups and their
@@ -79,9 +79,9 @@ impl StatusProvider for ZendeskProvider {
                 let mut groups = groups_of.remove(&user.id).unwrap_or_default();
                 groups.sort();
                 groups.dedup();
-                let statuses: BTreeMap<Channel, NativeStatus> = statuses
+                let statuses: Statuses = statuses
                     .get(&user.id)
-                    .map(|status| BTreeMap::from([(Channel::Voice, NativeStatus::new(status.clone()))]))
+                    .map(|status| Statuses::from([(Channel::Voice, NativeStatus::new(status))]))
                     .unwrap_or_default();
                 Agent { id: user.id.to_string(), email: user.email, name: user.name, groups, statuses }
             })

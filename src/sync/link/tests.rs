@@ -19,7 +19,7 @@ fn writes(actions: &[LinkAction]) -> Vec<(Side, String)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            LinkAction::Write { side, value, .. } => Some((*side, value.0.clone())),
+            LinkAction::Write { side, value, .. } => Some((*side, value.as_str().to_owned())),
             LinkAction::Skip(_) => None,
         })
         .collect()
@@ -115,7 +115,7 @@ fn two_way_later_change_wins_even_when_delivered_first() {
         now + Duration::seconds(3),
     );
     assert!(step(&cfg, &mut st, LinkEvent::Tick, now + Duration::seconds(10)).is_empty());
-    assert_eq!(st.side(Side::A).observed.as_ref().map(|(v, _)| v.0.as_str()), Some("available"));
+    assert_eq!(st.side(Side::A).observed.as_ref().map(|(v, _)| v.as_str()), Some("available"));
 }
 
 #[test]

@@ -1,5 +1,4 @@
 use super::*;
-use std::collections::BTreeMap;
 
 fn agent(id: &str, email: &str, status: &str, groups: &[&str]) -> Agent {
     Agent {
@@ -7,7 +6,7 @@ fn agent(id: &str, email: &str, status: &str, groups: &[&str]) -> Agent {
         email: (!email.is_empty()).then(|| email.to_owned()),
         name: format!("Agent {id}"),
         groups: groups.iter().map(|g| g.to_string()).collect(),
-        statuses: BTreeMap::from([(Channel::Voice, NativeStatus::from(status))]),
+        statuses: crate::status::Statuses::from([(Channel::Voice, NativeStatus::from(status))]),
     }
 }
 
@@ -40,6 +39,16 @@ fn plans_exactly_the_seed_mapping_writes() {
     let writes: Vec<(&str, &str)> =
         plan.changes.iter().map(|c| (c.agent.target_id.as_str(), c.to.as_str())).collect();
     assert_eq!(writes, vec![("z2", "online"), ("z3", "offline")]);
+    let reasons: Vec<&str> = plan.changes.iter().map(|c| c.reason.as_str()).collect();
+    assert_eq!(reasons, vec!["aircall \"available\" → online", "aircall \"unavailable\" → offline"]);
+    let froms: Vec<Option<&str>> =
+        plan.changes.iter().map(|c| c.from.as_ref().map(NativeStatus::as_str)).collect();
+    assert_eq!(froms, vec![Some("offline"), Some("online")]);
+    let agent = &plan.changes[0].agent;
+    assert_eq!(
+        (agent.email.as_deref(), agent.name.as_str(), agent.source_id.as_deref()),
+        (Some("ben@example.com"), "Agent z2", Some("2"))
+    );
     assert_eq!(plan.in_sync, 1);
     let skipped: Vec<(&str, &SkipReason)> =
         plan.skipped.iter().map(|s| (s.agent.target_id.as_str(), &s.reason)).collect();
@@ -60,6 +69,35 @@ fn plans_exactly_the_seed_mapping_writes() {
             ("zendesk", "z8", UnmatchedWhy::NoMatch)
         ]
     );
+}
+
+#[test]
+fn many_changes_keep_their_agents_in_left_order() {
+    // More changes than one block of the change-building pass, with ids, names and
+    // e-mails long enough to be stored outside the inline texts.
+    let long = "a-rather-long-department-name";
+    let aircall: Vec<Agent> = (0..100)
+        .map(|i| agent(&format!("{long}-{i}"), &format!("{long}.{i}@example.com"), "available", &[]))
+        .collect();
+    let zendesk: Vec<Agent> = (0..100)
+        .rev()
+        .map(|i| agent(&format!("z-{long}-{i}"), &format!("{long}.{i}@EXAMPLE.com"), "offline", &[]))
+        .collect();
+    let plan = plan_one_way(
+        "aircall",
+        &aircall,
+        "zendesk",
+        &zendesk,
+        &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A),
+    );
+    assert_eq!(plan.changes.len(), 100);
+    for (i, change) in plan.changes.iter().enumerate() {
+        assert_eq!(change.agent.source_id.as_deref(), Some(format!("{long}-{i}").as_str()));
+        assert_eq!(change.agent.target_id, format!("z-{long}-{i}"));
+        assert_eq!(change.agent.email.as_deref(), Some(format!("{long}.{i}@EXAMPLE.com").as_str()));
+        assert_eq!(change.reason, "aircall \"available\" → online");
+        assert_eq!(change.to, "online");
+    }
 }
 
 #[test]
