@@ -225,6 +225,12 @@ impl Slots {
         }
     }
 
+    /// The index in `hash`'s home slot if its tag matches (the likely match).
+    fn home_candidate(&self, hash: u64) -> Option<usize> {
+        let (slot_tag, slot_index) = self.slots[(hash >> self.shift) as usize];
+        (slot_index != 0 && slot_tag == hash as u32).then(|| (slot_index - 1) as usize)
+    }
+
     fn insert_at(&mut self, pos: usize, hash: u64, index: u32) {
         self.slots[pos] = (hash as u32, index + 1);
     }
@@ -323,6 +329,10 @@ pub fn join<'a, L, R>(
             let (folded, hash) = Folded::with_hash(key, &hasher);
             block.push((i, key, folded, hash));
         }
+        // Load the block's home slots and candidate e-mails in a tight loop first, so
+        // their cache misses overlap; the probes below then find them in cache.
+        let candidates = block.iter().filter_map(|&(_, _, _, hash)| table.home_candidate(hash));
+        std::hint::black_box(candidates.map(|k| right_folded[k].len).fold(0, |a, b| a ^ b));
         for &(i, key, folded, hash) in &block {
             match table.find(hash, |k| right_folded[k].same(&folded, || right_key(k) == Some(key))) {
                 Ok(j) => {

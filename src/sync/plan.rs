@@ -152,6 +152,28 @@ impl OneWaySpec {
     }
 }
 
+/// Decisions already taken for a (source value, target value) pair: a roster holds a
+/// handful of distinct values, so most agents repeat a decision taken before, and looking
+/// it up among a few inline values is cheaper than translating through the status tables.
+#[derive(Default)]
+struct RecentDecisions(Vec<(NativeStatus, Option<NativeStatus>, Decision)>);
+
+impl RecentDecisions {
+    /// More distinct pairs than this (custom statuses by the hundred) are decided afresh.
+    const CAPACITY: usize = 32;
+
+    fn decide(&mut self, spec: &OneWaySpec, value: &NativeStatus, have: Option<&NativeStatus>) -> Decision {
+        if let Some((_, _, decision)) = self.0.iter().find(|(v, h, _)| v == value && h.as_ref() == have) {
+            return decision.clone();
+        }
+        let decision = decide(&spec.map, spec.from, value, have, spec.target_policy, false);
+        if self.0.len() < Self::CAPACITY {
+            self.0.push((value.clone(), have.cloned(), decision.clone()));
+        }
+        decision
+    }
+}
+
 /// The reasons of mapped changes (`aircall "available" → online`), one shared [`Text`]
 /// per source value and target value, so thousands of changes share a handful of them.
 #[derive(Default)]
@@ -191,6 +213,7 @@ pub fn plan_one_way(
     // 100,000 agents are rarely still in cache: reading a block of them before copying
     // lets their cache misses overlap instead of following one another.
     let mut writes: Vec<(usize, usize, NativeStatus)> = Vec::new();
+    let mut decisions = RecentDecisions::default();
     for &(si, ti) in &joined.pairs {
         let (s, t) = (&source[si], &target[ti]);
         let channel = spec.target_channel;
@@ -220,7 +243,7 @@ pub fn plan_one_way(
             plan.skipped.push(Skipped { agent: agent_ref(), channel, reason: SkipReason::NoSourceStatus });
             continue;
         };
-        match decide(&spec.map, spec.from, value, t.status(channel), spec.target_policy, false) {
+        match decisions.decide(spec, value, t.status(channel)) {
             Decision::InSync => plan.in_sync += 1,
             Decision::Write { value: to } => writes.push((si, ti, to)),
             Decision::Skip(reason) => plan.skipped.push(Skipped { agent: agent_ref(), channel, reason }),

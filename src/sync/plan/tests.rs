@@ -101,6 +101,34 @@ fn many_changes_keep_their_agents_in_left_order() {
 }
 
 #[test]
+fn many_distinct_values_are_each_decided_on_their_own() {
+    // More distinct (source, target) pairs than the planner remembers decisions for.
+    let aircall: Vec<Agent> =
+        (0..80).map(|i| agent(&i.to_string(), &format!("a{i}@x.io"), "available", &[])).collect();
+    let zendesk: Vec<Agent> = (0..80)
+        .map(|i| {
+            let status = if i % 2 == 0 { format!("Custom {i}") } else { "offline".to_owned() };
+            agent(&format!("z{i}"), &format!("a{i}@x.io"), &status, &[])
+        })
+        .collect();
+    let plan = plan_one_way(
+        "aircall",
+        &aircall,
+        "zendesk",
+        &zendesk,
+        &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A),
+    );
+    assert_eq!(plan.changes.len(), 40);
+    assert!(plan.changes.iter().all(|c| c.from.as_ref().is_some_and(|f| f == "offline")));
+    assert_eq!(plan.skipped.len(), 40);
+    for (skip, i) in plan.skipped.iter().zip((0..80).step_by(2)) {
+        assert_eq!(skip.agent.target_id, format!("z{i}"));
+        let SkipReason::TargetProtected { value, .. } = &skip.reason else { panic!("{skip:?}") };
+        assert_eq!(value.as_str(), format!("Custom {i}"));
+    }
+}
+
+#[test]
 fn reverse_direction_and_filters() {
     let (a, z) = roster();
     let mut spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::B);
