@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::filter::{FilterDecision, GroupFilter};
-use crate::identity::{IdentityOverrides, join};
+use crate::identity::{IdentityOverrides, join_each};
 use crate::mapping::{Side, StatusMap};
 use crate::status::{Agent, Channel, NativeStatus, Text};
 use crate::sync::link::{Decision, SkipReason, TargetPolicy, decide};
@@ -174,6 +174,46 @@ impl RecentDecisions {
     }
 }
 
+/// Writes waiting to become [`Change`]s, built a block at a time (see `plan_one_way`).
+struct ChangeBlock<'a> {
+    source: &'a [Agent],
+    target: &'a [Agent],
+    spec: &'a OneWaySpec,
+    source_provider: &'a str,
+    reasons: SharedReasons,
+    pending: Vec<(usize, usize, NativeStatus)>,
+}
+
+impl ChangeBlock<'_> {
+    const SIZE: usize = 16;
+
+    fn add(&mut self, source: usize, target: usize, to: NativeStatus, changes: &mut Vec<Change>) {
+        self.pending.push((source, target, to));
+        if self.pending.len() == Self::SIZE {
+            self.flush(changes);
+        }
+    }
+
+    fn flush(&mut self, changes: &mut Vec<Change>) {
+        let (source, target) = (self.source, self.target);
+        crate::prefetch::touch(self.pending.iter().flat_map(|&(si, ti, _)| {
+            let t = &target[ti];
+            [source[si].id.as_str(), t.id.as_str(), t.name.as_str(), t.email.as_deref().unwrap_or_default()]
+        }));
+        for (si, ti, to) in self.pending.drain(..) {
+            let (s, t) = (&source[si], &target[ti]);
+            let value = s.status(self.spec.source_channel);
+            changes.push(Change {
+                agent: AgentRef::of(t, Some(&s.id)),
+                channel: self.spec.target_channel,
+                from: t.status(self.spec.target_channel).cloned(),
+                reason: self.reasons.mapped(self.source_provider, value, &to),
+                to,
+            });
+        }
+    }
+}
+
 /// The reasons of mapped changes (`aircall "available" → online`), one shared [`Text`]
 /// per source value and target value, so thousands of changes share a handful of them.
 #[derive(Default)]
@@ -199,7 +239,6 @@ pub fn plan_one_way(
     target: &[Agent],
     spec: &OneWaySpec,
 ) -> Plan {
-    let joined = join(source, target, |a| a.email.as_deref(), |a| a.email.as_deref(), &spec.identity);
     let mut plan = Plan {
         source: source_name.to_owned(),
         target: target_name.to_owned(),
@@ -208,15 +247,23 @@ pub fn plan_one_way(
         unmatched: Vec::new(),
         in_sync: 0,
     };
-    // First the decisions, which read only the two agents' inline statuses; then the
-    // changes. Building a change copies the target agent's id, name and e-mail, which at
-    // 100,000 agents are rarely still in cache: reading a block of them before copying
-    // lets their cache misses overlap instead of following one another.
-    let mut writes: Vec<(usize, usize, NativeStatus)> = Vec::new();
+    // Each matched pair is decided as the join finds it (reading only the two agents'
+    // inline statuses); writes wait in a block of 16 before their changes are built.
+    // Building a change copies the target agent's id, name and e-mail, which at 100,000
+    // agents are rarely still in cache: reading a block of them before copying lets their
+    // cache misses overlap instead of following one another.
+    let mut changes = ChangeBlock {
+        source,
+        target,
+        spec,
+        source_provider: &spec.map.table(spec.from).provider,
+        reasons: SharedReasons::default(),
+        pending: Vec::with_capacity(ChangeBlock::SIZE),
+    };
     let mut decisions = RecentDecisions::default();
-    for &(si, ti) in &joined.pairs {
+    let channel = spec.target_channel;
+    let on_pair = |si: usize, ti: usize| {
         let (s, t) = (&source[si], &target[ti]);
-        let channel = spec.target_channel;
         let agent_ref = || AgentRef::of(t, Some(&s.id));
         if !spec.filter.is_empty() {
             match spec.filter.decide(channel, &t.groups) {
@@ -227,7 +274,7 @@ pub fn plan_one_way(
                         channel,
                         reason: SkipReason::DoNotChange { group },
                     });
-                    continue;
+                    return;
                 }
                 FilterDecision::NotInIncludedGroups { channel } => {
                     plan.skipped.push(Skipped {
@@ -235,40 +282,23 @@ pub fn plan_one_way(
                         channel,
                         reason: SkipReason::NotInIncludedGroups { channel },
                     });
-                    continue;
+                    return;
                 }
             }
         }
         let Some(value) = s.status(spec.source_channel) else {
             plan.skipped.push(Skipped { agent: agent_ref(), channel, reason: SkipReason::NoSourceStatus });
-            continue;
+            return;
         };
         match decisions.decide(spec, value, t.status(channel)) {
             Decision::InSync => plan.in_sync += 1,
-            Decision::Write { value: to } => writes.push((si, ti, to)),
+            Decision::Write { value: to } => changes.add(si, ti, to, &mut plan.changes),
             Decision::Skip(reason) => plan.skipped.push(Skipped { agent: agent_ref(), channel, reason }),
         }
-    }
-    let source_provider = &spec.map.table(spec.from).provider;
-    let mut reasons = SharedReasons::default();
-    plan.changes.reserve_exact(writes.len());
-    for block in writes.chunks(16) {
-        crate::prefetch::touch(block.iter().flat_map(|&(si, ti, _)| {
-            let t = &target[ti];
-            [source[si].id.as_str(), t.id.as_str(), t.name.as_str(), t.email.as_deref().unwrap_or_default()]
-        }));
-        for (si, ti, to) in block {
-            let (s, t) = (&source[*si], &target[*ti]);
-            let value = s.status(spec.source_channel);
-            plan.changes.push(Change {
-                agent: AgentRef::of(t, Some(&s.id)),
-                channel: spec.target_channel,
-                from: t.status(spec.target_channel).cloned(),
-                reason: reasons.mapped(source_provider, value, to),
-                to: to.clone(),
-            });
-        }
-    }
+    };
+    let joined =
+        join_each(source, target, |a| a.email.as_deref(), |a| a.email.as_deref(), &spec.identity, on_pair);
+    changes.flush(&mut plan.changes);
     let unmatched = |provider: &str, a: &Agent, why| Unmatched {
         provider: provider.to_owned(),
         id: a.id.clone(),
