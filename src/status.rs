@@ -345,8 +345,8 @@ impl Statuses {
     }
 
     /// The statuses set, in [`Channel`] order.
-    pub fn iter(&self) -> impl Iterator<Item = (Channel, &NativeStatus)> + '_ {
-        Channel::ALL.into_iter().zip(&self.0).filter_map(|(channel, value)| Some((channel, value.as_ref()?)))
+    pub fn iter(&self) -> StatusesIter<'_> {
+        StatusesIter { channels: Channel::ALL.into_iter().zip(self.0.iter()) }
     }
 
     /// How many channels have a status.
@@ -390,9 +390,25 @@ impl<const N: usize> From<[(Channel, NativeStatus); N]> for Statuses {
 
 impl<'a> IntoIterator for &'a Statuses {
     type Item = (Channel, &'a NativeStatus);
-    type IntoIter = Box<dyn Iterator<Item = (Channel, &'a NativeStatus)> + 'a>;
+    type IntoIter = StatusesIter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+        self.iter()
+    }
+}
+
+/// The statuses of a [`Statuses`], in [`Channel`] order (see [`Statuses::iter`]).
+#[derive(Debug, Clone)]
+pub struct StatusesIter<'a> {
+    channels: std::iter::Zip<
+        std::array::IntoIter<Channel, { Channel::ALL.len() }>,
+        std::slice::Iter<'a, Option<NativeStatus>>,
+    >,
+}
+
+impl<'a> Iterator for StatusesIter<'a> {
+    type Item = (Channel, &'a NativeStatus);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.channels.by_ref().find_map(|(channel, value)| Some((channel, value.as_ref()?)))
     }
 }
 
@@ -472,6 +488,11 @@ mod tests {
         assert_eq!(format!("{statuses:?}"), r#"{Voice: NativeStatus("online"), Tickets: NativeStatus("0")}"#);
         let channels: Vec<Channel> = statuses.iter().map(|(channel, _)| channel).collect();
         assert_eq!(channels, vec![Channel::Voice, Channel::Tickets]);
+        let mut values = Vec::new();
+        for (_, value) in &statuses {
+            values.push(value.as_str());
+        }
+        assert_eq!(values, ["online", "0"]);
     }
 
     #[test]
