@@ -14,9 +14,9 @@ const AGENTS: usize = 100_000;
 
 fn agent(i: usize, email: String, channel: Channel, status: &str) -> Agent {
     Agent {
-        id: i.to_string(),
-        email: Some(email),
-        name: format!("Agent {i}"),
+        id: i.to_string().into(),
+        email: Some(email.into()),
+        name: format!("Agent {i}").into(),
         groups: vec![],
         statuses: deskbridge::status::Statuses::from([(channel, NativeStatus::from(status))]),
     }

@@ -444,11 +444,11 @@ impl<'de> Deserialize<'de> for Statuses {
 pub struct Agent {
     /// The provider's id for the agent, as a string (Zendesk ids exceed 32 bits; some
     /// providers use strings).
-    pub id: String,
+    pub id: Text,
     /// E-mail address as the provider stores it (the identity join normalises it).
-    pub email: Option<String>,
+    pub email: Option<Text>,
     /// Display name.
-    pub name: String,
+    pub name: Text,
     /// Names of the groups the agent belongs to, exactly as the provider spells them.
     pub groups: Vec<String>,
     /// The agent's current status per channel, in the provider's own values.

@@ -698,7 +698,9 @@ async fn the_adapter_lists_agents_with_team_names_and_voice_statuses() {
     let agents = provider.list_agents().await.unwrap();
     let summary: Vec<(String, Vec<String>, Option<String>)> = agents
         .iter()
-        .map(|a| (a.id.clone(), a.groups.clone(), a.status(Channel::Voice).map(|s| s.as_str().to_owned())))
+        .map(|a| {
+            (a.id.to_string(), a.groups.clone(), a.status(Channel::Voice).map(|s| s.as_str().to_owned()))
+        })
         .collect();
     assert_eq!(
         summary,

@@ -63,9 +63,9 @@ impl StatusProvider for Fake {
             .unwrap()
             .iter()
             .map(|(id, email, s)| Agent {
-                id: id.clone(),
-                email: Some(email.clone()),
-                name: id.clone(),
+                id: id.into(),
+                email: Some(email.into()),
+                name: id.into(),
                 groups: vec![],
                 statuses: deskbridge::status::Statuses::from([(
                     Channel::Voice,

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use super::client::{AircallClient, AircallConfig, PROVIDER};
 use super::model::{User, WritableStatus};
 use crate::ports::StatusProvider;
-use crate::status::{Agent, Channel, Group, NativeStatus};
+use crate::status::{Agent, Channel, Group, NativeStatus, Text};
 use crate::{Error, Result};
 
 /// Aircall behind the [`StatusProvider`] port. Its `Debug` shows no credential.
@@ -63,7 +63,13 @@ fn agent(user: User, groups: Vec<String>) -> Agent {
     if let Some(status) = &user.availability_status {
         statuses.insert(Channel::Voice, NativeStatus::new(status.as_str()));
     }
-    Agent { id: user.id.to_string(), email: user.email, name: user.name, groups, statuses }
+    Agent {
+        id: user.id.to_string().into(),
+        email: user.email.map(Text::from),
+        name: user.name.into(),
+        groups,
+        statuses,
+    }
 }
 
 #[async_trait]

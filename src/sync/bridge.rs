@@ -956,9 +956,9 @@ impl Bridge {
             else {
                 continue;
             };
-            index.insert((Side::A, x.id.clone()), key.clone());
-            index.insert((Side::B, y.id.clone()), key.clone());
-            ids.insert(key.clone(), [Some(x.id.clone()), Some(y.id.clone())]);
+            index.insert((Side::A, x.id.to_string()), key.clone());
+            index.insert((Side::B, y.id.to_string()), key.clone());
+            ids.insert(key.clone(), [Some(x.id.to_string()), Some(y.id.to_string())]);
             let seen = |v: Option<&NativeStatus>| {
                 v.map(|value| Seen { value: value.clone(), origin: Origin::Unknown, at: read_at })
             };

@@ -33,12 +33,12 @@ pub struct AgentRef {
 
 impl AgentRef {
     /// The target agent `agent`, reached from the source agent with id `source_id`.
-    pub fn of(agent: &Agent, source_id: Option<&str>) -> Self {
+    pub fn of(agent: &Agent, source_id: Option<&Text>) -> Self {
         Self {
-            email: agent.email.as_deref().map(Text::from),
-            name: Text::from(&agent.name),
-            source_id: source_id.map(Text::from),
-            target_id: Text::from(&agent.id),
+            email: agent.email.clone(),
+            name: agent.name.clone(),
+            source_id: source_id.cloned(),
+            target_id: agent.id.clone(),
         }
     }
 
@@ -301,9 +301,9 @@ pub fn plan_one_way(
     changes.flush(&mut plan.changes);
     let unmatched = |provider: &str, a: &Agent, why| Unmatched {
         provider: provider.to_owned(),
-        id: a.id.clone(),
-        email: a.email.clone(),
-        name: a.name.clone(),
+        id: a.id.to_string(),
+        email: a.email.as_deref().map(str::to_owned),
+        name: a.name.to_string(),
         why,
     };
     for &i in &joined.only_left {

@@ -68,9 +68,9 @@ pub fn plan_shifts(
         let Some(email) = agent.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
             plan.unmatched.push(Unmatched {
                 provider: target_name.into(),
-                id: agent.id.clone(),
+                id: agent.id.to_string(),
                 email: None,
-                name: agent.name.clone(),
+                name: agent.name.to_string(),
                 why: UnmatchedWhy::NoEmail,
             });
             continue;

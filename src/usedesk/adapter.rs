@@ -9,7 +9,7 @@ use super::client::{
 };
 use super::model::UsedeskUser;
 use crate::ports::{NewTicket, StatusProvider, TicketDesk, TicketRef, TicketState};
-use crate::status::{Agent, Channel, Group, NativeStatus};
+use crate::status::{Agent, Channel, Group, NativeStatus, Text};
 use crate::{Error, Result};
 
 /// The native value for an online section (see `StatusTable::usedesk`).
@@ -57,9 +57,9 @@ impl UsedeskProvider {
             statuses.insert(Channel::Tickets, native(tickets));
         }
         Agent {
-            id: user.id,
-            email: user.email,
-            name: user.name,
+            id: user.id.into(),
+            email: user.email.map(Text::from),
+            name: user.name.into(),
             groups: user.groups.into_iter().filter(|g| !g.deleted).map(|g| g.name).collect(),
             statuses,
         }

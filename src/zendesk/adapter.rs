@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::client::{PROVIDER, ZendeskClient, ZendeskConfig};
 use crate::ports::StatusProvider;
-use crate::status::{Agent, Channel, Group, NativeStatus, Statuses};
+use crate::status::{Agent, Channel, Group, NativeStatus, Statuses, Text};
 use crate::{Error, Result};
 
 /// Zendesk as a [`StatusProvider`] (name `"zendesk"`): agents with their groups and their
@@ -83,7 +83,13 @@ impl StatusProvider for ZendeskProvider {
                     .get(&user.id)
                     .map(|status| Statuses::from([(Channel::Voice, NativeStatus::new(status))]))
                     .unwrap_or_default();
-                Agent { id: user.id.to_string(), email: user.email, name: user.name, groups, statuses }
+                Agent {
+                    id: user.id.to_string().into(),
+                    email: user.email.map(Text::from),
+                    name: user.name.into(),
+                    groups,
+                    statuses,
+                }
             })
             .collect())
     }

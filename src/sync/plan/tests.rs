@@ -3,8 +3,8 @@ use super::*;
 fn agent(id: &str, email: &str, status: &str, groups: &[&str]) -> Agent {
     Agent {
         id: id.into(),
-        email: (!email.is_empty()).then(|| email.to_owned()),
-        name: format!("Agent {id}"),
+        email: (!email.is_empty()).then(|| email.into()),
+        name: format!("Agent {id}").into(),
         groups: groups.iter().map(|g| g.to_string()).collect(),
         statuses: crate::status::Statuses::from([(Channel::Voice, NativeStatus::from(status))]),
     }
