@@ -123,73 +123,36 @@ pub struct Joined {
     pub ambiguous_right: Vec<usize>,
 }
 
-/// How many case-folded bytes of an e-mail the join keeps inline, so that matching
-/// compares flat arrays instead of chasing each e-mail's own allocation (28 makes a
-/// [`Folded`] exactly 32 bytes, two per cache line).
-const INLINE: usize = 28;
-
-/// An e-mail's case-folded length and first [`INLINE`] case-folded bytes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Folded {
-    len: u32,
-    inline: [u8; INLINE],
-}
-
-impl Folded {
-    /// The placeholder for an agent without an e-mail (never equal to a real e-mail's).
-    const NONE: Self = Self { len: u32::MAX, inline: [0; INLINE] };
-
-    /// The folded form of `key` and the hash of its case-folded bytes, read in one pass.
-    ///
-    /// The hash is fed the case-folded UTF-8 bytes in 64-byte chunks, the same for ASCII
-    /// and non-ASCII e-mails, so e-mails that compare equal hash equally.
-    fn with_hash(key: EmailKey<'_>, hasher: &impl std::hash::BuildHasher) -> (Self, u64) {
-        let mut state = hasher.build_hasher();
-        let mut inline = [0u8; INLINE];
-        let mut buf = [0u8; 64];
-        let len = if key.0.is_ascii() {
-            for chunk in key.0.as_bytes().chunks(buf.len()) {
-                for (dst, src) in buf.iter_mut().zip(chunk) {
-                    *dst = src.to_ascii_lowercase();
-                }
-                state.write(&buf[..chunk.len()]);
-            }
-            for (dst, src) in inline.iter_mut().zip(key.0.bytes()) {
+/// The hash of `key`'s case-folded bytes, fed in 64-byte chunks, the same for ASCII and
+/// non-ASCII e-mails, so e-mails that compare equal hash equally.
+fn folded_hash(key: EmailKey<'_>, hasher: &impl std::hash::BuildHasher) -> u64 {
+    let mut state = hasher.build_hasher();
+    let mut buf = [0u8; 64];
+    if key.0.is_ascii() {
+        for chunk in key.0.as_bytes().chunks(buf.len()) {
+            for (dst, src) in buf.iter_mut().zip(chunk) {
                 *dst = src.to_ascii_lowercase();
             }
-            key.0.len()
-        } else {
-            let mut len = 0;
-            let mut filled = 0;
-            for c in key.folded() {
-                let mut utf8 = [0u8; 4];
-                for &b in c.encode_utf8(&mut utf8).as_bytes() {
-                    if let Some(dst) = inline.get_mut(len) {
-                        *dst = b;
-                    }
-                    len += 1;
-                    buf[filled] = b;
-                    filled += 1;
-                    if filled == buf.len() {
-                        state.write(&buf);
-                        filled = 0;
-                    }
+            state.write(&buf[..chunk.len()]);
+        }
+    } else {
+        let mut filled = 0;
+        for c in key.folded() {
+            let mut utf8 = [0u8; 4];
+            for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                buf[filled] = b;
+                filled += 1;
+                if filled == buf.len() {
+                    state.write(&buf);
+                    filled = 0;
                 }
             }
-            if filled > 0 {
-                state.write(&buf[..filled]);
-            }
-            len
-        };
-        // An e-mail of 4 GiB cannot come from a provider; saturating keeps it unequal to
-        // every real one except through the full comparison.
-        (Self { len: u32::try_from(len).unwrap_or(u32::MAX - 1), inline }, state.finish())
+        }
+        if filled > 0 {
+            state.write(&buf[..filled]);
+        }
     }
-
-    /// Equal e-mails: the full comparison runs only for e-mails longer than the inline part.
-    fn same(&self, other: &Self, full: impl FnOnce() -> bool) -> bool {
-        self == other && (self.len as usize <= INLINE || full())
-    }
+    state.finish()
 }
 
 /// An open-addressing hash table (linear probing, at most half full) from e-mail hashes
@@ -246,12 +209,11 @@ const SEVERAL: u32 = u32::MAX - 1;
 
 /// Join `left` and `right` by e-mail (see the module docs), applying `overrides` first.
 ///
-/// A hash join: the right side goes into a flat open-addressing table of hashes and
-/// inline case-folded prefixes (finding right-side duplicates on the way), and the left
-/// side is probed in order, so the pairs come out in left order without sorting. It reads
-/// each e-mail once, allocates a few vectors per call and nothing per agent, and never
-/// follows a pointer into an agent's own `String` unless two e-mails agree on their hash,
-/// length and first 28 bytes.
+/// A hash join: the right side goes into a flat open-addressing table of hash tags and
+/// indices (finding right-side duplicates on the way), and the left side is probed in
+/// order, so the pairs come out in left order without sorting. It hashes each e-mail once,
+/// compares two e-mails in full only when their hashes agree on 32 bits, allocates a few
+/// vectors per call (about 30 bytes per agent) and nothing per agent.
 ///
 /// Left agents are compared by their *match key*: the override's right e-mail for agents
 /// named in `overrides`, their own e-mail otherwise. Two left agents with the same match
@@ -300,32 +262,26 @@ pub fn join_each<'a, L, R>(
     let right_key = |j: usize| right.get(j).and_then(&right_email).and_then(EmailKey::new);
     let as_u32 = |i: usize| u32::try_from(i).unwrap_or(DUPLICATE - 1);
 
-    // The right side: its folded e-mails by index, the table, and its duplicates.
-    // Hashing a block first and inserting it after, in separate loops, keeps the insert
-    // loop small so the processor overlaps the cache misses of many inserts (a table of
-    // 100,000 agents does not fit in the L2 cache); inserting while hashing takes twice
-    // as long.
+    // The right side: the table, and its duplicates. Hashing a block first and inserting
+    // it after, in separate loops, keeps the insert loop small so the processor overlaps
+    // the cache misses of many inserts (a table of 100,000 agents does not fit in the L2
+    // cache); inserting while hashing takes twice as long. The table keeps no copy of the
+    // e-mails: a candidate is confirmed against the agent's own (a `Text` keeps e-mails of
+    // up to 23 bytes inside the agent), which costs the same cache miss a copy would and
+    // saves the copy's memory.
     const BLOCK: usize = 64;
-    let mut right_folded = Vec::with_capacity(right.len());
     let mut right_duplicate = vec![false; right.len()];
     let mut table = Slots::with_capacity(right.len());
-    let mut hashes: Vec<(usize, u64)> = Vec::with_capacity(BLOCK);
+    let mut hashes: Vec<(usize, EmailKey<'a>, u64)> = Vec::with_capacity(BLOCK);
     for (start, chunk) in (0..).step_by(BLOCK).zip(right.chunks(BLOCK)) {
         hashes.clear();
         for (j, r) in (start..).zip(chunk) {
-            match right_email(r).and_then(EmailKey::new) {
-                Some(key) => {
-                    let (folded, hash) = Folded::with_hash(key, &hasher);
-                    right_folded.push(folded);
-                    hashes.push((j, hash));
-                }
-                None => right_folded.push(Folded::NONE),
+            if let Some(key) = right_email(r).and_then(EmailKey::new) {
+                hashes.push((j, key, folded_hash(key, &hasher)));
             }
         }
-        for &(j, hash) in &hashes {
-            let folded = &right_folded[j];
-            let same = |k: usize| right_folded[k].same(folded, || right_key(k) == right_key(j));
-            match table.find(hash, same) {
+        for &(j, key, hash) in &hashes {
+            match table.find(hash, |k| right_key(k) == Some(key)) {
                 Ok(first) => {
                     right_duplicate[first] = true;
                     right_duplicate[j] = true;
@@ -347,30 +303,29 @@ pub fn join_each<'a, L, R>(
     // The left side, probed in order. `owner[j]` is the left agent that matched `right[j]`.
     let mut outcome = vec![NO_EMAIL; left.len()];
     let mut owner = vec![NOBODY; right.len()];
-    let mut unmatched: Vec<(u64, Folded, u32)> = Vec::new();
-    let mut block: Vec<(usize, EmailKey<'a>, Folded, u64)> = Vec::with_capacity(BLOCK);
+    let mut unmatched: Vec<(u64, u32)> = Vec::new();
+    let mut block: Vec<(usize, EmailKey<'a>, u64)> = Vec::with_capacity(BLOCK);
     for (start, chunk) in (0..).step_by(BLOCK).zip(left.chunks(BLOCK)) {
         block.clear();
         for (i, l) in (start..).zip(chunk) {
             let Some(own) = left_email(l).and_then(EmailKey::new) else { continue };
             let key =
                 if override_of.is_empty() { own } else { override_of.get(&own).copied().unwrap_or(own) };
-            let (folded, hash) = Folded::with_hash(key, &hasher);
-            block.push((i, key, folded, hash));
+            block.push((i, key, folded_hash(key, &hasher)));
         }
         // Load the block's home slots and candidate e-mails in a tight loop first, so
         // their cache misses overlap; the probes below then find them in cache.
-        let candidates = block.iter().filter_map(|&(_, _, _, hash)| table.home_candidate(hash));
-        std::hint::black_box(candidates.map(|k| right_folded[k].len).fold(0, |a, b| a ^ b));
-        for &(i, key, folded, hash) in &block {
-            match table.find(hash, |k| right_folded[k].same(&folded, || right_key(k) == Some(key))) {
+        let candidates = block.iter().filter_map(|&(_, _, hash)| table.home_candidate(hash));
+        crate::prefetch::touch(candidates.filter_map(|k| right.get(k).and_then(&right_email)));
+        for &(i, key, hash) in &block {
+            match table.find(hash, |k| right_key(k) == Some(key)) {
                 Ok(j) => {
                     outcome[i] = as_u32(j);
                     owner[j] = if owner[j] == NOBODY { as_u32(i) } else { SEVERAL };
                 }
                 Err(_) => {
                     outcome[i] = NO_MATCH;
-                    unmatched.push((hash, folded, as_u32(i)));
+                    unmatched.push((hash, as_u32(i)));
                 }
             }
         }
@@ -385,10 +340,8 @@ pub fn join_each<'a, L, R>(
         unmatched.sort_unstable_by_key(|u| u.0);
         for group in unmatched.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
             for a in group {
-                let duplicate =
-                    group.iter().any(|b| b.2 != a.2 && a.1.same(&b.1, || left_key(a.2) == left_key(b.2)));
-                if duplicate {
-                    outcome[a.2 as usize] = DUPLICATE;
+                if group.iter().any(|b| b.1 != a.1 && left_key(a.1) == left_key(b.1)) {
+                    outcome[a.1 as usize] = DUPLICATE;
                 }
             }
         }
