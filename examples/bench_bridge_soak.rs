@@ -84,11 +84,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_rate_limit(RateLimit::unlimited()),
     )?;
     let zendesk = ZendeskProvider::from_config(
-        ZendeskConfig::with_base_url(
+        ZendeskConfig::for_base_url(
             zendesk_sim.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
-        .rate_limit(RateLimit::unlimited()),
+        .with_rate_limit(RateLimit::unlimited()),
     )?;
     let dir = tempfile::tempdir()?;
     let store: Arc<dyn StateStore> = Arc::new(FileStore::open(dir.path().join("state.json")).await?);

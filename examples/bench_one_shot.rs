@@ -230,11 +230,11 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
             .with_rate_limit(RateLimit::unlimited()),
     )?;
     let zendesk = ZendeskProvider::from_config(
-        ZendeskConfig::with_base_url(
+        ZendeskConfig::for_base_url(
             zendesk_sim.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
-        .rate_limit(zendesk_pace),
+        .with_rate_limit(zendesk_pace),
     )?;
     let spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);
     let apply_options = ApplyOptions { concurrency: options.concurrency };

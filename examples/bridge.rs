@@ -451,11 +451,11 @@ async fn run_simulated(args: Args) -> Result<usize> {
             .with_rate_limit(RateLimit::unlimited()),
     )?;
     let zendesk_provider = ZendeskProvider::from_config(
-        ZendeskConfig::with_base_url(
+        ZendeskConfig::for_base_url(
             zendesk.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
-        .rate_limit(RateLimit::unlimited()),
+        .with_rate_limit(RateLimit::unlimited()),
     )?;
 
     let day_start = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap_or_default();

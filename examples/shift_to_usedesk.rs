@@ -291,7 +291,7 @@ async fn connect() -> Result<Target, Failure> {
     eprintln!("USEDESK_API_TOKEN is not set: using the Usedesk simulator at {}", sim.base_url());
     let config = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)
         .and_then(|c| c.with_base_url(sim.base_url().as_str()))
-        .map(|c| c.with_pacing(RateLimit::unlimited()))
+        .map(|c| c.with_rate_limit(RateLimit::unlimited()))
         .map_err(|e| Failure::from_error(&e))?;
     let client = UsedeskClient::new(&config).map_err(|e| Failure::from_error(&e))?;
     Ok(Target { provider: UsedeskProvider::new(client), simulator: Some(sim) })

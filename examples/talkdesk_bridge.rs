@@ -214,7 +214,7 @@ async fn main() -> ExitCode {
             };
             let config = UsedeskConfig::new(deskbridge::sim::usedesk::UsedeskSimConfig::DEFAULT_API_TOKEN)
                 .and_then(|config| config.with_base_url(sim.base_url().as_str()))
-                .map(|config| config.with_pacing(RateLimit::unlimited()));
+                .map(|config| config.with_rate_limit(RateLimit::unlimited()));
             let client = match config.and_then(|config| UsedeskClient::new(&config)) {
                 Ok(client) => client,
                 Err(error) => return usage_error(&error.to_string()),

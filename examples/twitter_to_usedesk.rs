@@ -148,8 +148,8 @@ async fn sides() -> Result<Sides, String> {
         None => {
             let sim = XSim::start_with_sample().await.map_err(|e| e.to_string())?;
             eprintln!("X: simulated at {} (no X_USER_TOKEN; seeded conversations)", sim.base_url());
-            let config =
-                XConfig::with_user_token(sim.own_user().id.clone(), sim.token()).base_url(sim.base_url());
+            let config = XConfig::with_user_token(sim.own_user().id.clone(), sim.token())
+                .with_base_url(sim.base_url());
             (XSource::new(&config).map_err(|e| e.to_string())?, Some(sim))
         }
     };
@@ -178,7 +178,7 @@ async fn sides() -> Result<Sides, String> {
             let config = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)
                 .and_then(|c| c.with_base_url(sim.base_url().as_str()))
                 .map_err(|e| e.to_string())?
-                .with_pacing(RateLimit::unlimited());
+                .with_rate_limit(RateLimit::unlimited());
             (config, channel_id, Some(sim))
         }
     };

@@ -36,7 +36,7 @@
 //! let sim = UsedeskSim::start_with_sample().await?;
 //! let config = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)?
 //!     .with_base_url(sim.base_url().as_str())?
-//!     .with_pacing(RateLimit::unlimited()); // the real API is paced at 0.4 req/s
+//!     .with_rate_limit(RateLimit::unlimited()); // the real API is paced at 0.4 req/s
 //! let usedesk = Arc::new(UsedeskProvider::new(UsedeskClient::new(&config)?));
 //!
 //! let csv = "email,start,end,timezone\nana@example.com,2026-11-23 09:00,2026-11-23 17:00,Europe/Berlin\n";
@@ -83,11 +83,11 @@
 //!         .with_rate_limit(RateLimit::unlimited()),
 //! )?;
 //! let zendesk = ZendeskProvider::from_config(
-//!     ZendeskConfig::with_base_url(
+//!     ZendeskConfig::for_base_url(
 //!         zendesk_sim.base_url(),
 //!         ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
 //!     )
-//!     .rate_limit(RateLimit::unlimited()),
+//!     .with_rate_limit(RateLimit::unlimited()),
 //! )?;
 //!
 //! // The seed mapping of Aircall's Agent Status Sync; side A = Aircall.
@@ -121,12 +121,12 @@
 //! let (x_sim, usedesk_sim) = (XSim::start_with_sample().await?, UsedeskSim::start_with_sample().await?);
 //! let x = XSource::new(
 //!     &XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN)
-//!         .base_url(x_sim.base_url())
-//!         .rate_limit(RateLimit::unlimited()),
+//!         .with_base_url(x_sim.base_url())
+//!         .with_rate_limit(RateLimit::unlimited()),
 //! )?;
 //! let usedesk = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)?
 //!     .with_base_url(usedesk_sim.base_url().as_str())?
-//!     .with_pacing(RateLimit::unlimited());
+//!     .with_rate_limit(RateLimit::unlimited());
 //! let desk = UsedeskDesk::new(UsedeskClient::new(&usedesk)?).with_channel("12");
 //!
 //! // DMs tagged `Twitter:Direct`, mentions `Twitter: Mention`; one ticket per person

@@ -62,11 +62,11 @@ async fn users_groups_and_memberships_requests_validate_against_the_zendesk_spec
     let sim = ZendeskSim::start(ZendeskSimConfig::new(ZendeskAgentSeed::synthetic(230, &group_ids), groups))
         .await
         .unwrap();
-    let config = ZendeskConfig::with_base_url(
+    let config = ZendeskConfig::for_base_url(
         sim.base_url(),
         ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
     )
-    .rate_limit(RateLimit::unlimited());
+    .with_rate_limit(RateLimit::unlimited());
     let zendesk = ZendeskProvider::from_config(config).unwrap();
     let agents = zendesk.list_agents().await.unwrap();
     assert_eq!(agents.len(), 230);

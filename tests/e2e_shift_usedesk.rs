@@ -33,7 +33,7 @@ fn provider(sim: &UsedeskSim) -> Arc<UsedeskProvider> {
         .unwrap()
         .with_base_url(sim.base_url().as_str())
         .unwrap()
-        .with_pacing(RateLimit::unlimited());
+        .with_rate_limit(RateLimit::unlimited());
     Arc::new(UsedeskProvider::new(UsedeskClient::new(&config).unwrap()))
 }
 

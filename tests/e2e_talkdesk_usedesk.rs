@@ -86,8 +86,8 @@ async fn start(config: UsedeskSimConfig, options: RouterOptions) -> Bridge {
         .unwrap()
         .with_base_url(sim.base_url().as_str())
         .unwrap()
-        .with_pacing(RateLimit::unlimited())
-        .with_retry(RetryPolicy {
+        .with_rate_limit(RateLimit::unlimited())
+        .with_retry_policy(RetryPolicy {
             max_attempts: 1,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),

@@ -160,11 +160,11 @@ impl Sims {
                 .with_base_url(self.aircall.base_url().as_str())
                 .unwrap()
                 .with_rate_limit(RateLimit::unlimited());
-        let zendesk = ZendeskConfig::with_base_url(
+        let zendesk = ZendeskConfig::for_base_url(
             self.zendesk.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
-        .rate_limit(RateLimit::unlimited());
+        .with_rate_limit(RateLimit::unlimited());
         (
             Arc::new(AircallProvider::from_config(aircall).unwrap()),
             Arc::new(ZendeskProvider::from_config(zendesk).unwrap()),

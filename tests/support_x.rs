@@ -25,7 +25,7 @@ pub const CHANNEL: &str = "12";
 /// `XSource` over an X simulator at `base_url` (sample account, default token).
 pub fn x_source(base_url: &Url) -> XSource {
     let config =
-        XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN).base_url(base_url.clone());
+        XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN).with_base_url(base_url.clone());
     XSource::new(&config).unwrap()
 }
 
@@ -35,7 +35,7 @@ pub fn usedesk_desk(base_url: &Url) -> UsedeskDesk {
         .unwrap()
         .with_base_url(base_url.as_str())
         .unwrap()
-        .with_pacing(RateLimit::unlimited());
+        .with_rate_limit(RateLimit::unlimited());
     UsedeskDesk::new(UsedeskClient::new(&config).unwrap()).with_channel(CHANNEL)
 }
 

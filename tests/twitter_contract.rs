@@ -24,7 +24,7 @@ const TOKEN: &str = "S3CR3T-x-user-token-77aa";
 const OWN: &str = "1456789012345678901";
 
 fn config(server: &MockServer) -> XConfig {
-    XConfig::with_user_token(OWN, TOKEN).base_url(Url::parse(&server.uri()).unwrap())
+    XConfig::with_user_token(OWN, TOKEN).with_base_url(Url::parse(&server.uri()).unwrap())
 }
 
 fn client(server: &MockServer) -> XClient {
@@ -350,7 +350,8 @@ async fn oauth1_requests_carry_a_signature_the_server_can_recompute() {
         .mount(&server)
         .await;
     let credentials = OAuth1Credentials::new("ck", "cs secret", "at", "ats");
-    let config = XConfig::with_oauth1(OWN, credentials.clone()).base_url(Url::parse(&server.uri()).unwrap());
+    let config =
+        XConfig::with_oauth1(OWN, credentials.clone()).with_base_url(Url::parse(&server.uri()).unwrap());
     let client = XClient::new(&config).unwrap();
     client.mentions_page(OWN, Some("123"), None, 100).await.unwrap();
     client.mentions_page(OWN, Some("123"), None, 100).await.unwrap();
@@ -592,7 +593,7 @@ async fn a_failure_midway_fails_the_fetch_instead_of_returning_a_partial_cursor(
             "type": "https://api.twitter.com/2/problems/invalid-request" })))
         .mount(&server)
         .await;
-    let source = XSource::new(&config(&server).retry_policy(RetryPolicy::never())).unwrap();
+    let source = XSource::new(&config(&server).with_retry_policy(RetryPolicy::never())).unwrap();
     let cursor = json!({ "dm_newest": "1790000000000000001", "mention_since_id": "5" });
     let error = source.fetch(&cursor).await.unwrap_err();
     assert!(matches!(error, Error::Api { provider: "x", status: 400, .. }), "{error:?}");

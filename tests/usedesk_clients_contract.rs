@@ -23,8 +23,8 @@ fn client(server: &MockServer) -> UsedeskClient {
         .unwrap()
         .with_base_url(&format!("{}/uapi", server.uri()))
         .unwrap()
-        .with_pacing(RateLimit::unlimited())
-        .with_retry(RetryPolicy {
+        .with_rate_limit(RateLimit::unlimited())
+        .with_retry_policy(RetryPolicy {
             max_attempts: 1,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_secs(1),

@@ -28,8 +28,8 @@ fn config(server: &MockServer) -> UsedeskConfig {
         .unwrap()
         .with_base_url(&format!("{}/uapi", server.uri()))
         .unwrap()
-        .with_pacing(RateLimit::unlimited())
-        .with_retry(RetryPolicy {
+        .with_rate_limit(RateLimit::unlimited())
+        .with_retry_policy(RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_secs(1),

@@ -43,7 +43,7 @@ async fn sim(routing: bool) -> ZendeskSim {
 }
 
 fn config(sim: &ZendeskSim) -> ZendeskConfig {
-    ZendeskConfig::with_base_url(
+    ZendeskConfig::for_base_url(
         sim.base_url(),
         ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
     )
@@ -86,9 +86,10 @@ async fn routing_on_lists_agents_with_groups_and_unified_names_in_few_requests()
 #[tokio::test]
 async fn routing_on_custom_statuses_can_read_by_their_talk_value() {
     let sim = sim(true).await;
-    let zendesk =
-        ZendeskProvider::from_config(config(&sim).custom_status_reading(CustomStatusReading::ByTalkChannel))
-            .unwrap();
+    let zendesk = ZendeskProvider::from_config(
+        config(&sim).with_custom_status_reading(CustomStatusReading::ByTalkChannel),
+    )
+    .unwrap();
     let agents = zendesk.list_agents().await.unwrap();
     let bob = agents.iter().find(|a| a.id == BOB.to_string()).unwrap();
     assert_eq!(voice(bob), Some("away"));

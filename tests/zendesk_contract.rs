@@ -61,8 +61,8 @@ fn fast_retries() -> RetryPolicy {
 }
 
 fn config(server: &MockServer) -> ZendeskConfig {
-    ZendeskConfig::with_base_url(Url::parse(&server.uri()).unwrap(), ZendeskAuth::api_token(EMAIL, TOKEN))
-        .retry(fast_retries())
+    ZendeskConfig::for_base_url(Url::parse(&server.uri()).unwrap(), ZendeskAuth::api_token(EMAIL, TOKEN))
+        .with_retry_policy(fast_retries())
 }
 
 fn client(server: &MockServer) -> ZendeskClient {
@@ -193,8 +193,8 @@ async fn groups_follow_links_next_when_no_after_cursor_is_given_and_oauth_is_bea
         .expect(1)
         .mount(&server)
         .await;
-    let config = ZendeskConfig::with_base_url(Url::parse(&server.uri()).unwrap(), ZendeskAuth::oauth(OAUTH))
-        .retry(fast_retries());
+    let config = ZendeskConfig::for_base_url(Url::parse(&server.uri()).unwrap(), ZendeskAuth::oauth(OAUTH))
+        .with_retry_policy(fast_retries());
     let groups = ZendeskClient::new(config).unwrap().list_groups().await.unwrap();
     assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["Support", "Sales"]);
 }
@@ -232,7 +232,7 @@ async fn a_path_prefix_in_the_base_url_is_kept() {
         .await;
     let base = Url::parse(&format!("{}/proxy/zendesk", server.uri())).unwrap();
     let client =
-        ZendeskClient::new(ZendeskConfig::with_base_url(base, ZendeskAuth::api_token(EMAIL, TOKEN))).unwrap();
+        ZendeskClient::new(ZendeskConfig::for_base_url(base, ZendeskAuth::api_token(EMAIL, TOKEN))).unwrap();
     assert!(client.list_groups().await.unwrap().is_empty());
 }
 
@@ -584,8 +584,8 @@ async fn voice_statuses_use_the_list_when_routing_is_on_and_one_get_per_agent_wh
     assert_eq!(by_name.cached_mode(), Some(AccountMode::Unified));
     let by_talk = ZendeskClient::new(
         config(&server)
-            .custom_status_reading(CustomStatusReading::ByTalkChannel)
-            .mode(ModeSetting::Forced(AccountMode::Unified)),
+            .with_custom_status_reading(CustomStatusReading::ByTalkChannel)
+            .with_mode(ModeSetting::Forced(AccountMode::Unified)),
     )
     .unwrap();
     let statuses = by_talk.voice_statuses(&[ADA, BOB]).await.unwrap();
@@ -600,7 +600,7 @@ async fn voice_statuses_use_the_list_when_routing_is_on_and_one_get_per_agent_wh
             .mount(&off)
             .await;
     }
-    let talk = ZendeskClient::new(config(&off).mode(ModeSetting::Forced(AccountMode::Talk))).unwrap();
+    let talk = ZendeskClient::new(config(&off).with_mode(ModeSetting::Forced(AccountMode::Talk))).unwrap();
     let statuses = talk.voice_statuses(&[ADA, BOB]).await.unwrap();
     assert_eq!((statuses[&ADA].as_str(), statuses[&BOB].as_str()), ("online", "transfers_only"));
 }

@@ -136,25 +136,25 @@ impl XConfig {
     }
 
     /// Use another base URL (a simulator, a proxy).
-    pub fn base_url(mut self, base_url: Url) -> Self {
+    pub fn with_base_url(mut self, base_url: Url) -> Self {
         self.base_url = base_url;
         self
     }
 
     /// Use another per-request timeout.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Use another configured pace.
-    pub fn rate_limit(mut self, rate_limit: RateLimit) -> Self {
+    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
         self.rate_limit = rate_limit;
         self
     }
 
     /// Use another retry policy.
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }

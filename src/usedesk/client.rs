@@ -113,7 +113,7 @@ impl UsedeskConfig {
     }
 
     /// Use another pace ([`RateLimit::unlimited`] against a simulator).
-    pub fn with_pacing(mut self, pacing: RateLimit) -> Self {
+    pub fn with_rate_limit(mut self, pacing: RateLimit) -> Self {
         self.pacing = pacing;
         self
     }
@@ -125,7 +125,7 @@ impl UsedeskConfig {
     }
 
     /// Use another retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }

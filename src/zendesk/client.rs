@@ -185,11 +185,11 @@ impl ZendeskConfig {
         }
         let url = Url::parse(&format!("https://{}.zendesk.com", subdomain.to_ascii_lowercase()))
             .map_err(|e| Error::config(format!("zendesk: subdomain \"{subdomain}\": {e}")))?;
-        Ok(Self::with_base_url(url, auth))
+        Ok(Self::for_base_url(url, auth))
     }
 
     /// Any base URL (a sandbox, a proxy, a simulator): everything before `/api/v2/...`.
-    pub fn with_base_url(base_url: Url, auth: ZendeskAuth) -> Self {
+    pub fn for_base_url(base_url: Url, auth: ZendeskAuth) -> Self {
         Self {
             base_url,
             auth,
@@ -202,31 +202,31 @@ impl ZendeskConfig {
     }
 
     /// Set the pace.
-    pub fn rate_limit(mut self, rate_limit: RateLimit) -> Self {
+    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
         self.rate_limit = rate_limit;
         self
     }
 
     /// Set the per-request timeout.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Set the retry policy.
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
     /// Set how the account mode is decided.
-    pub fn mode(mut self, mode: ModeSetting) -> Self {
+    pub fn with_mode(mut self, mode: ModeSetting) -> Self {
         self.mode = mode;
         self
     }
 
     /// Set how custom statuses read.
-    pub fn custom_status_reading(mut self, reading: CustomStatusReading) -> Self {
+    pub fn with_custom_status_reading(mut self, reading: CustomStatusReading) -> Self {
         self.custom_status_reading = reading;
         self
     }
@@ -275,7 +275,7 @@ impl ZendeskConfig {
                 let url = Url::parse(&base).map_err(|e| {
                     Error::config(format!("zendesk: ZENDESK_BASE_URL is not an absolute URL: {e}"))
                 })?;
-                Self::with_base_url(url, auth)
+                Self::for_base_url(url, auth)
             }
             (None, Some(subdomain)) => Self::for_subdomain(&subdomain, auth)
                 .map_err(|e| Error::config(format!("ZENDESK_SUBDOMAIN: {e}")))?,
