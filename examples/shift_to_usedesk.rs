@@ -282,7 +282,7 @@ async fn connect() -> Result<Target, Failure> {
     let config = UsedeskConfig::from_env().map_err(|e| Failure::from_error(&e))?;
     if let Some(config) = config {
         eprintln!("using the Usedesk API at {}", config.base_url);
-        let client = UsedeskClient::new(&config).map_err(|e| Failure::from_error(&e))?;
+        let client = UsedeskClient::new(config).map_err(|e| Failure::from_error(&e))?;
         return Ok(Target { provider: UsedeskProvider::new(client), simulator: None });
     }
     let sim = UsedeskSim::start_with_sample()
@@ -293,7 +293,7 @@ async fn connect() -> Result<Target, Failure> {
         .and_then(|c| c.with_base_url(sim.base_url().as_str()))
         .map(|c| c.with_rate_limit(RateLimit::unlimited()))
         .map_err(|e| Failure::from_error(&e))?;
-    let client = UsedeskClient::new(&config).map_err(|e| Failure::from_error(&e))?;
+    let client = UsedeskClient::new(config).map_err(|e| Failure::from_error(&e))?;
     Ok(Target { provider: UsedeskProvider::new(client), simulator: Some(sim) })
 }
 

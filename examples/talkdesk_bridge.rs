@@ -196,7 +196,7 @@ async fn main() -> ExitCode {
                     AcceptedCredentials::ENV_TOKEN
                 ));
             };
-            match UsedeskClient::new(&config) {
+            match UsedeskClient::new(config.clone()) {
                 Ok(client) => {
                     println!("mode: real Usedesk at {}", config.base_url);
                     (client, credentials, None)
@@ -215,7 +215,7 @@ async fn main() -> ExitCode {
             let config = UsedeskConfig::new(deskbridge::sim::usedesk::UsedeskSimConfig::DEFAULT_API_TOKEN)
                 .and_then(|config| config.with_base_url(sim.base_url().as_str()))
                 .map(|config| config.with_rate_limit(RateLimit::unlimited()));
-            let client = match config.and_then(|config| UsedeskClient::new(&config)) {
+            let client = match config.and_then(UsedeskClient::new) {
                 Ok(client) => client,
                 Err(error) => return usage_error(&error.to_string()),
             };

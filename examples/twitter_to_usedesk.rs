@@ -143,14 +143,14 @@ async fn sides() -> Result<Sides, String> {
     let (source, x_sim) = match XConfig::from_env().map_err(|e| e.to_string())? {
         Some(config) => {
             eprintln!("X: {} (account {})", config.base_url, config.own_user_id);
-            (XSource::new(&config).map_err(|e| e.to_string())?, None)
+            (XSource::new(config).map_err(|e| e.to_string())?, None)
         }
         None => {
             let sim = XSim::start_with_sample().await.map_err(|e| e.to_string())?;
             eprintln!("X: simulated at {} (no X_USER_TOKEN; seeded conversations)", sim.base_url());
             let config = XConfig::with_user_token(sim.own_user().id.clone(), sim.token())
                 .with_base_url(sim.base_url());
-            (XSource::new(&config).map_err(|e| e.to_string())?, Some(sim))
+            (XSource::new(config).map_err(|e| e.to_string())?, Some(sim))
         }
     };
     let channel_env = std::env::var("USEDESK_TWITTER_CHANNEL_ID").ok().filter(|v| !v.trim().is_empty());
@@ -182,7 +182,7 @@ async fn sides() -> Result<Sides, String> {
             (config, channel_id, Some(sim))
         }
     };
-    let desk = UsedeskDesk::new(UsedeskClient::new(&config).map_err(|e| e.to_string())?)
+    let desk = UsedeskDesk::new(UsedeskClient::new(config).map_err(|e| e.to_string())?)
         .with_channel(channel_id.clone());
     let simulated = x_sim.is_some() || usedesk_sim.is_some();
     Ok(Sides { source, desk, channel_id, simulated, _x_sim: x_sim, _usedesk_sim: usedesk_sim })

@@ -37,7 +37,7 @@
 //! let config = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)?
 //!     .with_base_url(sim.base_url().as_str())?
 //!     .with_rate_limit(RateLimit::unlimited()); // the real API is paced at 0.4 req/s
-//! let usedesk = Arc::new(UsedeskProvider::new(UsedeskClient::new(&config)?));
+//! let usedesk = Arc::new(UsedeskProvider::new(UsedeskClient::new(config)?));
 //!
 //! let csv = "email,start,end,timezone\nana@example.com,2026-11-23 09:00,2026-11-23 17:00,Europe/Berlin\n";
 //! let schedule = Schedule::new(shifts_from_csv(csv, None)?);
@@ -120,14 +120,14 @@
 //!
 //! let (x_sim, usedesk_sim) = (XSim::start_with_sample().await?, UsedeskSim::start_with_sample().await?);
 //! let x = XSource::new(
-//!     &XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN)
+//!     XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN)
 //!         .with_base_url(x_sim.base_url())
 //!         .with_rate_limit(RateLimit::unlimited()),
 //! )?;
 //! let usedesk = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)?
 //!     .with_base_url(usedesk_sim.base_url().as_str())?
 //!     .with_rate_limit(RateLimit::unlimited());
-//! let desk = UsedeskDesk::new(UsedeskClient::new(&usedesk)?).with_channel("12");
+//! let desk = UsedeskDesk::new(UsedeskClient::new(usedesk)?).with_channel("12");
 //!
 //! // DMs tagged `Twitter:Direct`, mentions `Twitter: Mention`; one ticket per person
 //! // until it is Closed; state (cursor, threads, processed ids) in any StateStore.

@@ -58,7 +58,7 @@ async fn every_request_the_client_sends_conforms_to_the_v2_159_spec() {
             .unwrap();
     }
     let config = XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url());
-    let source = XSource::new(&config).unwrap().with_options(XSourceOptions { page_size: 2, max_pages: 10 });
+    let source = XSource::new(config).unwrap().with_options(XSourceOptions { page_size: 2, max_pages: 10 });
     let first = source.fetch(&Value::Null).await.unwrap();
     let customer_mention = sim.add_post(
         sample::BOB_ID,

@@ -34,7 +34,7 @@ fn provider(sim: &UsedeskSim) -> Arc<UsedeskProvider> {
         .with_base_url(sim.base_url().as_str())
         .unwrap()
         .with_rate_limit(RateLimit::unlimited());
-    Arc::new(UsedeskProvider::new(UsedeskClient::new(&config).unwrap()))
+    Arc::new(UsedeskProvider::new(UsedeskClient::new(config).unwrap()))
 }
 
 fn utc(text: &str) -> DateTime<Utc> {

@@ -94,7 +94,7 @@ async fn start(config: UsedeskSimConfig, options: RouterOptions) -> Bridge {
             max_total_wait: Duration::from_millis(100),
         });
     let backend = UsedeskTalkdeskBackend::new(
-        UsedeskClient::new(&usedesk).unwrap(),
+        UsedeskClient::new(usedesk).unwrap(),
         AcceptedCredentials::new(ACCOUNT, TOKEN).unwrap(),
     )
     .with_ticket_url_template("https://secure.usedesk.ru/tickets/{id}");

@@ -31,7 +31,7 @@ fn client_for(sim: &UsedeskSim, token: &str) -> UsedeskClient {
             max_delay: Duration::from_secs(1),
             max_total_wait: Duration::from_secs(2),
         });
-    UsedeskClient::new(&config).unwrap()
+    UsedeskClient::new(config).unwrap()
 }
 
 fn client(sim: &UsedeskSim) -> UsedeskClient {

@@ -26,7 +26,7 @@ pub const CHANNEL: &str = "12";
 pub fn x_source(base_url: &Url) -> XSource {
     let config =
         XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN).with_base_url(base_url.clone());
-    XSource::new(&config).unwrap()
+    XSource::new(config).unwrap()
 }
 
 /// `UsedeskDesk` over a Usedesk simulator at `base_url`, unpaced, searching channel 12.
@@ -36,7 +36,7 @@ pub fn usedesk_desk(base_url: &Url) -> UsedeskDesk {
         .with_base_url(base_url.as_str())
         .unwrap()
         .with_rate_limit(RateLimit::unlimited());
-    UsedeskDesk::new(UsedeskClient::new(&config).unwrap()).with_channel(CHANNEL)
+    UsedeskDesk::new(UsedeskClient::new(config).unwrap()).with_channel(CHANNEL)
 }
 
 /// The inbox as the example builds it: X sim -> Usedesk sim (channel 12), state in `store`.

@@ -28,7 +28,7 @@ fn config(server: &MockServer) -> XConfig {
 }
 
 fn client(server: &MockServer) -> XClient {
-    XClient::new(&config(server)).unwrap()
+    XClient::new(config(server)).unwrap()
 }
 
 fn dm_page(events: Value, next: Option<&str>) -> Value {
@@ -178,7 +178,7 @@ async fn send_dm_and_reply_post_the_documented_bodies() {
         .expect(1)
         .mount(&server)
         .await;
-    let source = XSource::new(&config(&server)).unwrap();
+    let source = XSource::new(config(&server)).unwrap();
     assert_eq!(source.send_direct_message("2244994945", "We're on it").await.unwrap(), "1790000000000000009");
     assert_eq!(
         source.reply_publicly("1790000000000000100", "@carol_c fixed!").await.unwrap(),
@@ -268,7 +268,7 @@ async fn secrets_stay_out_of_debug_display_and_errors() {
         .mount(&server)
         .await;
     let config = config(&server);
-    let error = XClient::new(&config).unwrap().reply("1", "hi").await.unwrap_err();
+    let error = XClient::new(config.clone()).unwrap().reply("1", "hi").await.unwrap_err();
     assert!(matches!(error, Error::Api { status: 401, .. }), "{error:?}");
     for text in [format!("{error}"), format!("{error:?}"), format!("{config:?}")] {
         assert!(!text.contains(TOKEN), "{text}");
@@ -352,7 +352,7 @@ async fn oauth1_requests_carry_a_signature_the_server_can_recompute() {
     let credentials = OAuth1Credentials::new("ck", "cs secret", "at", "ats");
     let config =
         XConfig::with_oauth1(OWN, credentials.clone()).with_base_url(Url::parse(&server.uri()).unwrap());
-    let client = XClient::new(&config).unwrap();
+    let client = XClient::new(config).unwrap();
     client.mentions_page(OWN, Some("123"), None, 100).await.unwrap();
     client.mentions_page(OWN, Some("123"), None, 100).await.unwrap();
     let seen = seen.lock().unwrap().clone();
@@ -539,7 +539,7 @@ async fn fetch_returns_oldest_first_then_nothing_new_with_the_cursor() {
         }),
     )
     .await;
-    let source = XSource::new(&config(&server)).unwrap();
+    let source = XSource::new(config(&server)).unwrap();
     assert_eq!(source.name(), "x");
     assert_eq!(source.own_user_id(), OWN);
     let batch = source.fetch(&Value::Null).await.unwrap();
@@ -593,7 +593,7 @@ async fn a_failure_midway_fails_the_fetch_instead_of_returning_a_partial_cursor(
             "type": "https://api.twitter.com/2/problems/invalid-request" })))
         .mount(&server)
         .await;
-    let source = XSource::new(&config(&server).with_retry_policy(RetryPolicy::never())).unwrap();
+    let source = XSource::new(config(&server).with_retry_policy(RetryPolicy::never())).unwrap();
     let cursor = json!({ "dm_newest": "1790000000000000001", "mention_since_id": "5" });
     let error = source.fetch(&cursor).await.unwrap_err();
     assert!(matches!(error, Error::Api { provider: "x", status: 400, .. }), "{error:?}");
@@ -612,7 +612,7 @@ async fn reaching_the_page_bound_before_the_cursor_is_an_error_not_a_gap() {
     )
     .await;
     let source =
-        XSource::new(&config(&server)).unwrap().with_options(XSourceOptions { page_size: 100, max_pages: 1 });
+        XSource::new(config(&server)).unwrap().with_options(XSourceOptions { page_size: 100, max_pages: 1 });
     let cursor = json!({ "dm_newest": "1790000000000000001", "mention_since_id": null });
     let error = source.fetch(&cursor).await.unwrap_err();
     assert!(error.to_string().contains("max_pages"), "{error}");

@@ -30,7 +30,7 @@ fn client(server: &MockServer) -> UsedeskClient {
             max_delay: Duration::from_secs(1),
             max_total_wait: Duration::from_secs(1),
         });
-    UsedeskClient::new(&config).unwrap()
+    UsedeskClient::new(config).unwrap()
 }
 
 async fn expect_post(server: &MockServer, method_path: &str, body: Value, answer: Value) {

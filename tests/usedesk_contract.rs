@@ -38,7 +38,7 @@ fn config(server: &MockServer) -> UsedeskConfig {
 }
 
 fn client(server: &MockServer) -> UsedeskClient {
-    UsedeskClient::new(&config(server)).unwrap()
+    UsedeskClient::new(config(server)).unwrap()
 }
 
 /// Mount a mock for `POST /uapi{method}` with exactly `body`, answering `answer` once.
@@ -418,7 +418,7 @@ async fn unreadable_answers_name_the_json_path() {
 async fn secrets_are_redacted_from_debug() {
     let server = strict_server().await;
     let config = config(&server);
-    let client = UsedeskClient::new(&config).unwrap();
+    let client = UsedeskClient::new(config.clone()).unwrap();
     for text in [
         format!("{config:?}"),
         format!("{client:?}"),

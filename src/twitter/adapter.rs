@@ -97,8 +97,9 @@ impl XSource {
     ///
     /// # Errors
     /// [`Error::Config`] when the HTTP client cannot be built.
-    pub fn new(config: &XConfig) -> Result<Self> {
-        Ok(Self::from_client(XClient::new(config)?, config.own_user_id.clone()))
+    pub fn new(config: XConfig) -> Result<Self> {
+        let own_user_id = config.own_user_id.clone();
+        Ok(Self::from_client(XClient::new(config)?, own_user_id))
     }
 
     /// A source over an existing client, for the account `own_user_id`.

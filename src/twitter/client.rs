@@ -50,7 +50,7 @@ impl XClient {
     ///
     /// # Errors
     /// [`crate::Error::Config`] when the HTTP client cannot be built.
-    pub fn new(config: &XConfig) -> Result<Self> {
+    pub fn new(config: XConfig) -> Result<Self> {
         Ok(Self { api: config.api_client_builder().build()? })
     }
 

@@ -27,7 +27,7 @@
 //!     println!("no X credentials: run against deskbridge::sim::twitter::XSim instead");
 //!     return Ok(());
 //! };
-//! let source = XSource::new(&config)?;
+//! let source = XSource::new(config)?;
 //! let batch = source.fetch(&serde_json::Value::Null).await?;
 //! for message in &batch.messages {
 //!     println!("{:?} from {}: {}", message.kind, message.author_id, message.text);

@@ -308,16 +308,16 @@ impl UsedeskClient {
     ///
     /// # Errors
     /// [`Error::Config`] for a bad base URL or timeout.
-    pub fn new(config: &UsedeskConfig) -> Result<Self> {
-        Self::build(config, None)
+    pub fn new(config: UsedeskConfig) -> Result<Self> {
+        Self::build(&config, None)
     }
 
     /// A client for `config` over a given transport (a shared pool, or a fake in tests).
     ///
     /// # Errors
     /// As [`UsedeskClient::new`].
-    pub fn with_transport(config: &UsedeskConfig, transport: Arc<dyn Transport>) -> Result<Self> {
-        Self::build(config, Some(transport))
+    pub fn with_transport(config: UsedeskConfig, transport: Arc<dyn Transport>) -> Result<Self> {
+        Self::build(&config, Some(transport))
     }
 
     fn build(config: &UsedeskConfig, transport: Option<Arc<dyn Transport>>) -> Result<Self> {

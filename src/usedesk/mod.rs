@@ -26,7 +26,7 @@
 //! let Some(config) = UsedeskConfig::from_env()? else {
 //!     return Ok(()); // no USEDESK_API_TOKEN: nothing to do
 //! };
-//! let provider = UsedeskProvider::new(UsedeskClient::new(&config)?);
+//! let provider = UsedeskProvider::new(UsedeskClient::new(config)?);
 //! for agent in provider.list_agents().await? {
 //!     println!("{} {:?} {:?}", agent.name, agent.groups, agent.status(Channel::Chat));
 //! }
