@@ -233,7 +233,7 @@ async fn run_live(args: Args, aircall: AircallConfig, zendesk: ZendeskConfig) ->
     let handle = bridge.handle();
     let routes = WebhookRoutes::new(handle.clone())
         .aircall(AircallVerifier::new(token)?)
-        .zendesk(ZendeskVerifier::new(secret), reading)
+        .zendesk(ZendeskVerifier::new(secret)?, reading)
         .into_router();
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -476,7 +476,7 @@ async fn run_simulated(args: Args) -> Result<usize> {
     let routes = WebhookRoutes::new(handle.clone())
         .options(WebhookOptions { clock: clock.clock(), ..WebhookOptions::default() })
         .aircall(AircallVerifier::new(AIRCALL_TOKEN)?)
-        .zendesk(ZendeskVerifier::new(ZENDESK_SECRET), CustomStatusReading::ByName)
+        .zendesk(ZendeskVerifier::new(ZENDESK_SECRET)?, CustomStatusReading::ByName)
         .into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

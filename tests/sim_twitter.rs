@@ -221,7 +221,7 @@ async fn the_source_reads_the_sample_then_only_what_is_new_and_posts_answers() {
 async fn webhook_deliveries_are_signed_and_parse_back() {
     let sim = XSim::start_with_sample().await.unwrap();
     let secret = "sim-consumer-secret";
-    let webhook = XWebhook::new(secret);
+    let webhook = XWebhook::new(secret).unwrap();
     let photo_dm = &sim.dm_events()[1];
     let delivery = sim.dm_delivery(&photo_dm.id, secret).unwrap();
     let activity =
@@ -265,6 +265,7 @@ async fn webhook_deliveries_are_signed_and_parse_back() {
 
     assert!(
         XWebhook::new("other")
+            .unwrap()
             .verify(delivery.header("x-twitter-webhooks-signature"), &delivery.body)
             .is_err()
     );

@@ -265,7 +265,7 @@ async fn reads_are_retried_after_a_server_error_but_creates_are_not() {
 #[tokio::test]
 async fn webhook_deliveries_verify_and_parse() {
     let sim = UsedeskSim::start_with_sample().await.unwrap();
-    let verifier = UsedeskWebhookVerifier::new("hook-secret");
+    let verifier = UsedeskWebhookVerifier::new("hook-secret").unwrap();
     let delivery = sim.new_comment_delivery(70002, "hook-secret").unwrap();
     match verifier.verify(&delivery.body).unwrap() {
         UsedeskWebhookEvent::NewComment(comment) => {

@@ -255,9 +255,9 @@ pub async fn start(sims: &Sims, store: Arc<dyn StateStore>, mode: LinkMode, cloc
     let routes = WebhookRoutes::new(handle.clone())
         .options(WebhookOptions { clock: clock.clock(), ..WebhookOptions::default() })
         .aircall(AircallVerifier::new(AIRCALL_TOKEN).unwrap())
-        .zendesk(ZendeskVerifier::new(ZENDESK_SECRET), CustomStatusReading::ByName)
-        .usedesk(UsedeskWebhookVerifier::new(USEDESK_SECRET))
-        .x(XWebhook::new(X_SECRET))
+        .zendesk(ZendeskVerifier::new(ZENDESK_SECRET).unwrap(), CustomStatusReading::ByName)
+        .usedesk(UsedeskWebhookVerifier::new(USEDESK_SECRET).unwrap())
+        .x(XWebhook::new(X_SECRET).unwrap())
         .into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();

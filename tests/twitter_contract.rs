@@ -283,7 +283,7 @@ async fn secrets_stay_out_of_debug_display_and_errors() {
     }
     use deskbridge::http::RequestSigner as _;
     assert_eq!(signer.redact("a cs-SECRET2 b at-SECRET3"), "a [redacted] b [redacted]");
-    let webhook = XWebhook::new("consumer-SECRET");
+    let webhook = XWebhook::new("consumer-SECRET").unwrap();
     assert!(!format!("{webhook:?}").contains("consumer-SECRET"));
 }
 
@@ -401,7 +401,7 @@ fn crc_and_signature_match_independently_computed_vectors() {
         "sha256=pqNVCku98klY+uShlb3Xa/LIgd2B2xq7EveP37yRYOI="
     );
     // Same command with key b'kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw' and message b'challenge_string'.
-    let webhook = XWebhook::new("kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw");
+    let webhook = XWebhook::new("kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw").unwrap();
     assert_eq!(
         serde_json::to_value(webhook.crc_response("challenge_string").unwrap()).unwrap(),
         json!({ "response_token": "sha256=nlBfoc+sYi739ivT57rTKKl7OQM8PcJSNybJqfjoBUk=" })
@@ -414,7 +414,7 @@ fn crc_and_signature_match_independently_computed_vectors() {
 
 #[test]
 fn signature_verification_rejects_missing_wrong_and_tampered() {
-    let webhook = XWebhook::new("consumer-secret");
+    let webhook = XWebhook::new("consumer-secret").unwrap();
     let body = br#"{"for_user_id":"1","tweet_create_events":[]}"#;
     let good = "sha256=RyDkCgoxlGUJRQ0A4jDZ0FM8elNswwj9zgfMmzQwrHQ=";
     webhook.verify(Some(good), body).unwrap();
@@ -434,7 +434,7 @@ fn signature_verification_rejects_missing_wrong_and_tampered() {
         WebhookFailure::BadSignature
     );
     assert!(matches!(
-        XWebhook::new("other-secret").verify(Some(good), body),
+        XWebhook::new("other-secret").unwrap().verify(Some(good), body),
         Err(Error::WebhookVerification { failure: WebhookFailure::BadSignature, .. })
     ));
 }
@@ -623,4 +623,11 @@ async fn reaching_the_page_bound_before_the_cursor_is_an_error_not_a_gap() {
     assert_eq!(first.messages.len(), 1);
     assert_eq!(first.cursor["dm_newest"], "1790000000000000010");
     assert_eq!(first.cursor["mention_since_id"], Value::Null);
+}
+
+#[test]
+fn the_webhook_refuses_a_blank_consumer_secret() {
+    for secret in ["", " \t"] {
+        assert!(matches!(XWebhook::new(secret), Err(Error::Config(_))), "{secret:?}");
+    }
 }

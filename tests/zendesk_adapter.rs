@@ -168,7 +168,7 @@ async fn simulator_webhooks_verify_and_parse() {
     let payload = sim.unified_state_changed_event(ADA).unwrap();
     let timestamp = "2024-01-15T09:00:00Z";
     let delivery = webhook_delivery(&payload, "whsec", timestamp, sim.account_id(), "01WH", "1");
-    let verifier = WebhookVerifier::new("whsec");
+    let verifier = WebhookVerifier::new("whsec").unwrap();
     let now =
         chrono::DateTime::parse_from_rfc3339("2024-01-15T09:01:00Z").unwrap().with_timezone(&chrono::Utc);
     let event = verifier

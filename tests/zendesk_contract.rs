@@ -606,6 +606,13 @@ async fn voice_statuses_use_the_list_when_routing_is_on_and_one_get_per_agent_wh
 }
 
 #[test]
+fn webhook_verifiers_refuse_a_blank_secret() {
+    for secret in ["", "  "] {
+        assert!(matches!(WebhookVerifier::new(secret), Err(Error::Config(_))), "{secret:?}");
+    }
+}
+
+#[test]
 fn debug_and_display_never_show_the_token() {
     let config = ZendeskConfig::for_subdomain("acme", ZendeskAuth::api_token(EMAIL, TOKEN)).unwrap();
     assert_eq!(config.base_url.as_str(), "https://acme.zendesk.com/");
@@ -619,7 +626,7 @@ fn debug_and_display_never_show_the_token() {
     assert!(!format!("{oauth:?}{oauth}").contains(OAUTH));
     let client = ZendeskClient::new(config).unwrap();
     assert!(!format!("{client:?}").contains(TOKEN));
-    let verifier = WebhookVerifier::new("whsec-SECRET");
+    let verifier = WebhookVerifier::new("whsec-SECRET").unwrap();
     assert!(!format!("{verifier:?}").contains("whsec-SECRET"));
 }
 
@@ -688,7 +695,7 @@ fn failure(result: deskbridge::Result<()>) -> WebhookFailure {
 
 #[test]
 fn webhook_signature_matches_the_independent_vector() {
-    let verifier = WebhookVerifier::new(TEST_SECRET);
+    let verifier = WebhookVerifier::new(TEST_SECRET).unwrap();
     assert_eq!(verifier.sign(TIMESTAMP, VECTOR_BODY.as_bytes()), VECTOR_SIGNATURE);
     verifier.verify(Some(VECTOR_SIGNATURE), Some(TIMESTAMP), VECTOR_BODY.as_bytes(), at(30)).unwrap();
     // Through a header map too.
@@ -700,7 +707,7 @@ fn webhook_signature_matches_the_independent_vector() {
 
 #[test]
 fn webhook_rejections_are_typed() {
-    let verifier = WebhookVerifier::new(TEST_SECRET);
+    let verifier = WebhookVerifier::new(TEST_SECRET).unwrap();
     let body = VECTOR_BODY.as_bytes();
     let tampered = VECTOR_BODY.replace("01GXTEST", "01GXTESU");
     assert_eq!(
@@ -712,7 +719,12 @@ fn webhook_rejections_are_typed() {
         WebhookFailure::BadSignature
     );
     assert_eq!(
-        failure(WebhookVerifier::new("other").verify(Some(VECTOR_SIGNATURE), Some(TIMESTAMP), body, at(0))),
+        failure(WebhookVerifier::new("other").unwrap().verify(
+            Some(VECTOR_SIGNATURE),
+            Some(TIMESTAMP),
+            body,
+            at(0)
+        )),
         WebhookFailure::BadSignature
     );
     assert_eq!(
@@ -723,7 +735,7 @@ fn webhook_rejections_are_typed() {
         failure(verifier.verify(Some(VECTOR_SIGNATURE), Some(TIMESTAMP), body, at(-400))),
         WebhookFailure::Stale { skew_seconds: -400 }
     );
-    let strict = WebhookVerifier::new(TEST_SECRET).with_replay_window(Duration::from_secs(10));
+    let strict = WebhookVerifier::new(TEST_SECRET).unwrap().with_replay_window(Duration::from_secs(10));
     assert!(matches!(
         failure(strict.verify(Some(VECTOR_SIGNATURE), Some(TIMESTAMP), body, at(11))),
         WebhookFailure::Stale { .. }
@@ -808,7 +820,7 @@ fn events_are_parsed_and_public_api_changes_are_recognised() {
 
 #[test]
 fn verify_and_parse_runs_both_steps() {
-    let verifier = WebhookVerifier::new(TEST_SECRET);
+    let verifier = WebhookVerifier::new(TEST_SECRET).unwrap();
     let body = unified_event("PUBLIC_API").to_string();
     let signature = verifier.sign(TIMESTAMP, body.as_bytes());
     let event = verifier.verify_and_parse(Some(&signature), Some(TIMESTAMP), body.as_bytes(), at(1)).unwrap();

@@ -62,7 +62,7 @@
 //!
 //! let routes = WebhookRoutes::new(bridge.handle())
 //!     .aircall(deskbridge::aircall::WebhookVerifier::new("aircall-webhook-token")?)
-//!     .zendesk(deskbridge::zendesk::WebhookVerifier::new("zendesk-signing-secret"), CustomStatusReading::ByName)
+//!     .zendesk(deskbridge::zendesk::WebhookVerifier::new("zendesk-signing-secret")?, CustomStatusReading::ByName)
 //!     .into_router();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await
 //!     .map_err(|e| deskbridge::Error::config(e.to_string()))?;

@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use deskbridge::twitter::webhook::{XWebhook, signature};
-//! let webhook = XWebhook::new("consumer-secret");
+//! let webhook = XWebhook::new("consumer-secret").unwrap();
 //! let body = br#"{"for_user_id":"1","tweet_create_events":[]}"#;
 //! let header = signature("consumer-secret", body);
 //! let activity = webhook.verify_and_parse(Some(&header), body).unwrap();
@@ -65,14 +65,18 @@ impl std::fmt::Debug for XWebhook {
 }
 
 impl XWebhook {
-    /// A verifier keyed with the app's consumer secret (API key secret).
-    pub fn new(consumer_secret: impl Into<String>) -> Self {
-        Self { consumer_secret: SecretString::from(consumer_secret.into()) }
-    }
-
-    /// A verifier from a secret already held as a [`SecretString`].
-    pub fn from_secret(consumer_secret: SecretString) -> Self {
-        Self { consumer_secret }
+    /// A verifier keyed with the app's consumer secret (API key secret), given as a
+    /// `&str`, a `String` or a [`SecretString`].
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when the secret is empty or blank (anyone
+    /// could sign with it).
+    pub fn new(consumer_secret: impl Into<SecretString>) -> crate::Result<Self> {
+        let consumer_secret: SecretString = consumer_secret.into();
+        if consumer_secret.expose_secret().trim().is_empty() {
+            return Err(crate::Error::config("x: the webhook consumer secret is empty"));
+        }
+        Ok(Self { consumer_secret })
     }
 
     /// The answer to `GET <webhook>?crc_token=…`.

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use deskbridge::usedesk::webhook::{UsedeskWebhookEvent, UsedeskWebhookVerifier};
-//! let verifier = UsedeskWebhookVerifier::new("channel-secret");
+//! let verifier = UsedeskWebhookVerifier::new("channel-secret").unwrap();
 //! let body = br#"{"secret":"channel-secret","comment":{"id":5,"ticket_id":9,"message":"hi","from":"client"}}"#;
 //! match verifier.verify(body).unwrap() {
 //!     UsedeskWebhookEvent::NewComment(event) => assert_eq!(event.ticket_id.as_deref(), Some("9")),
@@ -54,8 +54,15 @@ impl fmt::Debug for UsedeskWebhookVerifier {
 
 impl UsedeskWebhookVerifier {
     /// A verifier for the API channel's secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self { secret: SecretString::from(secret.into()) }
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the secret is empty or blank (it would accept forgeries).
+    pub fn new(secret: impl Into<SecretString>) -> Result<Self> {
+        let secret: SecretString = secret.into();
+        if secret.expose_secret().trim().is_empty() {
+            return Err(Error::config("usedesk: the webhook (API channel) secret is empty"));
+        }
+        Ok(Self { secret })
     }
 
     /// Verify a raw delivery body and parse it.
@@ -252,7 +259,7 @@ mod tests {
     use super::*;
 
     fn verifier() -> UsedeskWebhookVerifier {
-        UsedeskWebhookVerifier::new("s3cret")
+        UsedeskWebhookVerifier::new("s3cret").unwrap()
     }
 
     #[test]
@@ -295,8 +302,7 @@ mod tests {
         assert!(matches!(reason(br#"{"ticket":{}}"#), WebhookFailure::Missing(_)));
         assert!(matches!(reason(b"secret=s3cret&ticket[id]=1"), WebhookFailure::Malformed(_)));
         assert!(matches!(reason(b"[1]"), WebhookFailure::Malformed(_)));
-        let empty = UsedeskWebhookVerifier::new("");
-        assert!(empty.verify(br#"{"secret":""}"#).is_err());
+        assert!(matches!(UsedeskWebhookVerifier::new(" "), Err(Error::Config(_))));
         assert!(!format!("{v:?}").contains("s3cret"));
     }
 }

@@ -11,7 +11,7 @@
 //! use chrono::{TimeZone, Utc};
 //! use deskbridge::zendesk::webhook::{AgentEvent, WebhookVerifier};
 //!
-//! let verifier = WebhookVerifier::new("dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==");
+//! let verifier = WebhookVerifier::new("dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==").unwrap();
 //! let body = br#"{"id":"01GX","type":"zen:event-type:agent.state_changed","detail":{"agent_id":"7"},"event":{"channel":"talk","previous_state":"offline","new_state":"online"}}"#;
 //! let timestamp = "2021-03-25T05:09:27Z";
 //! let signature = verifier.sign(timestamp, body); // what Zendesk sends
@@ -75,8 +75,15 @@ impl fmt::Debug for WebhookVerifier {
 impl WebhookVerifier {
     /// A verifier for the webhook's signing secret (used as is, as the HMAC key: Zendesk
     /// does not Base64-decode it), with the default replay window.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self { secret: SecretString::from(secret.into()), replay_window: DEFAULT_REPLAY_WINDOW }
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the secret is empty or blank (anyone could sign with it).
+    pub fn new(secret: impl Into<SecretString>) -> Result<Self> {
+        let secret: SecretString = secret.into();
+        if secret.expose_secret().trim().is_empty() {
+            return Err(Error::config("zendesk: the webhook signing secret is empty"));
+        }
+        Ok(Self { secret, replay_window: DEFAULT_REPLAY_WINDOW })
     }
 
     /// Accept timestamps at most `window` away from `now`.
