@@ -69,7 +69,7 @@ impl XWebhook {
     /// `&str`, a `String` or a [`SecretString`].
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when the secret is empty or blank (anyone
+    /// [`Error::Config`] when the secret is empty or blank (anyone
     /// could sign with it).
     pub fn new(consumer_secret: impl Into<SecretString>) -> crate::Result<Self> {
         let consumer_secret: SecretString = consumer_secret.into();
