@@ -11,7 +11,6 @@
 #[macro_use]
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use serde_json::json;
 #[path = "support_shared.rs"]
 mod support;
 
-use support::{SCRIPT, TestSchema, script, server_url};
+use support::{OwnCluster, TestSchema, server_url};
 
 /// A plain `tokio_postgres` client, to look at the tables behind the store's back.
 async fn raw_client(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
@@ -262,39 +261,9 @@ async fn errors_and_debug_never_contain_the_password() {
     assert_clean("options", format!("{:?}", PostgresOptions::new(wrong)));
 }
 
-/// A cluster of its own (the restart would disturb the other tests), stopped and removed at
-/// the end.
-struct OwnCluster {
-    dir: tempfile::TempDir,
-}
-
-impl OwnCluster {
-    fn start() -> (Self, String) {
-        let dir = tempfile::Builder::new().prefix("deskbridge-pg-restart-").tempdir().unwrap();
-        // As root, the cluster belongs to the `postgres` user, who must reach it.
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        let url = script(&["start"], Some(&dir.path().join("cluster")), Some(56432));
-        (Self { dir }, url)
-    }
-
-    fn restart(&self) -> String {
-        script(&["restart"], Some(&self.dir.path().join("cluster")), None)
-    }
-}
-
-impl Drop for OwnCluster {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(SCRIPT)
-            .arg("stop")
-            .env("DESKBRIDGE_PG_TEST_DIR", self.dir.path().join("cluster"))
-            .status();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_works_again_after_a_server_restart() {
-    let (cluster, url) = tokio::task::spawn_blocking(OwnCluster::start).await.unwrap();
+    let (cluster, url) = tokio::task::spawn_blocking(|| OwnCluster::start(56432)).await.unwrap();
     let store = PostgresStore::connect_with(PostgresOptions::new(url.clone()).connections(2)).await.unwrap();
     store.put("cursor", json!(41)).await.unwrap();
     assert!(store.try_claim("lease", "a", Duration::from_secs(600), Utc::now()).await.unwrap());
