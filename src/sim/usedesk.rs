@@ -754,6 +754,16 @@ fn boolean(params: &Map<String, Value>, key: &str) -> std::result::Result<Option
     }
 }
 
+/// An optional `Y-m-d H:i` date parameter, refused with Usedesk's message when malformed.
+fn date_param(params: &Map<String, Value>, key: &str) -> std::result::Result<Option<DateTime<Utc>>, String> {
+    match text(params, key) {
+        None => Ok(None),
+        Some(value) => parse_filter_date(&value)
+            .map(Some)
+            .ok_or_else(|| format!("The {key} does not match the format Y-m-d H:i.")),
+    }
+}
+
 fn parse_filter_date(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -1040,16 +1050,8 @@ impl UsedeskState {
         let statuses = attempt!(id_list(params, "fstatus"));
         let client_id = attempt!(number(params, "client_id"));
         let offset = attempt!(number(params, "offset")).unwrap_or(0);
-        let date_filter = |key: &str| -> std::result::Result<Option<DateTime<Utc>>, String> {
-            match text(params, key) {
-                None => Ok(None),
-                Some(value) => parse_filter_date(&value)
-                    .map(Some)
-                    .ok_or_else(|| format!("The {key} does not match the format Y-m-d H:i.")),
-            }
-        };
-        let after = attempt!(date_filter("created_after"));
-        let before = attempt!(date_filter("created_before"));
+        let after = attempt!(date_param(params, "created_after"));
+        let before = attempt!(date_param(params, "created_before"));
         let tag = text(params, "tag");
         let mut rows: Vec<&UsedeskSimTicket> = self
             .tickets
@@ -1097,16 +1099,8 @@ impl UsedeskState {
 
     fn clients(&self, params: &Map<String, Value>) -> SimResponse {
         let offset = attempt!(number(params, "offset")).unwrap_or(0);
-        let date_filter = |key: &str| -> std::result::Result<Option<DateTime<Utc>>, String> {
-            match text(params, key) {
-                None => Ok(None),
-                Some(value) => parse_filter_date(&value)
-                    .map(Some)
-                    .ok_or_else(|| format!("The {key} does not match the format Y-m-d H:i.")),
-            }
-        };
-        let after = attempt!(date_filter("created_after"));
-        let before = attempt!(date_filter("created_before"));
+        let after = attempt!(date_param(params, "created_after"));
+        let before = attempt!(date_param(params, "created_before"));
         let full_match = match text(params, "search_type").as_deref() {
             None | Some("partial_match") => false,
             Some("full_match") => true,
