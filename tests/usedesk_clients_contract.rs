@@ -6,15 +6,15 @@
 mod common;
 
 use common::mock::strict_server;
+use common::usedesk_mock::expect_post;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use deskbridge::Error;
 use deskbridge::http::{RateLimit, RetryPolicy};
 use deskbridge::usedesk::{ClientQuery, TicketQuery, UsedeskClient, UsedeskConfig};
-use serde_json::{Value, json};
-use wiremock::matchers::{body_json, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use serde_json::json;
+use wiremock::MockServer;
 
 const TOKEN: &str = "UD-clients-S3CR3T-9a8b7c";
 
@@ -31,18 +31,6 @@ fn client(server: &MockServer) -> UsedeskClient {
             max_total_wait: Duration::from_secs(1),
         });
     UsedeskClient::new(config).unwrap()
-}
-
-async fn expect_post(server: &MockServer, method_path: &str, body: Value, answer: Value) {
-    Mock::given(method("POST"))
-        .and(path(format!("/uapi{method_path}")))
-        .and(body_json(body))
-        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
-        .up_to_n_times(1)
-        .expect(1)
-        .named(method_path.to_owned())
-        .mount(server)
-        .await;
 }
 
 #[tokio::test]

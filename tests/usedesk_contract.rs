@@ -6,6 +6,7 @@
 mod common;
 
 use common::mock::strict_server;
+use common::usedesk_mock::expect_post;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -18,8 +19,7 @@ use deskbridge::usedesk::{
     UsedeskConfig, UsedeskDesk, UsedeskProvider, UserType,
 };
 use serde_json::{Value, json};
-use wiremock::matchers::{body_json, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 const TOKEN: &str = "UD-S3CR3T-token-5e6f7a8b";
 
@@ -39,19 +39,6 @@ fn config(server: &MockServer) -> UsedeskConfig {
 
 fn client(server: &MockServer) -> UsedeskClient {
     UsedeskClient::new(config(server)).unwrap()
-}
-
-/// Mount a mock for `POST /uapi{method}` with exactly `body`, answering `answer` once.
-async fn expect_post(server: &MockServer, method_path: &str, body: Value, answer: Value) {
-    Mock::given(method("POST"))
-        .and(path(format!("/uapi{method_path}")))
-        .and(body_json(body))
-        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
-        .up_to_n_times(1)
-        .expect(1)
-        .named(method_path.to_owned())
-        .mount(server)
-        .await;
 }
 
 /// The token travelled in no URL and no header of any request.

@@ -10,3 +10,5 @@ pub mod claim_conformance;
 pub mod openapi;
 
 pub mod mock;
+
+pub mod usedesk_mock;
