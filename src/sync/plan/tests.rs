@@ -10,6 +10,17 @@ fn agent(id: &str, email: &str, status: &str, groups: &[&str]) -> Agent {
     }
 }
 
+/// Plan Aircall → Zendesk with the seed mapping, no filter and no overrides.
+fn aircall_to_zendesk(aircall: &[Agent], zendesk: &[Agent]) -> Plan {
+    plan_one_way(
+        "aircall",
+        aircall,
+        "zendesk",
+        zendesk,
+        &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A),
+    )
+}
+
 fn roster() -> (Vec<Agent>, Vec<Agent>) {
     let aircall = vec![
         agent("1", "ana@example.com", "available", &[]), // in sync with Zendesk online
@@ -34,8 +45,7 @@ fn roster() -> (Vec<Agent>, Vec<Agent>) {
 #[test]
 fn plans_exactly_the_seed_mapping_writes() {
     let (a, z) = roster();
-    let plan =
-        plan_one_way("aircall", &a, "zendesk", &z, &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A));
+    let plan = aircall_to_zendesk(&a, &z);
     let writes: Vec<(&str, &str)> =
         plan.changes.iter().map(|c| (c.agent.target_id.as_str(), c.to.as_str())).collect();
     assert_eq!(writes, vec![("z2", "online"), ("z3", "offline")]);
@@ -83,13 +93,7 @@ fn many_changes_keep_their_agents_in_left_order() {
         .rev()
         .map(|i| agent(&format!("z-{long}-{i}"), &format!("{long}.{i}@EXAMPLE.com"), "offline", &[]))
         .collect();
-    let plan = plan_one_way(
-        "aircall",
-        &aircall,
-        "zendesk",
-        &zendesk,
-        &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A),
-    );
+    let plan = aircall_to_zendesk(&aircall, &zendesk);
     assert_eq!(plan.changes.len(), 100);
     for (i, change) in plan.changes.iter().enumerate() {
         assert_eq!(change.agent.source_id.as_deref(), Some(format!("{long}-{i}").as_str()));
@@ -111,13 +115,7 @@ fn many_distinct_values_are_each_decided_on_their_own() {
             agent(&format!("z{i}"), &format!("a{i}@x.io"), &status, &[])
         })
         .collect();
-    let plan = plan_one_way(
-        "aircall",
-        &aircall,
-        "zendesk",
-        &zendesk,
-        &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A),
-    );
+    let plan = aircall_to_zendesk(&aircall, &zendesk);
     assert_eq!(plan.changes.len(), 40);
     assert!(plan.changes.iter().all(|c| c.from.as_ref().is_some_and(|f| f == "offline")));
     assert_eq!(plan.skipped.len(), 40);
@@ -166,8 +164,7 @@ fn planning_an_applied_plan_again_writes_nothing() {
 #[test]
 fn report_renders_as_table_and_json() {
     let (a, z) = roster();
-    let plan =
-        plan_one_way("aircall", &a, "zendesk", &z, &OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A));
+    let plan = aircall_to_zendesk(&a, &z);
     let report = SyncReport::dry_run(plan);
     let text = report.to_string();
     assert!(
