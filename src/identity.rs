@@ -60,7 +60,7 @@ impl PartialEq for EmailKey<'_> {
 impl Eq for EmailKey<'_> {}
 
 impl Hash for EmailKey<'_> {
-    /// Hashes the case-folded UTF-8 bytes (see [`write_folded`]), so keys that compare
+    /// Hashes the case-folded UTF-8 bytes in 64-byte chunks, so keys that compare
     /// equal hash equally.
     fn hash<H: Hasher>(&self, state: &mut H) {
         write_folded(*self, state);

@@ -130,54 +130,6 @@ impl fmt::Debug for NativeStatus {
     }
 }
 
-impl fmt::Display for NativeStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for NativeStatus {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for NativeStatus {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for NativeStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl From<&str> for NativeStatus {
-    fn from(s: &str) -> Self {
-        Self(SmolStr::new(s))
-    }
-}
-
-impl From<String> for NativeStatus {
-    fn from(s: String) -> Self {
-        Self(SmolStr::from(s))
-    }
-}
-
-impl From<&String> for NativeStatus {
-    fn from(s: &String) -> Self {
-        Self(SmolStr::new(s))
-    }
-}
-
-impl From<NativeStatus> for String {
-    fn from(s: NativeStatus) -> Self {
-        s.0.into()
-    }
-}
-
 /// An immutable string that keeps up to 23 bytes inline and shares longer ones, so
 /// creating a short one never allocates and cloning any of them never copies.
 ///
@@ -214,12 +166,6 @@ impl std::ops::Deref for Text {
     }
 }
 
-impl AsRef<str> for Text {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
 impl std::borrow::Borrow<str> for Text {
     fn borrow(&self) -> &str {
         &self.0
@@ -229,54 +175,6 @@ impl std::borrow::Borrow<str> for Text {
 impl fmt::Debug for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for Text {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for Text {
-    fn from(s: &str) -> Self {
-        Self(SmolStr::new(s))
-    }
-}
-
-impl From<&String> for Text {
-    fn from(s: &String) -> Self {
-        Self(SmolStr::new(s))
-    }
-}
-
-impl From<String> for Text {
-    fn from(s: String) -> Self {
-        Self(SmolStr::from(s))
-    }
-}
-
-impl From<Text> for String {
-    fn from(s: Text) -> Self {
-        s.0.into()
-    }
-}
-
-impl PartialEq<str> for Text {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for Text {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl PartialEq<String> for Text {
-    fn eq(&self, other: &String) -> bool {
-        self.as_str() == other
     }
 }
 
@@ -297,6 +195,69 @@ impl PartialEq<Text> for String {
         self == other.as_str()
     }
 }
+
+/// The conversions and comparisons [`NativeStatus`] and [`Text`] share: both wrap a
+/// `SmolStr` and read as the `str` they hold.
+macro_rules! inline_string_impls {
+    ($name:ident) => {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.0 == other.as_str()
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(SmolStr::new(s))
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(s: &String) -> Self {
+                Self(SmolStr::new(s))
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(SmolStr::from(s))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(s: $name) -> Self {
+                s.0.into()
+            }
+        }
+    };
+}
+
+inline_string_impls!(NativeStatus);
+inline_string_impls!(Text);
 
 /// An agent's status per channel: at most one provider value per [`Channel`].
 ///
@@ -521,6 +482,9 @@ mod tests {
         assert_eq!(status.as_str(), long);
         assert_eq!(status.clone(), NativeStatus::new(String::from(long)));
         assert_eq!(status, long);
+        assert_eq!(status, long.to_owned());
+        assert_eq!(status.to_string(), long);
+        assert_eq!(status.as_ref(), long);
         let text = Text::from(long.to_owned());
         assert_eq!(text, long);
         assert_eq!(String::from(text.clone()), long);
