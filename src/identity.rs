@@ -1,9 +1,22 @@
 //! Identity: joining agents across providers by e-mail.
 //!
-//! E-mails are compared trimmed and case-insensitively, without allocating (the join
-//! hashes a case-folded view of the original string). Explicit overrides pair agents whose
-//! e-mails differ. Agents that match nothing on the other side, and e-mails that appear
-//! more than once on one side, are reported rather than guessed.
+//! E-mails are compared trimmed, with **ASCII letters case-folded and nothing else**:
+//! `Ana@Example.COM` and `ana@example.com` are one address, but every non-ASCII character
+//! must match exactly after Unicode normalisation (NFC), so `Ünal@x.io` and `ünal@x.io` are
+//! two addresses, and so are the look-alikes `\u{212A}ate@corp.com` (KELVIN SIGN) and
+//! `kate@corp.com`, which Unicode lower-casing would join. ASCII letters are folded
+//! *before* normalising, so NFC only merges two encodings of the same text (`ü` as `U+00FC`
+//! or as `u` + `U+0308`), and a character that NFC maps to an ASCII capital (the Kelvin
+//! sign becomes `K`) stays distinct from every folded ASCII spelling. The domain part of an
+//! address is case-insensitive by definition and the local part is case-sensitive in
+//! principle; folding ASCII case on both is what every helpdesk does, while folding
+//! Unicode case would let an attacker who controls a look-alike address be paired with
+//! (and take over the status of) another agent.
+//!
+//! The comparison allocates nothing for ASCII e-mails (the join hashes a case-folded view
+//! of the original string). Explicit overrides pair agents whose e-mails differ. Agents
+//! that match nothing on the other side, and e-mails that appear more than once on one
+//! side, are reported rather than guessed.
 //!
 //! ```
 //! use deskbridge::identity::{join, IdentityOverrides};
@@ -18,14 +31,36 @@
 
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
+use unicode_normalization::UnicodeNormalization;
 
-/// Normalise an e-mail for display and storage: trimmed and lower-cased; `None` if empty.
+/// Normalise an e-mail for display and storage by the [module's rule](self): trimmed, ASCII
+/// letters lower-cased, then Unicode NFC; `None` if empty.
+///
+/// ```
+/// use deskbridge::identity::normalize_email;
+/// assert_eq!(normalize_email(" Ana@Example.COM ").as_deref(), Some("ana@example.com"));
+/// // Non-ASCII letters keep their case; only the encoding is normalised.
+/// assert_eq!(normalize_email("U\u{308}NAL@X.io").as_deref(), Some("\u{fc}nal@x.io"));
+/// assert_ne!(normalize_email("\u{dc}nal@x.io"), normalize_email("\u{fc}nal@x.io"));
+/// assert_ne!(normalize_email("\u{212A}ate@corp.com"), normalize_email("kate@corp.com"));
+/// ```
 pub fn normalize_email(email: &str) -> Option<String> {
     let t = email.trim();
-    if t.is_empty() { None } else { Some(t.to_lowercase()) }
+    if t.is_empty() { None } else { Some(fold_email(t)) }
 }
 
-/// A borrowed e-mail that hashes and compares trimmed and case-insensitively.
+/// The [module's rule](self) without trimming: ASCII letters lower-cased, then NFC. ASCII
+/// input takes a fast path (it is its own NFC).
+pub(crate) fn fold_email(email: &str) -> String {
+    if email.is_ascii() {
+        email.to_ascii_lowercase()
+    } else {
+        email.chars().map(|c| c.to_ascii_lowercase()).nfc().collect()
+    }
+}
+
+/// A borrowed e-mail that hashes and compares by the [module's rule](self): trimmed, ASCII
+/// case-insensitive, non-ASCII exact after NFC.
 #[derive(Debug, Clone, Copy)]
 pub struct EmailKey<'a>(&'a str);
 
@@ -44,7 +79,7 @@ impl<'a> EmailKey<'a> {
     }
 
     fn folded(&self) -> impl Iterator<Item = char> + 'a {
-        self.0.chars().flat_map(char::to_lowercase)
+        self.0.chars().map(|c| c.to_ascii_lowercase()).nfc()
     }
 }
 
@@ -101,7 +136,7 @@ fn write_folded<H: Hasher>(key: EmailKey<'_>, state: &mut H) {
 /// Explicit pairings of agents whose e-mails differ between providers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityOverrides {
-    /// Left e-mail → right e-mail (compared like any e-mail: trimmed, case-insensitive).
+    /// Left e-mail → right e-mail (compared like any e-mail: see the [module's rule](self)).
     pub pairs: Vec<(String, String)>,
 }
 
@@ -357,17 +392,30 @@ mod tests {
     }
 
     #[test]
-    fn case_and_whitespace_do_not_matter() {
+    fn ascii_case_and_whitespace_do_not_matter() {
         let r = j(
-            &["  Ana@Example.COM ", "Ünal@example.com"],
-            &["ana@example.com", "ünal@EXAMPLE.com"],
+            &["  Ana@Example.COM ", "Ünal@example.com", "\u{fc}nal@b.io", "\u{dc}x@b.io"],
+            &["ana@example.com", "Ünal@EXAMPLE.com", "U\u{308}nal@B.IO", "U\u{308}x@b.io"],
             &Default::default(),
         );
-        assert_eq!(r.pairs, vec![(0, 0), (1, 1)]);
-        // The Kelvin sign folds to an ASCII `k`: the general path and the ASCII path must
-        // hash the two spellings alike.
-        let r = j(&["\u{212A}im@example.com"], &["kim@example.com"], &Default::default());
-        assert_eq!(r.pairs, vec![(0, 0)]);
+        // NFC joins the two encodings of `ü`; `U` + U+0308 folds its ASCII `U` first, so
+        // it is `ü`, not the precomposed capital `Ü`.
+        assert_eq!(r.pairs, vec![(0, 0), (1, 1), (2, 2)]);
+        assert_eq!(r.only_left, vec![3]);
+    }
+
+    #[test]
+    fn non_ascii_case_and_look_alikes_do_not_join() {
+        // The Kelvin sign lower-cases to an ASCII `k` under Unicode rules: a look-alike
+        // address must not pair with the real one.
+        let r =
+            j(&["\u{212A}ate@corp.com", "Ünal@x.io"], &["kate@corp.com", "ünal@x.io"], &Default::default());
+        assert!(r.pairs.is_empty(), "{r:?}");
+        assert_eq!(r.only_left, vec![0, 1]);
+        // Nor may the look-alike make the real one ambiguous on its own side.
+        let r = j(&["kate@corp.com"], &["\u{212A}ate@corp.com", "KATE@corp.com"], &Default::default());
+        assert_eq!(r.pairs, vec![(0, 1)]);
+        assert!(r.ambiguous_right.is_empty());
     }
 
     #[test]
@@ -403,7 +451,7 @@ mod tests {
             &[
                 &format!("{long}@example.org"),
                 &format!("{long}@example.com"),
-                "ünal.ünal.ünal.ünal.ünal@X.IO",
+                "Ünal.Ünal.Ünal.Ünal.Ünal@X.IO",
             ],
             &Default::default(),
         );
@@ -443,14 +491,14 @@ mod tests {
             let mut seen_r = vec![0; r.len()];
             for &(a, b) in &out.pairs {
                 seen_l[a] += 1; seen_r[b] += 1;
-                prop_assert_eq!(l[a].to_lowercase(), r[b].to_lowercase());
+                prop_assert_eq!(fold_email(l[a].trim()), fold_email(r[b].trim()));
             }
             for &a in out.only_left.iter().chain(&out.ambiguous_left) { seen_l[a] += 1; }
             for &b in out.only_right.iter().chain(&out.ambiguous_right) { seen_r[b] += 1; }
             prop_assert!(seen_l.iter().all(|&c| c == 1));
             prop_assert!(seen_r.iter().all(|&c| c == 1));
             // Against a naive reference: pair exactly the e-mails unique on both sides.
-            let norm = |s: &str| s.trim().to_lowercase();
+            let norm = |s: &str| fold_email(s.trim());
             let count = |side: &[&str], e: &str| side.iter().filter(|x| norm(x) == e).count();
             let mut expected = Vec::new();
             for (a, x) in l.iter().enumerate() {

@@ -463,10 +463,12 @@ impl ContactsCursor {
     }
 }
 
-/// The checkpoint of a run that started at `run_started`.
-fn checkpoint_for(run_started: DateTime<Utc>) -> String {
+/// The checkpoint of a run that started at `run_started`; `None` when that time minus
+/// [`CHECKPOINT_OVERLAP`] is out of range (only a crafted offset gets there).
+fn checkpoint_for(run_started: DateTime<Utc>) -> Option<String> {
     let overlap = chrono::Duration::from_std(CHECKPOINT_OVERLAP).unwrap_or_else(|_| chrono::Duration::zero());
-    (run_started - overlap).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    let at = run_started.checked_sub_signed(overlap)?;
+    Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// The contacts' part of a `create_ticket` call, composed into a Usedesk ticket.
@@ -506,6 +508,11 @@ fn compose_ticket(call: &ActionCall) -> (String, String) {
 
 #[async_trait]
 impl TalkdeskBackend for UsedeskTalkdeskBackend {
+    /// Compares the two fields with the accepted values (no Usedesk call).
+    async fn authenticate(&self, auth: &AuthFields) -> Result<(), BackendError> {
+        self.authorize(auth)
+    }
+
     /// Checks the two fields, then makes one cheap Usedesk call (`POST /channels`) so that a
     /// bridge whose own Usedesk access is broken does not pass validation.
     async fn validate_auth(&self, auth: &AuthFields) -> Result<AuthValidated, BackendError> {
@@ -543,9 +550,13 @@ impl TalkdeskBackend for UsedeskTalkdeskBackend {
                 ))
             })?,
         };
-        let run_started = Utc
+        // Every time value of the request is range-checked before any arithmetic: a
+        // crafted offset must get a 400, never an overflow.
+        let checkpoint = Utc
             .timestamp_opt(cursor.run_started, 0)
             .single()
+            .filter(|_| cursor.run_started >= 0)
+            .and_then(checkpoint_for)
             .ok_or_else(|| BackendError::rejected("offset carries an impossible run start"))?;
         let query = ClientQuery { created_after, ..ClientQuery::default() };
         let rows = self.client.clients_page(&query, cursor.page).await.map_err(from_usedesk)?;
@@ -562,13 +573,17 @@ impl TalkdeskBackend for UsedeskTalkdeskBackend {
         let next = if consumed < total {
             Some(ContactsCursor { skip: consumed, ..cursor })
         } else if full {
-            Some(ContactsCursor { page: cursor.page + 1, skip: 0, ..cursor })
+            let page = cursor
+                .page
+                .checked_add(1)
+                .ok_or_else(|| BackendError::rejected("offset page is out of range"))?;
+            Some(ContactsCursor { page, skip: 0, ..cursor })
         } else {
             None
         };
         Ok(ContactsPage {
             contacts,
-            synchronization_checkpoint: Some(checkpoint_for(run_started)),
+            synchronization_checkpoint: Some(checkpoint),
             next_offset: next.map(ContactsCursor::write),
             context: None,
         })
@@ -756,6 +771,14 @@ mod tests {
         for bad in ["", "1", "1:2", "a:b:c", "1:2:3:4", "-1:0:0"] {
             assert_eq!(ContactsCursor::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn checkpoints_of_extreme_run_starts_are_none_not_a_panic() {
+        let earliest = DateTime::<Utc>::MIN_UTC;
+        assert_eq!(checkpoint_for(earliest), None);
+        let start = Utc.timestamp_opt(1_700_000_300, 0).unwrap();
+        assert_eq!(checkpoint_for(start).as_deref(), Some("2023-11-14T22:13:20Z"));
     }
 
     #[test]

@@ -11,9 +11,10 @@ use crate::Result;
 use crate::ports::ScheduleSource;
 use crate::status::Presence;
 
-/// The form in which a schedule compares e-mails: trimmed and lowercased.
+/// The form in which a schedule compares e-mails: trimmed, ASCII letters lower-cased, then
+/// Unicode NFC (the rule of [`identity`](crate::identity): non-ASCII letters keep their case).
 pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    crate::identity::fold_email(email.trim())
 }
 
 /// [`normalize_email`] without allocating when the e-mail is already normalised.
@@ -22,7 +23,7 @@ fn normalized(email: &str) -> std::borrow::Cow<'_, str> {
     if trimmed.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
         std::borrow::Cow::Borrowed(trimmed)
     } else {
-        std::borrow::Cow::Owned(trimmed.to_lowercase())
+        std::borrow::Cow::Owned(crate::identity::fold_email(trimmed))
     }
 }
 

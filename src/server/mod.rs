@@ -7,9 +7,23 @@
 //!   delivery, acknowledge at once and queue the events on a running
 //!   [`Bridge`](crate::sync::Bridge).
 //!
+//! - [`limits`]: [`limits::serve`], which serves any router with header, idle, body and
+//!   request timeouts, connection and concurrency limits and a body cap
+//!   ([`limits::ServerLimits`]).
+//!
 //! Routers are plain [`axum::Router`]s: mount them with `Router::merge` or `Router::nest`,
-//! add TLS and timeouts in front, and serve them with `axum::serve`.
+//! put TLS in front, and serve them with [`limits::serve`] (`axum::serve` applies no
+//! timeout at all, so one slow client can hold a connection for ever):
+//!
+//! ```no_run
+//! # async fn demo(routes: axum::Router) -> std::io::Result<()> {
+//! use deskbridge::server::limits::{ServerLimits, serve};
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! serve(listener, routes, ServerLimits::default()).await
+//! # }
+//! ```
 
+pub mod limits;
 #[cfg(feature = "talkdesk")]
 pub mod talkdesk;
 pub mod webhooks;

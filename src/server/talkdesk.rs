@@ -11,16 +11,21 @@
 //! Behaviour, per Talkdesk's contract (see the provider reference):
 //!
 //! - Every endpoint accepts `POST` with a JSON body and answers JSON. Other methods get 405,
-//!   unknown paths (including an unknown action) 404, both with a JSON body.
+//!   unknown paths (including an unknown action) 404, both with a JSON body that lists
+//!   nothing (no served path, no action name).
 //! - Talkdesk authenticates only through the `auth` object of the body (no signature or IP
-//!   allow-list is documented; UNCONFIRMED). A request that lacks a mandatory, stored
-//!   credential field of the manifest gets **401** without reaching the backend; a backend
-//!   that rejects the credentials answers [`BackendError::Unauthorized`], also 401, which
-//!   makes Talkdesk refresh an OAuth token and call again.
-//! - A body that is empty, not JSON, too large, or of the wrong shape gets a 4xx JSON error
-//!   naming the offending JSON path; bad input never yields a 500.
-//! - Action inputs are validated against the manifest before the backend runs: problems give
-//!   **400** naming each input key. A successful action answers **201** with `external_id`;
+//!   allow-list is documented; UNCONFIRMED). **The caller is authenticated before anything
+//!   else of the request is looked at**: the `auth` object is read on its own first; a
+//!   request that lacks a mandatory, stored credential field of the manifest gets **401**
+//!   without reaching the backend, and then [`TalkdeskBackend::authenticate`] decides (401
+//!   on [`BackendError::Unauthorized`], which makes Talkdesk refresh an OAuth token and call
+//!   again). Only an authenticated caller learns how the rest of its body is wrong (JSON
+//!   paths, the action's input problems and allowed values).
+//! - A body that is empty or not JSON gets a 400 saying only that; a body that is too large
+//!   gets 413; an authenticated body of the wrong shape gets a 400 naming the offending
+//!   JSON path. Bad input never yields a 500.
+//! - Action inputs are validated against the manifest after authentication and before the
+//!   backend runs: problems give **400** naming each input key. A successful action answers **201** with `external_id`;
 //!   [`BackendError::Rejected`] answers **400** with its `message` (Talkdesk's legacy
 //!   contract; the current codes are UNCONFIRMED).
 //! - Other backend errors answer 502 (upstream failed), 503 (unavailable, with
@@ -210,18 +215,8 @@ async fn dispatch(
 ) -> Response {
     let path = uri.path();
     let Some(endpoint) = bridge.endpoints.get(path) else {
-        let mut served: Vec<&str> = bridge.endpoints.keys().map(String::as_str).collect();
-        served.sort_unstable();
-        return refusal(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!(
-                "no Talkdesk endpoint or action is served at `{}`; served paths: {}",
-                excerpt(path, 200),
-                served.join(", ")
-            ),
-        )
-        .into_response();
+        // Name nothing: neither the served paths nor the one asked for.
+        return refusal(StatusCode::NOT_FOUND, "not_found", "nothing is served at this path").into_response();
     };
     if method != Method::POST {
         let mut response = refusal(
@@ -243,12 +238,38 @@ async fn dispatch(
     };
     let outcome = match endpoint {
         Endpoint::AuthValidation => bridge.auth_validation(&body).await,
-        Endpoint::ContactSynchronization => bridge.contact_synchronization(&body).await,
-        Endpoint::InteractionRetrieval => bridge.interaction_retrieval(&body).await,
-        Endpoint::AgentSynchronization => bridge.agent_synchronization(&body).await,
-        Endpoint::Action(name) => bridge.action(name, &body).await,
+        other => match bridge.authenticate(&body).await {
+            Err(refused) => Err(refused),
+            Ok(()) => match other {
+                Endpoint::ContactSynchronization => bridge.contact_synchronization(&body).await,
+                Endpoint::InteractionRetrieval => bridge.interaction_retrieval(&body).await,
+                Endpoint::AgentSynchronization => bridge.agent_synchronization(&body).await,
+                Endpoint::Action(name) => bridge.action(name, &body).await,
+                Endpoint::AuthValidation => bridge.auth_validation(&body).await,
+            },
+        },
     };
     outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The `auth` object of a request body, read alone (everything else is ignored), so that
+/// the caller is authenticated before the rest of the body is examined. An empty or
+/// non-JSON body gets a 400 that says nothing about the expected shape.
+fn auth_of(body: &[u8]) -> Result<AuthFields, Refusal> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "the request body is empty; expected a JSON object",
+        ));
+    }
+    serde_json::from_slice::<AuthValidationRequest>(body).map(|request| request.auth).map_err(|_| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "the request body is not a JSON object with `auth`",
+        )
+    })
 }
 
 /// Read a request body; the error answer names the JSON path of the problem.
@@ -277,6 +298,17 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
 }
 
 impl Bridge {
+    /// Authenticate the caller from the body's `auth` alone: the manifest's mandatory
+    /// credential fields, then [`TalkdeskBackend::authenticate`].
+    async fn authenticate(&self, body: &[u8]) -> Result<(), Refusal> {
+        let auth = auth_of(body)?;
+        self.check_credentials(&auth)?;
+        self.backend
+            .authenticate(&auth)
+            .await
+            .map_err(|error| backend_failure("authentication", error, &auth))
+    }
+
     /// 401 when a mandatory, stored credential field of the manifest is missing or blank.
     fn check_credentials(&self, auth: &AuthFields) -> Result<(), Refusal> {
         let missing: Vec<String> = self
@@ -299,8 +331,10 @@ impl Bridge {
     }
 
     async fn auth_validation(&self, body: &[u8]) -> Result<Response, Refusal> {
+        // The body is `auth` alone, so reading it is authenticating.
+        let auth = auth_of(body)?;
+        self.check_credentials(&auth)?;
         let request: AuthValidationRequest = parse(body)?;
-        self.check_credentials(&request.auth)?;
         let validated = self
             .backend
             .validate_auth(&request.auth)

@@ -196,6 +196,19 @@ pub trait TalkdeskBackend: Send + Sync {
     /// Check the credentials with one cheap call to the bridged system.
     async fn validate_auth(&self, auth: &AuthFields) -> Result<AuthValidated, BackendError>;
 
+    /// Decide whether `auth` may call this bridge at all. The router calls it on every
+    /// request except auth validation, **before** it reads the rest of the body or
+    /// validates action inputs, so that a caller with wrong credentials learns nothing
+    /// about the manifest's inputs or the backend's data. Answer
+    /// [`BackendError::Unauthorized`] to refuse.
+    ///
+    /// The default calls [`validate_auth`](Self::validate_auth) (one call to the bridged
+    /// system per request); a backend that can check credentials locally (as the Usedesk
+    /// backend compares them with its accepted values) should override it.
+    async fn authenticate(&self, auth: &AuthFields) -> Result<(), BackendError> {
+        self.validate_auth(auth).await.map(|_| ())
+    }
+
     /// One page of contacts, ascending by whatever backs the checkpoint. Set `next_offset`
     /// while more pages remain and leave it `None` on the last page; return the checkpoint
     /// for the next incremental run.

@@ -3,7 +3,14 @@
 //! - **CRC.** X sends `GET <webhook>?crc_token=…` at registration and periodically; answer
 //!   HTTP 200 with [`XWebhook::crc_response`] (`{"response_token": "sha256=" +
 //!   base64(HMAC-SHA256(consumer secret, crc_token))}`) within 3 seconds, or X marks the
-//!   webhook invalid and stops delivering.
+//!   webhook invalid and stops delivering. The CRC answer is the same HMAC as a delivery
+//!   signature, so answering it for *any* token would make the endpoint a signing oracle
+//!   (send a forged delivery body as the token, then POST it with the answer).
+//!   [`XWebhook::crc_response`] therefore answers only tokens shaped like X's
+//!   ([`is_crc_token_shaped`]: 1 to [`MAX_CRC_TOKEN_LEN`] base64 characters,
+//!   `A-Z a-z 0-9 - _ + / =`), none of which can be a delivery body (a delivery is a JSON
+//!   object, and `{` is not a base64 character). X documents the token only as a string; the shape is
+//!   what X is seen to send (UNCONFIRMED), chosen generously.
 //! - **Signature.** Every POST carries `x-twitter-webhooks-signature: sha256=` + base64
 //!   HMAC-SHA256 of the **raw body** with the **consumer secret**; [`XWebhook::verify`]
 //!   checks it in constant time. X signs no timestamp, so there is no replay window to
@@ -44,6 +51,19 @@ use crate::{Error, Result};
 /// The header carrying a delivery's signature.
 pub const SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature";
 
+/// Longest `crc_token` [`XWebhook::crc_response`] answers, in bytes (UNCONFIRMED: X does
+/// not document the length; its tokens are seen to be short base64 strings).
+pub const MAX_CRC_TOKEN_LEN: usize = 256;
+
+/// True when `token` is shaped like an X CRC token: 1 to [`MAX_CRC_TOKEN_LEN`] characters of
+/// the standard or URL-safe base64 alphabets (`A-Z a-z 0-9 - _ + / =`). No such string is a
+/// JSON object, so no answered token is ever a valid delivery body.
+pub fn is_crc_token_shaped(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_CRC_TOKEN_LEN
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'='))
+}
+
 /// The JSON answer to a CRC request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrcResponse {
@@ -79,13 +99,23 @@ impl XWebhook {
         Ok(Self { consumer_secret })
     }
 
-    /// The answer to `GET <webhook>?crc_token=…`.
+    /// The answer to `GET <webhook>?crc_token=…`, for tokens shaped like X's only (see
+    /// [`is_crc_token_shaped`] and the [module docs](self): any other token would turn the
+    /// answer into a signature for an arbitrary body).
     ///
     /// # Errors
-    /// [`Error::WebhookVerification`] (`Missing`) when the token is empty.
+    /// [`Error::WebhookVerification`]: `Missing` when the token is empty, `Malformed` when
+    /// it is longer than [`MAX_CRC_TOKEN_LEN`] or holds a character outside the base64
+    /// alphabets.
     pub fn crc_response(&self, crc_token: &str) -> Result<CrcResponse> {
         if crc_token.is_empty() {
             return Err(failure(WebhookFailure::Missing("crc_token query parameter".into())));
+        }
+        if !is_crc_token_shaped(crc_token) {
+            return Err(malformed(format!(
+                "crc_token is not an X challenge token (1 to {MAX_CRC_TOKEN_LEN} base64 characters); \
+                 not answered"
+            )));
         }
         Ok(CrcResponse {
             response_token: crc_response_token(self.consumer_secret.expose_secret(), crc_token),
@@ -120,7 +150,9 @@ impl XWebhook {
     }
 }
 
-/// `sha256=` + base64(HMAC-SHA256(key = `consumer_secret`, message = `crc_token`)).
+/// `sha256=` + base64(HMAC-SHA256(key = `consumer_secret`, message = `crc_token`)), for
+/// any token: the raw computation. A server must answer X through
+/// [`XWebhook::crc_response`], which refuses tokens not shaped like X's.
 pub fn crc_response_token(consumer_secret: &str, crc_token: &str) -> String {
     signature(consumer_secret, crc_token.as_bytes())
 }
@@ -269,11 +301,15 @@ struct EntitiesV1 {
 ///
 /// # Errors
 /// [`Error::WebhookVerification`] (`Malformed`) when the body is not a JSON object of the
-/// expected shape (the message carries the JSON path), or lacks `for_user_id`.
+/// expected shape (the message carries the JSON path), carries anything but whitespace
+/// after the object, or lacks `for_user_id`.
 pub fn parse_account_activity(body: &[u8]) -> Result<AccountActivity> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let envelope: Envelope = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|e| failure(WebhookFailure::Malformed(format!("at `{}`: {}", e.path(), e.inner()))))?;
+    deserializer
+        .end()
+        .map_err(|e| malformed(format!("bytes after the JSON object are not accepted: {e}")))?;
     let for_user_id = envelope
         .for_user_id
         .filter(|id| !id.is_empty())
@@ -392,5 +428,32 @@ mod tests {
         let t = parse_v1_time("Wed Oct 10 20:19:24 +0000 2018").unwrap();
         assert_eq!(t.to_rfc3339(), "2018-10-10T20:19:24+00:00");
         assert!(parse_v1_time("2018-10-10").is_none());
+    }
+
+    #[test]
+    fn crc_tokens_are_shape_checked() {
+        assert!(is_crc_token_shaped("challenge_string"));
+        assert!(is_crc_token_shaped("crc-token-123"));
+        assert!(is_crc_token_shaped("Zm9vYmFy+/=="));
+        assert!(is_crc_token_shaped(&"a".repeat(MAX_CRC_TOKEN_LEN)));
+        for bad in ["", "{}", r#"{"for_user_id":"1"}"#, "a b", "a.b", "é", "a\n"] {
+            assert!(!is_crc_token_shaped(bad), "{bad:?}");
+        }
+        assert!(!is_crc_token_shaped(&"a".repeat(MAX_CRC_TOKEN_LEN + 1)));
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_object_are_refused() {
+        let body = br#"{"for_user_id":"1","tweet_create_events":[]}"#;
+        assert!(parse_account_activity(body).is_ok());
+        let mut padded = body.to_vec();
+        padded.extend_from_slice(b" \n\t");
+        assert!(parse_account_activity(&padded).is_ok());
+        for tail in [&b"x"[..], b"{}", b"[1]", b"\0"] {
+            let mut bad = body.to_vec();
+            bad.extend_from_slice(tail);
+            let error = parse_account_activity(&bad).unwrap_err();
+            assert!(error.to_string().contains("after the JSON object"), "{error}");
+        }
     }
 }
