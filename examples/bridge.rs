@@ -196,7 +196,8 @@ async fn open_store(path: Option<PathBuf>) -> Result<Arc<dyn StateStore>> {
 }
 
 async fn serve(listener: tokio::net::TcpListener, routes: axum::Router) {
-    if let Err(error) = axum::serve(listener, routes).await {
+    let limits = deskbridge::server::limits::ServerLimits::default();
+    if let Err(error) = deskbridge::server::limits::serve(listener, routes, limits).await {
         eprintln!("webhook server stopped: {error}");
     }
 }

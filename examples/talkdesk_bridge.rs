@@ -15,9 +15,11 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use deskbridge::bridges::{AcceptedCredentials, UsedeskTalkdeskBackend};
 use deskbridge::http::RateLimit;
+use deskbridge::server::limits::{ServerLimits, serve_with_shutdown};
 use deskbridge::server::talkdesk::{Endpoint, endpoints, router};
 use deskbridge::sim::usedesk::UsedeskSim;
 use deskbridge::talkdesk::Manifest;
@@ -47,6 +49,10 @@ FLAGS:
     --print-manifest    Print the activation document (Markdown: Integration Details and
                         Action Details tables) and exit.
     --json              With --print-manifest: print the manifest as JSON instead.
+    --timeout-ms N      Cut stalled clients after N ms: header read, idle, body and
+                        request timeouts all set to N (default: the library's defaults,
+                        10 s / 30 s / 15 s / 30 s; see deskbridge::server::limits).
+    --max-connections N Most connections open at once (default 512).
     --help              Print this help.
 
 ENVIRONMENT:
@@ -69,6 +75,7 @@ struct Options {
     public_url: String,
     print_manifest: bool,
     json: bool,
+    limits: ServerLimits,
 }
 
 enum Parsed {
@@ -82,6 +89,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
         public_url: DEFAULT_PUBLIC_URL.to_owned(),
         print_manifest: false,
         json: false,
+        limits: ServerLimits::default(),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -102,6 +110,18 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> 
             "--public-url" => options.public_url = value("--public-url")?,
             "--print-manifest" if inline.is_none() => options.print_manifest = true,
             "--json" if inline.is_none() => options.json = true,
+            "--timeout-ms" => {
+                let ms: u64 = value("--timeout-ms")?
+                    .parse()
+                    .map_err(|_| "--timeout-ms needs a whole number of milliseconds".to_owned())?;
+                options.limits = options.limits.with_all_timeouts(Duration::from_millis(ms));
+            }
+            "--max-connections" => {
+                let n: usize = value("--max-connections")?
+                    .parse()
+                    .map_err(|_| "--max-connections needs a whole number".to_owned())?;
+                options.limits = options.limits.with_max_connections(n);
+            }
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
@@ -261,14 +281,15 @@ async fn main() -> ExitCode {
     }
     println!("press Ctrl-C to stop");
 
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                // No signal handler: serve until the process is killed.
-                std::future::pending::<()>().await;
-            }
-        })
-        .await;
+    // Timeouts, connection and request limits and a body cap: the endpoints face the
+    // internet (see deskbridge::server::limits).
+    let served = serve_with_shutdown(listener, app, options.limits.clone(), async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No signal handler: serve until the process is killed.
+            std::future::pending::<()>().await;
+        }
+    })
+    .await;
     if let Some(sim) = sim {
         sim.shutdown().await;
     }

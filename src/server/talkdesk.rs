@@ -35,6 +35,22 @@
 //! Every error body has the shape `{"error": "<code>", "message": "<text>"}`, plus `field`
 //! (the JSON path of a malformed body) or `problems` (`[{"key", "message"}]` for invalid
 //! action inputs) when they apply.
+//!
+//! Serve it with [`limits::serve`](super::limits::serve), which cuts slow and stalled
+//! clients and bounds connections, concurrent requests and bodies:
+//!
+//! ```no_run
+//! # async fn demo(backend: std::sync::Arc<dyn deskbridge::talkdesk::TalkdeskBackend>) -> Result<(), Box<dyn std::error::Error>> {
+//! use deskbridge::server::limits::{ServerLimits, serve};
+//! use deskbridge::talkdesk::Manifest;
+//!
+//! let public = url::Url::parse("https://bridge.example.com/talkdesk")?;
+//! let app = deskbridge::server::talkdesk::router(backend, Manifest::example_mycrm(&public)?);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8087").await?;
+//! serve(listener, app, ServerLimits::default()).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::HashMap;
 use std::sync::Arc;

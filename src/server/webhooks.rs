@@ -66,7 +66,10 @@
 //!     .into_router();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await
 //!     .map_err(|e| deskbridge::Error::config(e.to_string()))?;
-//! tokio::spawn(async move { axum::serve(listener, routes).await });
+//! // Timeouts, connection and request limits (deskbridge::server::limits): never a bare
+//! // `axum::serve` on a public endpoint.
+//! let limits = deskbridge::server::limits::ServerLimits::default();
+//! tokio::spawn(deskbridge::server::limits::serve(listener, routes, limits));
 //! bridge.run().await
 //! # }
 //! ```
