@@ -410,7 +410,9 @@ async fn unknown_actions_and_wrong_methods_get_json_errors() {
     let (status, body) = bridge.post("actions/delete_everything", action_body(json!({}))).await;
     assert_eq!(status, 404);
     assert_eq!(body["error"], "not_found");
-    assert!(body["message"].as_str().unwrap().contains("/talkdesk/actions/create_ticket"), "{body}");
+    // A 404 names nothing: neither the served paths nor the one asked for.
+    let message = body["message"].as_str().unwrap();
+    assert!(!message.contains("/talkdesk") && !message.contains("delete_everything"), "{body}");
     let response = bridge.client.get(format!("{}/contact_sync", bridge.base)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "POST");

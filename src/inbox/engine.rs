@@ -39,6 +39,27 @@ pub struct InboxConfig {
     /// leaving the message to a later pass (default 2 s).
     #[serde(default = "default_claim_wait")]
     pub claim_wait: Duration,
+    /// How long a message's *processed* mark (`processed/…`, the duplicate guard) is kept
+    /// after both the message's time and its processing (default 30 days, X's DM lookup
+    /// window). Marks past it are pruned ([`Inbox::prune_processed`], run at most every
+    /// [`PRUNE_EVERY`] by the passes and routes themselves), so the store stays bounded
+    /// however long the inbox runs. A message older than the pruning horizon that arrives
+    /// again (a redelivery or re-fetch whose mark may have been pruned) is never routed a
+    /// second time: it is reported as [`MessageOutcome::SkippedStale`].
+    #[serde(default = "default_processed_retention")]
+    pub processed_retention: Duration,
+}
+
+/// How often the passes and routes prune processed marks (at most; instances sharing a
+/// store take turns through a compare-and-set on `<prefix><source>/prune`).
+pub const PRUNE_EVERY: Duration = Duration::hours(1);
+
+/// Most processed marks one pruning run deletes (the rest wait for the next run), so that
+/// a run after a long pause stays short on stores that rewrite themselves per change.
+pub const PRUNE_BATCH: usize = 1000;
+
+fn default_processed_retention() -> Duration {
+    Duration::days(30)
 }
 
 fn default_claim_ttl() -> Duration {
@@ -60,6 +81,7 @@ impl Default for InboxConfig {
             state_prefix: "inbox/".into(),
             claim_ttl: default_claim_ttl(),
             claim_wait: default_claim_wait(),
+            processed_retention: default_processed_retention(),
         }
     }
 }
@@ -86,7 +108,26 @@ enum Intent {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Processed {
     ticket_id: Option<String>,
+    /// The message's own time.
     at: DateTime<Utc>,
+    /// When it was processed (absent in marks written before pruning existed).
+    #[serde(default)]
+    processed_at: Option<DateTime<Utc>>,
+}
+
+impl Processed {
+    /// The later of the message's time and its processing: the mark is kept for the
+    /// retention after it.
+    fn last(&self) -> DateTime<Utc> {
+        self.processed_at.map_or(self.at, |p| p.max(self.at))
+    }
+}
+
+/// The last pruning run: when it ran and the horizon it pruned up to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PruneRun {
+    at: DateTime<Utc>,
+    horizon: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -266,6 +307,9 @@ impl Inbox {
                 self.store.compare_and_set(&cursor_key, stored_cursor.as_ref(), Some(batch.cursor)).await?;
         }
         report.silence_alert = self.check_silence(now, dry_run).await?;
+        if !dry_run {
+            self.prune_if_due(now).await;
+        }
         Ok(report)
     }
 
@@ -276,7 +320,79 @@ impl Inbox {
     /// instance holds it for longer than [`InboxConfig::claim_wait`], the outcome is
     /// [`MessageOutcome::SkippedClaimed`] and the message is left to a later pass.
     pub async fn route(&self, message: InboundMessage, now: DateTime<Utc>, dry_run: bool) -> RoutedMessage {
-        self.route_with(message, now, dry_run, None).await
+        let routed = self.route_with(message, now, dry_run, None).await;
+        if !dry_run {
+            self.prune_if_due(now).await;
+        }
+        routed
+    }
+
+    /// Delete the processed marks whose message and processing are both older than
+    /// [`InboxConfig::processed_retention`] (at most [`PRUNE_BATCH`] per call), and record
+    /// the horizon so that such a message, if it ever comes again, is skipped as stale
+    /// rather than routed twice. Returns how many marks were deleted.
+    ///
+    /// Passes and routes call it themselves at most every [`PRUNE_EVERY`]; call it
+    /// directly to prune on your own schedule.
+    pub async fn prune_processed(&self, now: DateTime<Utc>) -> Result<usize> {
+        let Some(horizon) = now.checked_sub_signed(self.config.processed_retention.abs()) else {
+            return Ok(0);
+        };
+        // The horizon is recorded before any mark goes: a message whose mark is being
+        // deleted is already refused as stale.
+        self.record_horizon(now, horizon).await?;
+        let prefix = self.key("processed/");
+        let mut pruned = 0;
+        for (key, value) in self.store.scan_prefix(&prefix).await? {
+            if pruned >= PRUNE_BATCH {
+                break;
+            }
+            // A mark this version cannot read is left alone (never guess).
+            let Ok(mark) = serde_json::from_value::<Processed>(value) else { continue };
+            if mark.last() < horizon {
+                self.store.delete(&key).await?;
+                pruned += 1;
+            }
+        }
+        if pruned > 0 {
+            tracing::debug!(pruned, %horizon, "inbox: processed marks pruned");
+        }
+        Ok(pruned)
+    }
+
+    /// Move the recorded horizon forward to `horizon` (never back).
+    async fn record_horizon(&self, now: DateTime<Utc>, horizon: DateTime<Utc>) -> Result<()> {
+        let key = self.key("prune");
+        for _ in 0..16 {
+            let stored = self.store.get(&key).await?;
+            let previous = stored.as_ref().and_then(|v| PruneRun::deserialize(v).ok());
+            let run =
+                PruneRun { at: now, horizon: previous.as_ref().map_or(horizon, |p| p.horizon.max(horizon)) };
+            let value = serde_json::to_value(&run)
+                .map_err(|e| Error::store(format!("cannot encode \"{key}\": {e}")))?;
+            if self.store.compare_and_set(&key, stored.as_ref(), Some(value)).await? {
+                return Ok(());
+            }
+        }
+        Err(Error::store(format!("\"{key}\" kept changing; pruning left for later")))
+    }
+
+    /// The horizon of the last pruning run, if any ran.
+    async fn pruned_horizon(&self) -> Result<Option<DateTime<Utc>>> {
+        let stored = self.store.get(&self.key("prune")).await?;
+        Ok(stored.and_then(|v| PruneRun::deserialize(&v).ok()).map(|r| r.horizon))
+    }
+
+    /// [`prune_processed`](Self::prune_processed) when the last run is older than
+    /// [`PRUNE_EVERY`]. Failures are logged: pruning never fails a pass.
+    async fn prune_if_due(&self, now: DateTime<Utc>) {
+        let last: Option<PruneRun> = self.store.get_as(&self.key("prune")).await.unwrap_or(None);
+        if last.is_some_and(|run| now - run.at < PRUNE_EVERY && run.at <= now) {
+            return;
+        }
+        if let Err(e) = self.prune_processed(now).await {
+            tracing::warn!(error = %e, "inbox: pruning processed marks failed; will retry");
+        }
     }
 
     async fn route_with(
@@ -311,6 +427,10 @@ impl Inbox {
         let processed_key = self.key(&format!("processed/{mkey}"));
         if self.store.get(&processed_key).await?.is_some() {
             return Ok(MessageOutcome::SkippedDuplicate);
+        }
+        // Its mark may have been pruned: never route it a second time.
+        if self.pruned_horizon().await?.is_some_and(|horizon| msg.created_at < horizon) {
+            return Ok(MessageOutcome::SkippedStale);
         }
         if dry_run {
             return self.route_inner(msg, &mkey, now, true, overlay).await;
@@ -372,7 +492,7 @@ impl Inbox {
                 if !already {
                     self.desk.add_client_comment(&ticket_id, &render(msg), &dedupe).await?;
                 }
-                self.record(msg, &TicketRef { id: ticket_id.clone(), client_id: None }, false).await?;
+                self.record(msg, &TicketRef { id: ticket_id.clone(), client_id: None }, false, now).await?;
                 return Ok(if already {
                     MessageOutcome::Recovered { ticket_id }
                 } else {
@@ -382,7 +502,7 @@ impl Inbox {
             Some(Intent::Create { attempted_at }) if !dry_run => {
                 let since = attempted_at - self.config.recovery_margin;
                 if let Some(ticket) = self.desk.find_by_dedupe_key(&dedupe, since).await? {
-                    self.record(msg, &ticket, true).await?;
+                    self.record(msg, &ticket, true, now).await?;
                     return Ok(MessageOutcome::Recovered { ticket_id: ticket.id });
                 }
                 create_attempted_at = Some(attempted_at);
@@ -418,7 +538,7 @@ impl Inbox {
             Route::Comment { ticket_id } => {
                 self.store.put_as(&intent_key, &Intent::Comment { ticket_id: ticket_id.clone() }).await?;
                 self.desk.add_client_comment(&ticket_id, &render(msg), &dedupe).await?;
-                self.record(msg, &TicketRef { id: ticket_id.clone(), client_id: None }, false).await?;
+                self.record(msg, &TicketRef { id: ticket_id.clone(), client_id: None }, false, now).await?;
                 Ok(MessageOutcome::Commented { ticket_id })
             }
             Route::Create { why } => {
@@ -427,7 +547,7 @@ impl Inbox {
                 let client_id: Option<String> =
                     self.store.get_as(&self.key(&format!("client/{}", msg.author_id))).await?;
                 let ticket = self.desk.create_ticket(&self.new_ticket(msg, client_id, dedupe)).await?;
-                self.record(msg, &ticket, true).await?;
+                self.record(msg, &ticket, true, now).await?;
                 Ok(MessageOutcome::CreatedTicket { ticket_id: Some(ticket.id), why })
             }
         }
@@ -506,7 +626,13 @@ impl Inbox {
 
     /// Store the result of a helpdesk write, then mark the message processed, then drop
     /// the intent (in that order: every prefix of it is safe to crash in).
-    async fn record(&self, msg: &InboundMessage, ticket: &TicketRef, created: bool) -> Result<()> {
+    async fn record(
+        &self,
+        msg: &InboundMessage,
+        ticket: &TicketRef,
+        created: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         match msg.kind {
             MessageKind::DirectMessage => {
                 let thread = DmThread { ticket_id: ticket.id.clone() };
@@ -526,7 +652,8 @@ impl Inbox {
         }
         self.note_message_time(msg.created_at).await?;
         let mkey = Self::message_key(msg.kind, &msg.id);
-        let processed = Processed { ticket_id: Some(ticket.id.clone()), at: msg.created_at };
+        let processed =
+            Processed { ticket_id: Some(ticket.id.clone()), at: msg.created_at, processed_at: Some(now) };
         self.store.put_as(&self.key(&format!("processed/{mkey}")), &processed).await?;
         self.store.delete(&self.key(&format!("intent/{mkey}"))).await
     }

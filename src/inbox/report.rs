@@ -34,6 +34,10 @@ pub enum MessageOutcome {
     /// doing so and its claim has not expired yet); the message stays unprocessed and the
     /// next pass fetches it again.
     SkippedClaimed,
+    /// Older than the horizon up to which processed marks were pruned
+    /// ([`InboxConfig::processed_retention`](super::InboxConfig::processed_retention)):
+    /// it may have been routed before and its mark pruned, so it is not routed again.
+    SkippedStale,
     /// Routing failed; the message stays unprocessed and is retried on the next pass.
     Failed {
         /// The error.
@@ -92,6 +96,7 @@ impl fmt::Display for InboxReport {
                 MessageOutcome::SkippedOwn
                     | MessageOutcome::SkippedDuplicate
                     | MessageOutcome::SkippedClaimed
+                    | MessageOutcome::SkippedStale
             )
         });
         let failed = self.count(|o| matches!(o, MessageOutcome::Failed { .. }));
@@ -121,6 +126,10 @@ impl fmt::Display for InboxReport {
                 MessageOutcome::SkippedDuplicate => "skipped: already processed".to_owned(),
                 MessageOutcome::SkippedClaimed => {
                     "left for later: another instance is routing this person's messages".to_owned()
+                }
+                MessageOutcome::SkippedStale => {
+                    "skipped: older than the processed-mark retention (may have been routed before)"
+                        .to_owned()
                 }
                 MessageOutcome::Failed { error } => format!("FAILED: {error}"),
             };

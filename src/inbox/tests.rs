@@ -218,6 +218,7 @@ fn outcome_names(r: &InboxReport) -> Vec<String> {
             MessageOutcome::SkippedOwn => "own".into(),
             MessageOutcome::SkippedDuplicate => "dup".into(),
             MessageOutcome::SkippedClaimed => "claimed".into(),
+            MessageOutcome::SkippedStale => "stale".into(),
             MessageOutcome::Failed { .. } => "failed".into(),
         })
         .collect()
@@ -406,4 +407,68 @@ async fn silence_alert_fires_once_per_silence() {
     inbox.poll_once(t(6 * 60), false).await.unwrap();
     assert!(inbox.poll_once(t(10 * 60), false).await.unwrap().silence_alert.is_some());
     assert_eq!(*fired.lock().unwrap(), 2);
+}
+
+/// Processed marks are pruned past the retention, so the store stays bounded however
+/// long the inbox runs; a message older than the pruned horizon is never routed twice.
+#[tokio::test]
+async fn processed_marks_are_pruned_and_the_store_stays_bounded() {
+    let source = Arc::new(FakeSource::default());
+    let desk = Arc::new(FakeDesk::default());
+    let store = Arc::new(MemoryStore::new());
+    let config = InboxConfig { processed_retention: Duration::days(2), ..InboxConfig::default() };
+    let inbox = Inbox::new(source.clone(), desk.clone(), store.clone(), config);
+    let day = |d: i64| t(0) + Duration::days(d);
+    const PER_DAY: usize = 20;
+    let mut most_marks = 0;
+    for d in 0..60 {
+        for n in 0..PER_DAY {
+            let mut m = dm(&format!("{d}-{n}"), &format!("a{}", n % 5), "hi", 0);
+            m.created_at = day(d) + Duration::minutes(n as i64);
+            source.messages.lock().unwrap().push(m);
+        }
+        // Two passes a day, twelve hours apart (pruning runs at most hourly).
+        for hours in [1, 13] {
+            let report = inbox.poll_once(day(d) + Duration::hours(hours), false).await.unwrap();
+            assert!(report.is_success(), "{report}");
+        }
+        let marks = store.scan_prefix("inbox/x/processed/").await.unwrap().len();
+        most_marks = most_marks.max(marks);
+    }
+    // At most the retention (2 days) plus the day in progress and one pruning interval.
+    assert!(most_marks <= 4 * PER_DAY, "{most_marks} processed marks kept");
+    assert!(most_marks >= 2 * PER_DAY, "marks inside the window are kept: {most_marks}");
+    let all_keys = store.scan_prefix("inbox/").await.unwrap().len();
+    assert!(all_keys < 5 * PER_DAY, "{all_keys} keys in the store");
+
+    // A message inside the window is still a duplicate; one past the horizon is stale.
+    let comments_before: usize = desk.tickets.lock().unwrap().iter().map(|t| t.comments.len()).sum();
+    let tickets_before = desk.tickets.lock().unwrap().len();
+    let mut recent = dm("59-3", "a3", "hi", 0);
+    recent.created_at = day(59) + Duration::minutes(3);
+    let routed = inbox.route(recent, day(59) + Duration::hours(14), false).await;
+    assert_eq!(routed.outcome, MessageOutcome::SkippedDuplicate);
+    let mut old = dm("3-7", "a2", "hi", 0);
+    old.created_at = day(3) + Duration::minutes(7);
+    let routed = inbox.route(old, day(59) + Duration::hours(14), false).await;
+    assert_eq!(routed.outcome, MessageOutcome::SkippedStale);
+    let comments_after: usize = desk.tickets.lock().unwrap().iter().map(|t| t.comments.len()).sum();
+    assert_eq!((desk.tickets.lock().unwrap().len(), comments_after), (tickets_before, comments_before));
+}
+
+/// Nothing inside the retention window is ever pruned, and a fresh inbox skips nothing.
+#[tokio::test]
+async fn pruning_keeps_every_mark_inside_the_window() {
+    let r = rig();
+    for i in 0..10 {
+        r.push(dm(&format!("d{i}"), "1", "hi", i));
+    }
+    assert!(r.pass().await.is_success());
+    let marks = || async { r.store.scan_prefix("inbox/x/processed/").await.unwrap().len() };
+    assert_eq!(marks().await, 10);
+    // 29 days later: still inside the default 30 days.
+    assert_eq!(r.inbox.prune_processed(t(1000) + Duration::days(29)).await.unwrap(), 0);
+    assert_eq!(marks().await, 10);
+    assert_eq!(r.inbox.prune_processed(t(1000) + Duration::days(31)).await.unwrap(), 10);
+    assert_eq!(marks().await, 0);
 }
