@@ -286,7 +286,7 @@ struct Seen {
 
 /// Open a raw connection, send `steps` (bytes, then a pause), then wait (bounded) for the
 /// server to answer and close. Runs on a blocking thread.
-fn raw_client(addr: SocketAddr, steps: Vec<(Vec<u8>, Duration)>) -> Seen {
+fn raw_client(addr: SocketAddr, steps: Steps) -> Seen {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     let mut answer = Vec::new();
@@ -329,11 +329,13 @@ fn raw_client(addr: SocketAddr, steps: Vec<(Vec<u8>, Duration)>) -> Seen {
     Seen { answer: String::from_utf8_lossy(&answer).into_owned(), closed }
 }
 
-fn slow_patterns(path: &str) -> Vec<(&'static str, Vec<(Vec<u8>, Duration)>)> {
+/// What a raw client sends: bytes, then a pause, in order.
+type Steps = Vec<(Vec<u8>, Duration)>;
+
+fn slow_patterns(path: &str) -> Vec<(&'static str, Steps)> {
     let tick = Duration::from_millis(150);
     let head = format!("POST {path} HTTP/1.1\r\nhost: x\r\n");
-    let trickled_headers: Vec<(Vec<u8>, Duration)> =
-        (0..20).map(|i| (format!("x-h{i}: v\r\n").into_bytes(), tick)).collect();
+    let trickled_headers: Steps = (0..20).map(|i| (format!("x-h{i}: v\r\n").into_bytes(), tick)).collect();
     let mut headers = vec![(head.clone().into_bytes(), tick)];
     headers.extend(trickled_headers);
     let body_start = format!("{head}content-type: application/json\r\ncontent-length: 100\r\n\r\n");

@@ -237,6 +237,11 @@ fn mutate_node(rng: &mut Rng, node: &mut Value, choice: usize) {
     }
 }
 
+/// Bytes inserted by the byte-level mutator.
+const JUNK: &[&[u8]] = &[b"\0", b"\xff\xfe", b"{", b"}", b"\"", b"\\u0000", b",", b"]", b"\r\n"];
+/// Bytes appended after a body.
+const TRAILERS: &[&[u8]] = &[b" trailing", b"{}", b"\n{\"a\":1}", b"\0"];
+
 /// One byte-level mutation.
 pub fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>) {
     match rng.below(7) {
@@ -250,20 +255,10 @@ pub fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>) {
         }
         2 => {
             let i = rng.below(bytes.len() + 1);
-            let junk: &[u8] = *rng.pick(&[
-                &b"\0"[..],
-                &b"\xff\xfe"[..],
-                b"{",
-                b"}",
-                b"\"",
-                b"\\u0000",
-                b",",
-                b"]",
-                b"\r\n",
-            ]);
+            let junk = JUNK[rng.below(JUNK.len())];
             bytes.splice(i..i, junk.iter().copied());
         }
-        3 => bytes.extend_from_slice(*rng.pick(&[&b" trailing"[..], &b"{}"[..], b"\n{\"a\":1}", b"\0"])),
+        3 => bytes.extend_from_slice(TRAILERS[rng.below(TRAILERS.len())]),
         4 if !bytes.is_empty() => {
             let i = rng.below(bytes.len());
             let j = (i + rng.below(64)).min(bytes.len());
@@ -571,11 +566,14 @@ pub async fn seeds() -> Seeds {
     }
 }
 
+/// A target's body: make one input from the generator, run it, return it.
+pub type TargetFn = Box<dyn Fn(&mut Rng) -> Vec<u8>>;
+
 /// One fuzz target: a name, its relative cost (iterations = budget / cost) and the body.
 pub struct Target {
     pub name: &'static str,
     pub cost: u64,
-    pub run: Box<dyn Fn(&mut Rng) -> Vec<u8>>,
+    pub run: TargetFn,
 }
 
 /// What a run of one target did.
