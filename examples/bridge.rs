@@ -33,7 +33,9 @@ use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, Z
 use deskbridge::status::Channel;
 use deskbridge::store::FileStore;
 use deskbridge::sync::bridge::Clock;
-use deskbridge::sync::{Bridge, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, StatusLink};
+use deskbridge::sync::{
+    Bridge, BridgeNotice, BridgeOptions, DeliveryOutcome, LinkConfig, LinkMode, StatusLink,
+};
 use deskbridge::zendesk::{
     CustomStatusReading, WebhookVerifier as ZendeskVerifier, ZendeskAuth, ZendeskConfig, ZendeskProvider,
 };
@@ -155,8 +157,10 @@ fn printer(failed: Arc<AtomicUsize>, clock: Clock) -> impl Fn(&BridgeNotice) + S
     move |notice| {
         let at = clock().format("%H:%M");
         match notice {
-            BridgeNotice::Observed { agent, provider, value, origin, .. } => {
-                println!("{at} observed {provider} {agent} = {value} ({origin:?})")
+            BridgeNotice::Delivery { source, agent_id, value, agent, outcome, .. } => {
+                let who = agent.as_deref().unwrap_or(agent_id);
+                let value = value.as_ref().map_or("(changed)", |v| v.as_str());
+                println!("{at} delivery {source} {who} = {value}: {}", describe(outcome))
             }
             BridgeNotice::Wrote { agent, provider, value, .. } => {
                 println!("{at} wrote {provider} {agent} = {value}")
@@ -166,9 +170,6 @@ fn printer(failed: Arc<AtomicUsize>, clock: Clock) -> impl Fn(&BridgeNotice) + S
                 println!("{at} FAILED {provider} {agent} = {value}: {error}")
             }
             BridgeNotice::Skipped { agent, reason, .. } => println!("{at} skipped {agent}: {reason}"),
-            BridgeNotice::Duplicate { delivery_id } => {
-                println!("{at} duplicate delivery {delivery_id} dropped")
-            }
             BridgeNotice::Reconciled { link, agents } => println!("{at} reconciled {link}: {agents} agents"),
             BridgeNotice::Error { context, error } => eprintln!("{at} error in {context}: {error}"),
             other => println!("{at} {other:?}"),
@@ -176,15 +177,26 @@ fn printer(failed: Arc<AtomicUsize>, clock: Clock) -> impl Fn(&BridgeNotice) + S
     }
 }
 
+fn describe(outcome: &DeliveryOutcome) -> String {
+    match outcome {
+        DeliveryOutcome::Confirmed { read } => {
+            format!("confirmed by reading the agent ({})", read.as_ref().map_or("no status", |v| v.as_str()))
+        }
+        DeliveryOutcome::Stale { at, known_at } => format!("stale (stamped {at}, the link holds {known_at})"),
+        DeliveryOutcome::Unrouted { reason } => format!("unrouted: {reason}"),
+        DeliveryOutcome::Failed { error } => format!("FAILED: {error}"),
+        other => other.as_str().to_owned(),
+    }
+}
+
 fn link(aircall: Arc<dyn StatusProvider>, zendesk: Arc<dyn StatusProvider>, two_way: bool) -> StatusLink {
     let mode = if two_way { LinkMode::TwoWay } else { LinkMode::OneWay { from: Side::A } };
-    StatusLink {
-        name: "voice".into(),
-        a: (aircall, Channel::Voice),
-        b: (zendesk, Channel::Voice),
-        config: LinkConfig::new(StatusMap::aircall_zendesk(), mode),
-        identity: Default::default(),
-    }
+    StatusLink::new(
+        "voice",
+        ("aircall", aircall, Channel::Voice),
+        ("zendesk", zendesk, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), mode),
+    )
 }
 
 async fn open_store(path: Option<PathBuf>) -> Result<Arc<dyn StateStore>> {

@@ -20,7 +20,7 @@ fn writes(actions: &[LinkAction]) -> Vec<(Side, String)> {
         .iter()
         .filter_map(|a| match a {
             LinkAction::Write { side, value, .. } => Some((*side, value.as_str().to_owned())),
-            LinkAction::Skip(_) => None,
+            LinkAction::Skip(_) | LinkAction::Read { .. } => None,
         })
         .collect()
 }
@@ -264,6 +264,12 @@ impl World {
         while let Some(ev) = work.pop() {
             let actions = step(&self.cfg, &mut self.st, ev, self.now);
             for a in actions {
+                if let LinkAction::Read { side } = a {
+                    // A one-agent read answers with what the side really holds now.
+                    let value = Some(self.actual[side.index()].0.clone());
+                    work.push(LinkEvent::Read { side, value });
+                    continue;
+                }
                 let LinkAction::Write { side, value, .. } = a else { continue };
                 // Invariant: a one-way link never writes its source.
                 if let LinkMode::OneWay { from } = self.cfg.mode {
