@@ -12,6 +12,10 @@
 //! `ZENDESK_WEBHOOK_SECRET`, it runs against the real APIs and serves the routers on
 //! `DESKBRIDGE_WEBHOOK_ADDR` (default 127.0.0.1:8080); no driver runs.
 //!
+//! Either way, `GET /metrics` on the listen address answers the bridge's metrics
+//! (deliveries by outcome, writes, skips by reason, failures, 429s, pass durations, queue
+//! depth) in Prometheus text format.
+//!
 //! ```text
 //! cargo run --example bridge --features server -- --for 5 --two-way
 //! ```
@@ -40,6 +44,7 @@ use deskbridge::zendesk::{
     CustomStatusReading, WebhookVerifier as ZendeskVerifier, ZendeskAuth, ZendeskConfig, ZendeskProvider,
 };
 use deskbridge::{Error, Result};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use url::Url;
 
 const HELP: &str = "\
@@ -56,13 +61,17 @@ OPTIONS:
     --state PATH               state file (default: a file in the temp directory)
     --reconcile-every SECONDS  reconcile pass interval (default: 2 on the simulators,
                                300 on real accounts)
+    --aircall-max-age SECONDS  refuse Aircall deliveries stamped further than SECONDS
+                               from now (replay window; default: off, because Aircall
+                               retries failed deliveries for up to 12 h)
     --help                     this text
 
 Without credentials the simulators run in-process and a scripted day of status
 changes is delivered to the webhook routers, sometimes duplicated, reordered or
 dropped. With AIRCALL_* and ZENDESK_* credentials plus AIRCALL_WEBHOOK_TOKEN and
 ZENDESK_WEBHOOK_SECRET, the real APIs are used and the routers listen on
-DESKBRIDGE_WEBHOOK_ADDR (default 127.0.0.1:8080).
+DESKBRIDGE_WEBHOOK_ADDR (default 127.0.0.1:8080). GET /metrics on the same address
+answers the bridge's metrics in Prometheus text format.
 
 Exit codes: 0 all writes succeeded, 1 a write or the bridge failed, 2 bad usage.";
 
@@ -72,6 +81,7 @@ struct Args {
     two_way: bool,
     state: Option<PathBuf>,
     reconcile_every: Option<Duration>,
+    aircall_max_age: Option<Duration>,
 }
 
 fn seconds(flag: &str, value: Option<String>) -> std::result::Result<Duration, String> {
@@ -96,6 +106,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> std::result::Result<Opt
                 parsed.state = Some(PathBuf::from(path));
             }
             "--reconcile-every" => parsed.reconcile_every = Some(seconds("--reconcile-every", args.next())?),
+            "--aircall-max-age" => parsed.aircall_max_age = Some(seconds("--aircall-max-age", args.next())?),
             other => return Err(format!("unknown argument \"{other}\" (see --help)")),
         }
     }
@@ -207,7 +218,34 @@ async fn open_store(path: Option<PathBuf>) -> Result<Arc<dyn StateStore>> {
     Ok(Arc::new(FileStore::open(path).await?))
 }
 
+/// The webhook routes plus `GET /metrics` (Prometheus text format), when a recorder could
+/// be installed (it can be only once per process).
+fn with_metrics(routes: axum::Router) -> axum::Router {
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    let handle = HANDLE.get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            eprintln!("metrics disabled: {error}");
+            None
+        }
+    });
+    match handle.clone() {
+        Some(handle) => routes.route(
+            "/metrics",
+            axum::routing::get(move || {
+                let handle = handle.clone();
+                async move {
+                    handle.run_upkeep();
+                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+                }
+            }),
+        ),
+        None => routes,
+    }
+}
+
 async fn serve(listener: tokio::net::TcpListener, routes: axum::Router) {
+    let routes = with_metrics(routes);
     if let Err(error) = axum::serve(listener, routes).await {
         eprintln!("webhook server stopped: {error}");
     }
@@ -243,14 +281,20 @@ async fn run_live(args: Args, aircall: AircallConfig, zendesk: ZendeskConfig) ->
         ))?
         .on_notice(printer(failed.clone(), clock));
     let handle = bridge.handle();
+    let mut aircall_verifier = AircallVerifier::new(token)?;
+    if let Some(max_age) = args.aircall_max_age {
+        aircall_verifier = aircall_verifier.with_max_age(max_age);
+    }
     let routes = WebhookRoutes::new(handle.clone())
-        .aircall(AircallVerifier::new(token)?)
+        .aircall(aircall_verifier)
         .zendesk(ZendeskVerifier::new(secret)?, reading)
         .into_router();
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
-    eprintln!("webhooks: http://{addr}{AIRCALL_PATH} and http://{addr}{ZENDESK_PATH}");
+    eprintln!(
+        "webhooks: http://{addr}{AIRCALL_PATH} and http://{addr}{ZENDESK_PATH}; metrics: http://{addr}/metrics"
+    );
     let server = tokio::spawn(serve(listener, routes));
     let bridge = tokio::spawn(bridge.run());
     wait(args.run_for).await;
