@@ -654,3 +654,77 @@ async fn the_default_one_agent_read_lists() {
     assert_eq!(plain.agent_status("404", Channel::Voice).await.unwrap(), None);
     assert_eq!(plain.writable_statuses(Channel::Voice).await.unwrap(), None);
 }
+
+/// The routers mount under any path prefix, inside an application with its own state;
+/// their events carry the routing key the link names; Aircall's replay window refuses a
+/// delivery stamped in 2230 before anything is queued.
+#[cfg(all(feature = "server", feature = "aircall"))]
+#[tokio::test]
+async fn routers_mount_under_a_prefix_in_an_app_with_state() {
+    use deskbridge::aircall::WebhookVerifier;
+    use deskbridge::server::webhooks::{AIRCALL_SOURCE, WebhookRoutes};
+
+    #[derive(Clone)]
+    struct AppState(&'static str);
+
+    let (aircall, zendesk) = pair();
+    let link = StatusLink::new(
+        "voice",
+        (AIRCALL_SOURCE, aircall.clone() as Arc<dyn StatusProvider>, Channel::Voice),
+        ("zendesk", zendesk.clone() as Arc<dyn StatusProvider>, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), ONE_WAY),
+    );
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let sink = notices.clone();
+    let bridge = Bridge::new(Arc::new(MemoryStore::new()), BridgeOptions::default())
+        .status_link(link)
+        .unwrap()
+        .on_notice(move |n| sink.lock().unwrap().push(n.clone()));
+    let handle = bridge.handle();
+    let task = tokio::spawn(bridge.run());
+    let verifier = WebhookVerifier::new("hook-token").unwrap().with_max_age(Duration::from_secs(600));
+    let app: axum::Router<AppState> = axum::Router::new()
+        .route(
+            "/health",
+            axum::routing::get(|axum::extract::State(state): axum::extract::State<AppState>| async move {
+                state.0
+            }),
+        )
+        .merge(
+            WebhookRoutes::new(handle.clone()).path_prefix("hooks/v1/").aircall(verifier).into_router_for(),
+        );
+    let app = app.with_state(AppState("ok"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let body = |timestamp: i64| {
+        serde_json::json!({
+            "resource": "user", "event": "user.opened.v2", "timestamp": timestamp, "token": "hook-token",
+            "data": {"id": 1, "email": "ana@example.com", "availability_status": "available"}
+        })
+        .to_string()
+    };
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: String| client.post(format!("{base}{path}")).body(body).send();
+    assert_eq!(reqwest::get(format!("{base}/health")).await.unwrap().text().await.unwrap(), "ok");
+    let now = Utc::now().timestamp();
+    assert_eq!(post("/webhooks/aircall", body(now)).await.unwrap().status().as_u16(), 404);
+    let replay =
+        post("/hooks/v1/aircall", body(Utc.with_ymd_and_hms(2230, 1, 1, 0, 0, 0).unwrap().timestamp()));
+    assert_eq!(replay.await.unwrap().status().as_u16(), 401, "outside the replay window");
+    aircall.set("1", "available");
+    assert_eq!(post("/hooks/v1/aircall", body(now)).await.unwrap().status().as_u16(), 200);
+    for _ in 0..200 {
+        if zendesk.status("z1") == "online" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(zendesk.status("z1"), "online", "{:?}", notices.lock().unwrap());
+    let deliveries =
+        notices.lock().unwrap().iter().filter(|n| matches!(n, BridgeNotice::Delivery { .. })).count();
+    assert_eq!(deliveries, 1, "the refused replay never reached the bridge");
+    handle.shutdown();
+    task.await.unwrap().unwrap();
+    server.abort();
+}
