@@ -118,13 +118,16 @@ impl Drop for Example {
     }
 }
 
-/// Poll `done` every 20 ms until it holds, or fail after [`WITHIN`].
-async fn poll(mut done: impl FnMut() -> bool, explain: impl Fn() -> String) {
-    let deadline = tokio::time::Instant::now() + WITHIN;
+/// Poll `done` every 20 ms until it holds, or fail after [`WITHIN`]; returns how long it
+/// took (printed for the record, never asserted).
+async fn poll(mut done: impl FnMut() -> bool, explain: impl Fn() -> String) -> Duration {
+    let started = tokio::time::Instant::now();
+    let deadline = started + WITHIN;
     while !done() {
         assert!(tokio::time::Instant::now() < deadline, "{}", explain());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    started.elapsed()
 }
 
 /// Aircall's delivery of `user` as it is, stamped `at` (whole seconds).
@@ -155,13 +158,16 @@ async fn the_example_applies_every_real_change_at_once_and_survives_a_2230_repla
     sims.aircall.set_availability(2, AircallAvailabilityStatus::Available, None).unwrap();
     let ben = sims.aircall.user(2).unwrap();
     assert_eq!(example.deliver(&delivery(&sims, &ben, Utc::now())).await, 200);
-    poll(|| sims.zendesk_status(102) == "online", || format!("Ben: {:#?}", example.output())).await;
+    let took =
+        poll(|| sims.zendesk_status(102) == "online", || format!("Ben: {:#?}", example.output())).await;
+    eprintln!("Ben: the change reached Zendesk after {took:?}");
 
     // 2. Cy goes available; Aircall's clock is 5 s behind ours.
     sims.aircall.set_availability(3, AircallAvailabilityStatus::Available, None).unwrap();
     let cy = sims.aircall.user(3).unwrap();
     assert_eq!(example.deliver(&delivery(&sims, &cy, Utc::now() - chrono::Duration::seconds(5))).await, 200);
-    poll(|| sims.zendesk_status(103) == "online", || format!("Cy: {:#?}", example.output())).await;
+    let took = poll(|| sims.zendesk_status(103) == "online", || format!("Cy: {:#?}", example.output())).await;
+    eprintln!("Cy: the change reached Zendesk after {took:?}");
 
     // 3. Ana goes unavailable; Aircall's clock is 5 s ahead of ours. Her earlier delivery
     //    (available) is kept for the replay.
@@ -169,7 +175,9 @@ async fn the_example_applies_every_real_change_at_once_and_survives_a_2230_repla
     sims.aircall.set_availability(1, AircallAvailabilityStatus::Unavailable, None).unwrap();
     let ana = sims.aircall.user(1).unwrap();
     assert_eq!(example.deliver(&delivery(&sims, &ana, Utc::now() + chrono::Duration::seconds(5))).await, 200);
-    poll(|| sims.zendesk_status(101) == "offline", || format!("Ana: {:#?}", example.output())).await;
+    let took =
+        poll(|| sims.zendesk_status(101) == "offline", || format!("Ana: {:#?}", example.output())).await;
+    eprintln!("Ana: the change reached Zendesk after {took:?}");
 
     // 4. The old "available" of Ana, replayed with a valid token and a stamp in 2230: it is
     //    clamped, confirmed by reading Ana, and writes nothing.
@@ -189,7 +197,9 @@ async fn the_example_applies_every_real_change_at_once_and_survives_a_2230_repla
     sims.aircall.set_availability(1, AircallAvailabilityStatus::Available, None).unwrap();
     let ana = sims.aircall.user(1).unwrap();
     assert_eq!(example.deliver(&delivery(&sims, &ana, Utc::now())).await, 200);
-    poll(|| sims.zendesk_status(101) == "online", || format!("Ana again: {:#?}", example.output())).await;
+    let took =
+        poll(|| sims.zendesk_status(101) == "online", || format!("Ana again: {:#?}", example.output())).await;
+    eprintln!("Ana again: the change reached Zendesk after {took:?}");
 
     // One write per real change, none from a pass: no pass ran after the first one.
     assert_eq!(changes(&sims), 4, "{:?}", sims.zendesk.server().writes());
