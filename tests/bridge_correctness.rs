@@ -516,6 +516,13 @@ async fn links_that_cannot_work_are_refused_before_the_first_write() {
     ))
     .await;
     assert!(loose.contains("\"Online\"") && loose.contains("\"online\""), "{loose}");
+    // A reading on the source side spelled otherwise than the provider reports it.
+    let reading = refused(with_map(
+        StatusMap::aircall_zendesk().with_reading(Side::B, "Away", Presence::Away),
+        LinkMode::OneWay { from: Side::B },
+    ))
+    .await;
+    assert!(reading.contains("reads \"Away\"") && reading.contains("\"away\""), "{reading}");
     // Sides swapped.
     let swapped =
         refused(with_map(StatusMap::new(StatusTable::zendesk(), StatusTable::aircall()), ONE_WAY)).await;

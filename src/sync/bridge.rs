@@ -1596,7 +1596,7 @@ async fn validate_link(link: &StatusLink) -> Result<Vec<String>> {
                 table.provider
             )));
         }
-        for value in values.iter().copied().chain(table.readings.keys()) {
+        for value in values.iter().copied() {
             let canonical = provider.canonical_status(channel, value);
             if canonical != *value {
                 return Err(Error::config(format!(
@@ -1651,6 +1651,22 @@ async fn validate_link(link: &StatusLink) -> Result<Vec<String>> {
                 provider.name(),
                 known.join(", ")
             )));
+        }
+    }
+    // Every side is read: a reading spelled otherwise than the provider reports its values
+    // would never match.
+    for side in [Side::A, Side::B] {
+        let (provider, channel) = link.side(side);
+        for value in link.config.map.table(side).readings.keys() {
+            let canonical = provider.canonical_status(channel, value);
+            if canonical != *value {
+                return Err(Error::config(format!(
+                    "status link \"{name}\": side {} ({}) reads \"{value}\", but {} reports it as \"{canonical}\"; use \"{canonical}\" in the status table",
+                    side_name(side),
+                    provider.name(),
+                    provider.name()
+                )));
+            }
         }
     }
     let filter = &link.filter;
