@@ -15,6 +15,11 @@
 //! - once events stop, the link settles: writes are bounded by the number of real changes
 //!   plus a bounded number of retries.
 //!
+//! - after the last real change has been delivered, the target holds the mapping of the
+//!   source's actual value without waiting for a reconcile pass, whatever the provider's
+//!   clock skew (±5 s tested), stamp granularity (whole seconds), duplicates, reordering and
+//!   replays stamped in the future ("when in doubt, read": see [`step_with`]).
+//!
 //! Conflicts in two-way mode resolve by the documented policy *the later change wins*, by
 //! the provider's own timestamp of each change; a tie goes to the configured
 //! [`LinkConfig::preferred`] side.
