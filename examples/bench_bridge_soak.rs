@@ -92,13 +92,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let dir = tempfile::tempdir()?;
     let store: Arc<dyn StateStore> = Arc::new(FileStore::open(dir.path().join("state.json")).await?);
-    let link = StatusLink {
-        name: "voice".into(),
-        a: (Arc::new(aircall) as Arc<dyn StatusProvider>, Channel::Voice),
-        b: (Arc::new(zendesk) as Arc<dyn StatusProvider>, Channel::Voice),
-        config: LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
-        identity: Default::default(),
-    };
+    let link = StatusLink::new(
+        "voice",
+        ("aircall", Arc::new(aircall) as Arc<dyn StatusProvider>, Channel::Voice),
+        ("zendesk", Arc::new(zendesk) as Arc<dyn StatusProvider>, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
+    );
     let options = BridgeOptions { reconcile_every: Duration::from_secs(60), ..BridgeOptions::default() };
     let bridge = Bridge::new(store, options).status_link(link)?;
     let handle = bridge.handle();

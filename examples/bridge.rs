@@ -12,6 +12,10 @@
 //! `ZENDESK_WEBHOOK_SECRET`, it runs against the real APIs and serves the routers on
 //! `DESKBRIDGE_WEBHOOK_ADDR` (default 127.0.0.1:8080); no driver runs.
 //!
+//! Either way, `GET /metrics` on the listen address answers the bridge's metrics
+//! (deliveries by outcome, writes, skips by reason, failures, 429s, pass durations, queue
+//! depth) in Prometheus text format.
+//!
 //! ```text
 //! cargo run --example bridge --features server -- --for 5 --two-way
 //! ```
@@ -33,11 +37,14 @@ use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, Z
 use deskbridge::status::Channel;
 use deskbridge::store::FileStore;
 use deskbridge::sync::bridge::Clock;
-use deskbridge::sync::{Bridge, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, StatusLink};
+use deskbridge::sync::{
+    Bridge, BridgeNotice, BridgeOptions, DeliveryOutcome, LinkConfig, LinkMode, StatusLink,
+};
 use deskbridge::zendesk::{
     CustomStatusReading, WebhookVerifier as ZendeskVerifier, ZendeskAuth, ZendeskConfig, ZendeskProvider,
 };
 use deskbridge::{Error, Result};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use url::Url;
 
 const HELP: &str = "\
@@ -54,13 +61,17 @@ OPTIONS:
     --state PATH               state file (default: a file in the temp directory)
     --reconcile-every SECONDS  reconcile pass interval (default: 2 on the simulators,
                                300 on real accounts)
+    --aircall-max-age SECONDS  refuse Aircall deliveries stamped further than SECONDS
+                               from now (replay window; default: off, because Aircall
+                               retries failed deliveries for up to 12 h)
     --help                     this text
 
 Without credentials the simulators run in-process and a scripted day of status
 changes is delivered to the webhook routers, sometimes duplicated, reordered or
 dropped. With AIRCALL_* and ZENDESK_* credentials plus AIRCALL_WEBHOOK_TOKEN and
 ZENDESK_WEBHOOK_SECRET, the real APIs are used and the routers listen on
-DESKBRIDGE_WEBHOOK_ADDR (default 127.0.0.1:8080).
+DESKBRIDGE_WEBHOOK_ADDR (default 127.0.0.1:8080). GET /metrics on the same address
+answers the bridge's metrics in Prometheus text format.
 
 Exit codes: 0 all writes succeeded, 1 a write or the bridge failed, 2 bad usage.";
 
@@ -70,6 +81,7 @@ struct Args {
     two_way: bool,
     state: Option<PathBuf>,
     reconcile_every: Option<Duration>,
+    aircall_max_age: Option<Duration>,
 }
 
 fn seconds(flag: &str, value: Option<String>) -> std::result::Result<Duration, String> {
@@ -94,6 +106,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> std::result::Result<Opt
                 parsed.state = Some(PathBuf::from(path));
             }
             "--reconcile-every" => parsed.reconcile_every = Some(seconds("--reconcile-every", args.next())?),
+            "--aircall-max-age" => parsed.aircall_max_age = Some(seconds("--aircall-max-age", args.next())?),
             other => return Err(format!("unknown argument \"{other}\" (see --help)")),
         }
     }
@@ -155,8 +168,10 @@ fn printer(failed: Arc<AtomicUsize>, clock: Clock) -> impl Fn(&BridgeNotice) + S
     move |notice| {
         let at = clock().format("%H:%M");
         match notice {
-            BridgeNotice::Observed { agent, provider, value, origin, .. } => {
-                println!("{at} observed {provider} {agent} = {value} ({origin:?})")
+            BridgeNotice::Delivery { source, agent_id, value, agent, outcome, .. } => {
+                let who = agent.as_deref().unwrap_or(agent_id);
+                let value = value.as_ref().map_or("(changed)", |v| v.as_str());
+                println!("{at} delivery {source} {who} = {value}: {}", describe(outcome))
             }
             BridgeNotice::Wrote { agent, provider, value, .. } => {
                 println!("{at} wrote {provider} {agent} = {value}")
@@ -166,9 +181,6 @@ fn printer(failed: Arc<AtomicUsize>, clock: Clock) -> impl Fn(&BridgeNotice) + S
                 println!("{at} FAILED {provider} {agent} = {value}: {error}")
             }
             BridgeNotice::Skipped { agent, reason, .. } => println!("{at} skipped {agent}: {reason}"),
-            BridgeNotice::Duplicate { delivery_id } => {
-                println!("{at} duplicate delivery {delivery_id} dropped")
-            }
             BridgeNotice::Reconciled { link, agents } => println!("{at} reconciled {link}: {agents} agents"),
             BridgeNotice::Error { context, error } => eprintln!("{at} error in {context}: {error}"),
             other => println!("{at} {other:?}"),
@@ -176,15 +188,26 @@ fn printer(failed: Arc<AtomicUsize>, clock: Clock) -> impl Fn(&BridgeNotice) + S
     }
 }
 
+fn describe(outcome: &DeliveryOutcome) -> String {
+    match outcome {
+        DeliveryOutcome::Confirmed { read } => {
+            format!("confirmed by reading the agent ({})", read.as_ref().map_or("no status", |v| v.as_str()))
+        }
+        DeliveryOutcome::Stale { at, known_at } => format!("stale (stamped {at}, the link holds {known_at})"),
+        DeliveryOutcome::Unrouted { reason } => format!("unrouted: {reason}"),
+        DeliveryOutcome::Failed { error } => format!("FAILED: {error}"),
+        other => other.as_str().to_owned(),
+    }
+}
+
 fn link(aircall: Arc<dyn StatusProvider>, zendesk: Arc<dyn StatusProvider>, two_way: bool) -> StatusLink {
     let mode = if two_way { LinkMode::TwoWay } else { LinkMode::OneWay { from: Side::A } };
-    StatusLink {
-        name: "voice".into(),
-        a: (aircall, Channel::Voice),
-        b: (zendesk, Channel::Voice),
-        config: LinkConfig::new(StatusMap::aircall_zendesk(), mode),
-        identity: Default::default(),
-    }
+    StatusLink::new(
+        "voice",
+        ("aircall", aircall, Channel::Voice),
+        ("zendesk", zendesk, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), mode),
+    )
 }
 
 async fn open_store(path: Option<PathBuf>) -> Result<Arc<dyn StateStore>> {
@@ -195,7 +218,34 @@ async fn open_store(path: Option<PathBuf>) -> Result<Arc<dyn StateStore>> {
     Ok(Arc::new(FileStore::open(path).await?))
 }
 
+/// The webhook routes plus `GET /metrics` (Prometheus text format), when a recorder could
+/// be installed (it can be only once per process).
+fn with_metrics(routes: axum::Router) -> axum::Router {
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    let handle = HANDLE.get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            eprintln!("metrics disabled: {error}");
+            None
+        }
+    });
+    match handle.clone() {
+        Some(handle) => routes.route(
+            "/metrics",
+            axum::routing::get(move || {
+                let handle = handle.clone();
+                async move {
+                    handle.run_upkeep();
+                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+                }
+            }),
+        ),
+        None => routes,
+    }
+}
+
 async fn serve(listener: tokio::net::TcpListener, routes: axum::Router) {
+    let routes = with_metrics(routes);
     let limits = deskbridge::server::limits::ServerLimits::default();
     if let Err(error) = deskbridge::server::limits::serve(listener, routes, limits).await {
         eprintln!("webhook server stopped: {error}");
@@ -232,14 +282,20 @@ async fn run_live(args: Args, aircall: AircallConfig, zendesk: ZendeskConfig) ->
         ))?
         .on_notice(printer(failed.clone(), clock));
     let handle = bridge.handle();
+    let mut aircall_verifier = AircallVerifier::new(token)?;
+    if let Some(max_age) = args.aircall_max_age {
+        aircall_verifier = aircall_verifier.with_max_age(max_age);
+    }
     let routes = WebhookRoutes::new(handle.clone())
-        .aircall(AircallVerifier::new(token)?)
+        .aircall(aircall_verifier)
         .zendesk(ZendeskVerifier::new(secret)?, reading)
         .into_router();
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?;
-    eprintln!("webhooks: http://{addr}{AIRCALL_PATH} and http://{addr}{ZENDESK_PATH}");
+    eprintln!(
+        "webhooks: http://{addr}{AIRCALL_PATH} and http://{addr}{ZENDESK_PATH}; metrics: http://{addr}/metrics"
+    );
     let server = tokio::spawn(serve(listener, routes));
     let bridge = tokio::spawn(bridge.run());
     wait(args.run_for).await;

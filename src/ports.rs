@@ -30,6 +30,37 @@ pub trait StatusProvider: Send + Sync {
 
     /// Set one agent's status on one channel to the provider's own value.
     async fn set_status(&self, agent_id: &str, channel: Channel, status: &NativeStatus) -> Result<()>;
+
+    /// One agent's current status on `channel`, read now (`None`: the agent is gone or has
+    /// no status there). The continuous bridge calls it to confirm a doubtful webhook.
+    ///
+    /// The default lists every agent and picks this one; providers that can read one
+    /// agent override it (Aircall: `GET /v1/users/{id}`; Zendesk: the agent's
+    /// availability).
+    async fn agent_status(&self, agent_id: &str, channel: Channel) -> Result<Option<NativeStatus>> {
+        Ok(self
+            .list_agents()
+            .await?
+            .into_iter()
+            .find(|agent| agent.id.as_str() == agent_id)
+            .and_then(|agent| agent.status(channel).cloned()))
+    }
+
+    /// The one spelling under which this provider compares and writes `value` on
+    /// `channel` (Zendesk reads `Online` as `online`). The default keeps the value as it is.
+    fn canonical_status(&self, channel: Channel, value: &NativeStatus) -> NativeStatus {
+        let _ = channel;
+        value.clone()
+    }
+
+    /// Every value, in canonical form, that [`set_status`](Self::set_status) accepts on
+    /// `channel`: `Ok(Some(vec![]))` when the channel cannot be written at all, `Ok(None)`
+    /// (the default) when the provider cannot tell. Links are checked against it before
+    /// their first write.
+    async fn writable_statuses(&self, channel: Channel) -> Result<Option<Vec<NativeStatus>>> {
+        let _ = channel;
+        Ok(None)
+    }
 }
 
 /// A source of shifts: who works when.

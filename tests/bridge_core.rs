@@ -11,7 +11,8 @@ use deskbridge::ports::{StateStore, StatusProvider};
 use deskbridge::status::{Agent, Channel, Group, NativeStatus};
 use deskbridge::store::MemoryStore;
 use deskbridge::sync::{
-    Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, Origin, StatusLink,
+    Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, DeliveryOutcome, LinkConfig, LinkMode,
+    Origin, StatusLink,
 };
 use deskbridge::{Error, Result};
 
@@ -142,13 +143,12 @@ fn rig() -> Rig {
 
 impl Rig {
     fn start(&self, mode: LinkMode) -> (BridgeHandle, tokio::task::JoinHandle<Result<()>>) {
-        let link = StatusLink {
-            name: "voice".into(),
-            a: (self.aircall.clone() as Arc<dyn StatusProvider>, Channel::Voice),
-            b: (self.zendesk.clone() as Arc<dyn StatusProvider>, Channel::Voice),
-            config: LinkConfig::new(StatusMap::aircall_zendesk(), mode),
-            identity: Default::default(),
-        };
+        let link = StatusLink::new(
+            "voice",
+            ("aircall", self.aircall.clone() as Arc<dyn StatusProvider>, Channel::Voice),
+            ("zendesk", self.zendesk.clone() as Arc<dyn StatusProvider>, Channel::Voice),
+            LinkConfig::new(StatusMap::aircall_zendesk(), mode),
+        );
         let notices = self.notices.clone();
         let options = BridgeOptions {
             reconcile_every: Duration::from_secs(60),
@@ -203,7 +203,13 @@ async fn one_way_reconciles_at_start_and_follows_events() {
     h.send(status_event("aircall", "2", "unavailable", Origin::Unknown, 5, "d0")).await.unwrap();
     settle().await;
     assert_eq!(r.zendesk.writes(), vec![("z1".into(), "online".into()), ("z2".into(), "online".into())]);
-    assert!(r.notices.lock().unwrap().iter().any(|n| matches!(n, BridgeNotice::Duplicate { .. })));
+    assert!(
+        r.notices
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|n| matches!(n, BridgeNotice::Delivery { outcome: DeliveryOutcome::Duplicate, .. }))
+    );
     h.shutdown();
     task.await.unwrap().unwrap();
 }

@@ -19,7 +19,7 @@ use deskbridge::server::webhooks::{AIRCALL_PATH, USEDESK_PATH, X_PATH, ZENDESK_P
 use deskbridge::sim::aircall::AircallAvailabilityStatus::{Available, Unavailable};
 use deskbridge::sim::{Fault, WebhookDelivery};
 use deskbridge::store::{FileStore, MemoryStore};
-use deskbridge::sync::{Bridge, BridgeEvent, BridgeNotice, LinkMode};
+use deskbridge::sync::{Bridge, BridgeEvent, BridgeNotice, DeliveryOutcome, LinkMode};
 use support::*;
 
 const ONE_WAY: LinkMode = LinkMode::OneWay { from: Side::A };
@@ -83,7 +83,10 @@ async fn duplicated_reordered_and_dropped_deliveries_end_as_with_perfect_deliver
     let (_, zendesk) = faulty.state();
     assert_eq!(zendesk, vec!["online", "offline", "offline"], "only the dropped change is missing");
     assert!(
-        bridge.notices().iter().any(|n| matches!(n, BridgeNotice::Duplicate { .. })),
+        bridge
+            .notices()
+            .iter()
+            .any(|n| matches!(n, BridgeNotice::Delivery { outcome: DeliveryOutcome::Duplicate, .. })),
         "the repeated deliveries were recognised"
     );
     // No write for the late, older delivery of user 1 nor for the duplicates.
@@ -148,7 +151,7 @@ async fn refused_deliveries_get_4xx_json_and_nothing_is_processed() {
     assert_eq!(sims.writes(), (0, 0), "nothing was written");
     let processed: Vec<_> = bridge.notices()[observed_before..]
         .iter()
-        .filter(|n| matches!(n, BridgeNotice::Observed { .. } | BridgeNotice::Reconciled { .. }))
+        .filter(|n| matches!(n, BridgeNotice::Delivery { .. } | BridgeNotice::Reconciled { .. }))
         .cloned()
         .collect();
     assert!(processed.is_empty(), "nothing reached the bridge: {processed:?}");

@@ -232,13 +232,12 @@ impl Running {
 
 pub async fn start(sims: &Sims, store: Arc<dyn StateStore>, mode: LinkMode, clock: &VirtualClock) -> Running {
     let (aircall, zendesk) = sims.providers();
-    let link = StatusLink {
-        name: "voice".into(),
-        a: (aircall, Channel::Voice),
-        b: (zendesk, Channel::Voice),
-        config: LinkConfig::new(StatusMap::aircall_zendesk(), mode),
-        identity: Default::default(),
-    };
+    let link = StatusLink::new(
+        "voice",
+        ("aircall", aircall, Channel::Voice),
+        ("zendesk", zendesk, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), mode),
+    );
     let notices = Arc::new(Mutex::new(Vec::new()));
     let sink = notices.clone();
     let options = BridgeOptions {

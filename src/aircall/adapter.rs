@@ -115,4 +115,27 @@ impl StatusProvider for AircallProvider {
         let id = user_id(agent_id)?;
         self.client.set_availability(id, status, None).await.map(|_| ())
     }
+
+    /// `GET /v1/users/{id}`: one request. A user Aircall no longer has (404) has no status.
+    async fn agent_status(&self, agent_id: &str, channel: Channel) -> Result<Option<NativeStatus>> {
+        if channel != Channel::Voice {
+            return Ok(None);
+        }
+        let id = user_id(agent_id)?;
+        match self.client.user(id).await {
+            Ok(user) => Ok(user.availability_status.map(|status| NativeStatus::new(status.as_str()))),
+            Err(Error::Api { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Voice: `available` and `unavailable` (the values `PUT /v1/users/{id}` accepts);
+    /// other channels cannot be written.
+    async fn writable_statuses(&self, channel: Channel) -> Result<Option<Vec<NativeStatus>>> {
+        Ok(Some(if channel == Channel::Voice {
+            vec![NativeStatus::new("available"), NativeStatus::new("unavailable")]
+        } else {
+            Vec::new()
+        }))
+    }
 }

@@ -1,6 +1,13 @@
 //! Webhook receivers for the continuous [`Bridge`](crate::sync::Bridge): Aircall, Zendesk,
 //! Usedesk and X (feature `server`, plus each provider's feature).
 //!
+//! Every event a receiver queues names its source with a routing key ([`AIRCALL_SOURCE`],
+//! [`ZENDESK_SOURCE`], [`X_SOURCE`]); the bridge routes it to the link sides whose
+//! [`StatusLink::sources`](crate::sync::StatusLink::sources) name that key, never by a
+//! provider's `name()`. The paths below use the default prefix `/webhooks`
+//! ([`WebhookRoutes::path_prefix`] changes it), and
+//! [`WebhookRoutes::into_router_for`] gives a router for an application with its own state.
+//!
 //! Every receiver reads the **raw body bytes** (bounded by
 //! [`WebhookOptions::max_body_bytes`]), verifies the delivery with the provider's verifier
 //! before trusting anything in it, turns it into [`BridgeEvent`]s and **queues** them on the
@@ -110,7 +117,20 @@ use crate::usedesk;
 #[cfg(feature = "zendesk")]
 use crate::zendesk::{self, CustomStatusReading};
 
-/// Where [`WebhookRoutes::aircall`] is served.
+/// The routing key of the events the Aircall receiver queues (the `provider` of its
+/// [`BridgeEvent`]s): name it in [`StatusLink::sources`](crate::sync::StatusLink::sources)
+/// for the side Aircall feeds.
+pub const AIRCALL_SOURCE: &str = "aircall";
+/// The routing key of the events the Zendesk receiver queues.
+pub const ZENDESK_SOURCE: &str = "zendesk";
+/// The source name of the messages the X receiver queues (route them with
+/// `Bridge::inbox("x", ..)`).
+pub const X_SOURCE: &str = "x";
+
+/// The default path prefix of every receiver ([`WebhookRoutes::path_prefix`]).
+pub const DEFAULT_PATH_PREFIX: &str = "/webhooks";
+
+/// Where [`WebhookRoutes::aircall`] is served (with the default prefix).
 pub const AIRCALL_PATH: &str = "/webhooks/aircall";
 /// Where [`WebhookRoutes::zendesk`] is served.
 pub const ZENDESK_PATH: &str = "/webhooks/zendesk";
@@ -165,6 +185,7 @@ impl Default for WebhookOptions {
 pub struct WebhookRoutes {
     bridge: BridgeHandle,
     options: WebhookOptions,
+    prefix: String,
     #[cfg(feature = "aircall")]
     aircall: Option<aircall::WebhookVerifier>,
     #[cfg(feature = "zendesk")]
@@ -181,6 +202,7 @@ impl WebhookRoutes {
         Self {
             bridge,
             options: WebhookOptions::default(),
+            prefix: DEFAULT_PATH_PREFIX.to_owned(),
             #[cfg(feature = "aircall")]
             aircall: None,
             #[cfg(feature = "zendesk")]
@@ -190,6 +212,20 @@ impl WebhookRoutes {
             #[cfg(feature = "twitter")]
             x: None,
         }
+    }
+
+    /// Serve the receivers under `prefix` instead of [`DEFAULT_PATH_PREFIX`]
+    /// (`/webhooks`): `path_prefix("/hooks/v1")` serves Aircall at `/hooks/v1/aircall`,
+    /// Zendesk at `/hooks/v1/zendesk`, and so on; `path_prefix("")` serves them at the root
+    /// (`/aircall`). A missing leading `/` is added and trailing ones are dropped.
+    pub fn path_prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        let trimmed = prefix.as_ref().trim().trim_end_matches('/');
+        self.prefix = if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("/{trimmed}")
+        };
+        self
     }
 
     /// Use these options for every receiver.
@@ -228,30 +264,38 @@ impl WebhookRoutes {
         self
     }
 
+    /// The router, for an application with any state: merge it into the embedder's own
+    /// `Router<S>` (the receivers carry their own state).
+    pub fn into_router_for<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        self.into_router().with_state(())
+    }
+
     /// The router.
     pub fn into_router(self) -> Router {
         #[allow(unused_mut)]
         let mut router = Router::new();
+        #[allow(unused_variables)]
+        let path = |name: &str| format!("{}/{name}", self.prefix);
         #[cfg(feature = "aircall")]
         if let Some(verifier) = self.aircall {
             let receiver = receiver(&self.bridge, &self.options, AircallReceiver { verifier });
-            router = router.route(AIRCALL_PATH, post(receive::<AircallReceiver>).with_state(receiver));
+            router = router.route(&path("aircall"), post(receive::<AircallReceiver>).with_state(receiver));
         }
         #[cfg(feature = "zendesk")]
         if let Some((verifier, reading)) = self.zendesk {
             let receiver = receiver(&self.bridge, &self.options, ZendeskReceiver { verifier, reading });
-            router = router.route(ZENDESK_PATH, post(receive::<ZendeskReceiver>).with_state(receiver));
+            router = router.route(&path("zendesk"), post(receive::<ZendeskReceiver>).with_state(receiver));
         }
         #[cfg(feature = "usedesk")]
         if let Some(verifier) = self.usedesk {
             let receiver = receiver(&self.bridge, &self.options, UsedeskReceiver { verifier });
-            router = router.route(USEDESK_PATH, post(receive::<UsedeskReceiver>).with_state(receiver));
+            router = router.route(&path("usedesk"), post(receive::<UsedeskReceiver>).with_state(receiver));
         }
         #[cfg(feature = "twitter")]
         if let Some(webhook) = self.x {
             let receiver = receiver(&self.bridge, &self.options, XReceiver { webhook });
             router = router
-                .route(X_PATH, axum::routing::get(x_crc).post(receive::<XReceiver>).with_state(receiver));
+                .route(&path("x"), axum::routing::get(x_crc).post(receive::<XReceiver>).with_state(receiver));
         }
         router
     }
@@ -405,7 +449,7 @@ struct AircallReceiver {
 
 #[cfg(feature = "aircall")]
 impl Interpret for AircallReceiver {
-    const PROVIDER: &'static str = "aircall";
+    const PROVIDER: &'static str = AIRCALL_SOURCE;
 
     fn interpret(
         &self,
@@ -445,7 +489,7 @@ struct ZendeskReceiver {
 
 #[cfg(feature = "zendesk")]
 impl Interpret for ZendeskReceiver {
-    const PROVIDER: &'static str = "zendesk";
+    const PROVIDER: &'static str = ZENDESK_SOURCE;
 
     fn interpret(
         &self,
@@ -547,7 +591,7 @@ struct XReceiver {
 
 #[cfg(feature = "twitter")]
 impl Interpret for XReceiver {
-    const PROVIDER: &'static str = "x";
+    const PROVIDER: &'static str = X_SOURCE;
 
     fn interpret(
         &self,

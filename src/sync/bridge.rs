@@ -45,17 +45,25 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use tracing::Instrument;
+
+use crate::filter::{FilterDecision, GroupFilter};
 use crate::identity::{EmailKey, IdentityOverrides, join};
 use crate::inbox::Inbox;
 use crate::mapping::Side;
 use crate::ports::{InboundMessage, StateStore, StatusProvider};
 use crate::status::{Channel, NativeStatus};
 use crate::store::StateStoreExt;
-use crate::sync::link::{LinkAction, LinkConfig, LinkEvent, LinkState, Origin, Seen, SkipReason, step};
+use crate::sync::link::{
+    LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, Seen, SkipReason, StepContext,
+    StepOutcome, Verdict, step_with,
+};
 use crate::sync::shifts::ShiftSync;
 use crate::{Error, Result};
 
 /// A status link between two providers, for every agent they share.
+///
+/// Build it with [`StatusLink::new`]; every field is public for inspection.
 pub struct StatusLink {
     /// A short name, unique in the bridge (used in state keys and notices).
     pub name: String,
@@ -63,19 +71,96 @@ pub struct StatusLink {
     pub a: (Arc<dyn StatusProvider>, Channel),
     /// Side B's provider and channel.
     pub b: (Arc<dyn StatusProvider>, Channel),
-    /// Mapping, direction, echo window, retries.
+    /// Mapping, direction, echo window, retries, stamp tolerance.
     pub config: LinkConfig,
     /// Explicit identity pairs (side A e-mail → side B e-mail).
     pub identity: IdentityOverrides,
+    /// The routing keys of the event sources that feed side A and side B: a
+    /// [`BridgeEvent::Status`] or [`BridgeEvent::Changed`] whose `provider` equals
+    /// `sources[0]` is about side A. The `server` routers use `"aircall"` and `"zendesk"`.
+    /// Independent of [`StatusProvider::name`], which is only for reports, so a provider
+    /// wrapped in a decorator of another name is still fed.
+    pub sources: [String; 2],
+    /// Which agents the link may write, per written side, with the semantics of
+    /// [`OneWaySpec::filter`](crate::sync::OneWaySpec::filter): include lists per channel
+    /// and *Do not change* groups, matched against the groups of the agent on the side
+    /// being written (in two-way mode, each side with its own channel and groups).
+    pub filter: GroupFilter,
+}
+
+impl StatusLink {
+    /// A link named `name` between side `a` and side `b`, each given as (routing key of
+    /// its event source, provider, channel), with no identity overrides and no filter.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # fn demo(aircall: Arc<dyn deskbridge::ports::StatusProvider>, zendesk: Arc<dyn deskbridge::ports::StatusProvider>) {
+    /// use deskbridge::mapping::{Side, StatusMap};
+    /// use deskbridge::status::Channel;
+    /// use deskbridge::sync::{LinkConfig, LinkMode, StatusLink};
+    ///
+    /// let link = StatusLink::new(
+    ///     "voice",
+    ///     ("aircall", aircall, Channel::Voice),
+    ///     ("zendesk", zendesk, Channel::Voice),
+    ///     LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
+    /// );
+    /// # let _ = link;
+    /// # }
+    /// ```
+    pub fn new(
+        name: impl Into<String>,
+        a: (&str, Arc<dyn StatusProvider>, Channel),
+        b: (&str, Arc<dyn StatusProvider>, Channel),
+        config: LinkConfig,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            sources: [a.0.to_owned(), b.0.to_owned()],
+            a: (a.1, a.2),
+            b: (b.1, b.2),
+            config,
+            identity: IdentityOverrides::default(),
+            filter: GroupFilter::default(),
+        }
+    }
+
+    /// Use these identity overrides.
+    pub fn with_identity(mut self, identity: IdentityOverrides) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// Use this group filter.
+    pub fn with_filter(mut self, filter: GroupFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    fn side(&self, side: Side) -> (&Arc<dyn StatusProvider>, Channel) {
+        match side {
+            Side::A => (&self.a.0, self.a.1),
+            Side::B => (&self.b.0, self.b.1),
+        }
+    }
+
+    /// The sides this link may write.
+    fn written_sides(&self) -> Vec<Side> {
+        match self.config.mode {
+            LinkMode::OneWay { from } => vec![from.other()],
+            LinkMode::TwoWay => vec![Side::A, Side::B],
+        }
+    }
 }
 
 impl std::fmt::Debug for StatusLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StatusLink")
             .field("name", &self.name)
-            .field("a", &(self.a.0.name(), self.a.1))
-            .field("b", &(self.b.0.name(), self.b.1))
+            .field("a", &(&self.sources[0], self.a.0.name(), self.a.1))
+            .field("b", &(&self.sources[1], self.b.0.name(), self.b.1))
             .field("mode", &self.config.mode)
+            .field("filter", &self.filter)
             .finish_non_exhaustive()
     }
 }
@@ -86,7 +171,9 @@ impl std::fmt::Debug for StatusLink {
 pub enum BridgeEvent {
     /// A provider reported an agent's status (a verified webhook).
     Status {
-        /// Provider name (`aircall`, `zendesk`).
+        /// The routing key of the event source (`aircall`, `zendesk` from the `server`
+        /// routers), matched against [`StatusLink::sources`], never against
+        /// [`StatusProvider::name`].
         provider: String,
         /// The provider's agent id.
         agent_id: String,
@@ -101,10 +188,10 @@ pub enum BridgeEvent {
         /// The delivery id, for dropping duplicate deliveries.
         delivery_id: Option<String>,
     },
-    /// A provider says an agent changed but not to what: re-read at the next pass (run
-    /// one now).
+    /// A provider says an agent changed but not to what: the agent is read again (one
+    /// agent when the link knows it, else a pass).
     Changed {
-        /// Provider name.
+        /// The routing key of the event source (see [`BridgeEvent::Status`]).
         provider: String,
         /// The provider's agent id.
         agent_id: String,
@@ -125,18 +212,36 @@ pub enum BridgeEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "notice")]
 pub enum BridgeNotice {
-    /// A status was observed on a side of a link.
-    Observed {
+    /// What became of one delivery ([`BridgeEvent::Status`] or [`BridgeEvent::Changed`]):
+    /// exactly one per link side the delivery feeds, or one `Unrouted` / `Duplicate` when
+    /// it feeds none.
+    Delivery {
+        /// The routing key it came from.
+        source: String,
+        /// The provider's agent id.
+        agent_id: String,
+        /// The delivery id, when the provider gives one.
+        delivery_id: Option<String>,
+        /// The value delivered (`None` for [`BridgeEvent::Changed`]).
+        value: Option<NativeStatus>,
+        /// The link it fed, when routed.
+        link: Option<String>,
+        /// The agent key (normalised e-mail), when known.
+        agent: Option<String>,
+        /// The outcome.
+        outcome: DeliveryOutcome,
+    },
+    /// A provider stamp lay more than the link's tolerance in the future: it was clamped
+    /// to the time of receipt, and the agent is read to confirm the value.
+    StampClamped {
         /// Link name.
         link: String,
-        /// Agent key (normalised e-mail).
+        /// Agent key.
         agent: String,
-        /// Provider name.
-        provider: String,
-        /// The value.
-        value: NativeStatus,
-        /// Who set it.
-        origin: Origin,
+        /// The stamp as delivered.
+        stamp: DateTime<Utc>,
+        /// The time of receipt it was clamped to.
+        clamped_to: DateTime<Utc>,
     },
     /// A write succeeded.
     Wrote {
@@ -171,17 +276,20 @@ pub enum BridgeNotice {
         /// Why.
         reason: SkipReason,
     },
-    /// A delivery seen before was dropped.
-    Duplicate {
-        /// The delivery id.
-        delivery_id: String,
-    },
     /// A reconcile pass finished.
     Reconciled {
         /// Link name.
         link: String,
         /// Agents present on both sides.
         agents: usize,
+    },
+    /// A link's configuration was checked against its providers before the first write
+    /// (see [`Bridge::validate`]).
+    Validated {
+        /// Link name.
+        link: String,
+        /// Checks that could not be made (a provider that cannot tell its vocabulary).
+        unchecked: Vec<String>,
     },
     /// A schedule link ran.
     ScheduleRan {
@@ -206,6 +314,62 @@ pub enum BridgeNotice {
     },
 }
 
+/// The one outcome of a delivery on one link (see [`BridgeNotice::Delivery`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum DeliveryOutcome {
+    /// Clearly newer than what the link knew: taken as the side's new value at once (any
+    /// write it calls for is reported as [`BridgeNotice::Wrote`]).
+    Applied,
+    /// Doubtful (not clearly newer than the last read, a clamped stamp, or an event without
+    /// a value): the agent was read and the fresh value decided.
+    Confirmed {
+        /// The value read (`None`: the provider reports no status for the agent).
+        read: Option<NativeStatus>,
+    },
+    /// The same delivery id, or the same change (value and stamp), was handled before.
+    Duplicate,
+    /// The value the link already knew for the side: nothing to do.
+    Unchanged,
+    /// Our own write coming back.
+    Echo,
+    /// Older, by the provider's own clock, than the change the link holds.
+    Stale {
+        /// The delivery's stamp.
+        at: DateTime<Utc>,
+        /// The stamp of the change the link holds.
+        known_at: DateTime<Utc>,
+    },
+    /// No link side is fed by this source and channel, or the agent is not paired (present
+    /// on one side only): nothing to sync.
+    Unrouted {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The state store or the confirming read failed; a later pass heals the agent.
+    Failed {
+        /// The error.
+        error: String,
+    },
+}
+
+impl DeliveryOutcome {
+    /// The snake_case name used as the `outcome` label of the
+    /// `deskbridge_bridge_deliveries_total` metric.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Confirmed { .. } => "confirmed",
+            Self::Duplicate => "duplicate",
+            Self::Unchanged => "unchanged",
+            Self::Echo => "echo",
+            Self::Stale { .. } => "stale",
+            Self::Unrouted { .. } => "unrouted",
+            Self::Failed { .. } => "failed",
+        }
+    }
+}
+
 /// Timings of a [`Bridge`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BridgeOptions {
@@ -221,6 +385,10 @@ pub struct BridgeOptions {
     /// the link takes, so that no other instance runs it at the same time. An instance
     /// that dies mid-run holds the link at most this long.
     pub lease_ttl: StdDuration,
+    /// An event about an agent no pass has listed (a new agent) runs a pass to learn it,
+    /// at most once per this interval (default 1 minute); agents listed on one side only
+    /// are remembered by every pass and never cost one.
+    pub learn_every: StdDuration,
 }
 
 impl Default for BridgeOptions {
@@ -231,6 +399,7 @@ impl Default for BridgeOptions {
             write_concurrency: 16,
             remembered_deliveries: 10_000,
             lease_ttl: StdDuration::from_secs(300),
+            learn_every: StdDuration::from_secs(60),
         }
     }
 }
@@ -268,6 +437,28 @@ struct LinkRuntime {
     index: HashMap<(Side, String), String>,
     /// agent key → provider agent ids per side.
     ids: HashMap<String, [Option<String>; 2]>,
+    /// agent key → the agent's groups per side (for the group filter).
+    groups: HashMap<String, [Vec<String>; 2]>,
+    /// Per side, provider agent ids known not to be paired: listed by the last pass on one
+    /// side only (or ambiguous), plus ids that a learning pass did not list at all (at most
+    /// [`MAX_UNLISTED`] of those). Rebuilt by every pass.
+    unpaired: [HashSet<String>; 2],
+    /// Ids added to `unpaired` without being listed, since the last pass.
+    unlisted: usize,
+    /// When the last pass of this link finished (the bridge's clock).
+    last_pass: Option<DateTime<Utc>>,
+}
+
+/// Ids of agents that no pass listed, remembered as unpaired between two passes.
+const MAX_UNLISTED: usize = 10_000;
+
+/// The delivery a one-agent read confirms.
+#[derive(Debug, Clone)]
+struct DeliveryRef {
+    source: String,
+    agent_id: String,
+    delivery_id: Option<String>,
+    value: Option<NativeStatus>,
 }
 
 struct WriteDone {
@@ -275,8 +466,24 @@ struct WriteDone {
     key: String,
     side: Side,
     value: NativeStatus,
-    result: std::result::Result<(), (String, Option<StdDuration>)>,
+    result: std::result::Result<(), (String, Option<StdDuration>, bool)>,
 }
+
+struct ReadDone {
+    link: usize,
+    key: String,
+    side: Side,
+    result: std::result::Result<Option<NativeStatus>, (String, bool)>,
+    delivery: Option<DeliveryRef>,
+}
+
+/// A write or a one-agent read that finished.
+enum Completion {
+    Write(WriteDone),
+    Read(ReadDone),
+}
+
+type Done = mpsc::UnboundedSender<Completion>;
 
 /// The continuous bridge. See the [module docs](self).
 pub struct Bridge {
@@ -293,6 +500,8 @@ pub struct Bridge {
     stop_rx: watch::Receiver<bool>,
     seen: (HashSet<String>, VecDeque<String>),
     instance_id: String,
+    /// When an event about an unlisted agent last ran a pass.
+    last_learn: Option<tokio::time::Instant>,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -342,26 +551,11 @@ pub fn default_instance_id() -> String {
         .unwrap_or_else(|| "deskbridge".to_owned())
 }
 
-/// `event`, less what is not newer than the state: a snapshot value that differs from a
-/// side's recorded value, read no later than that value was recorded, may have been read
-/// before a write that another instance made and recorded in between; it is dropped (the
-/// next pass reads again). Other events pass unchanged.
-fn fresh_part(event: &LinkEvent, state: &LinkState) -> LinkEvent {
-    let LinkEvent::Snapshot { a, b } = event else { return event.clone() };
-    let fresh = |side: Side, seen: &Option<Seen>| {
-        seen.as_ref()
-            .filter(|seen| match &state.side(side).observed {
-                Some((value, recorded_at)) => *value == seen.value || seen.at > *recorded_at,
-                None => true,
-            })
-            .cloned()
-    };
-    LinkEvent::Snapshot { a: fresh(Side::A, a), b: fresh(Side::B, b) }
-}
-
 /// The result of applying one event to an agent's stored state.
 struct Stepped {
     actions: Vec<LinkAction>,
+    /// What the link made of the event's observations.
+    verdicts: Vec<(Side, Verdict)>,
     /// Whether the stored state changed.
     changed: bool,
     /// Whether the state has a write pending or a retry scheduled afterwards.
@@ -388,6 +582,7 @@ impl Bridge {
             stop_rx,
             seen: (HashSet::new(), VecDeque::new()),
             instance_id: default_instance_id(),
+            last_learn: None,
         }
     }
 
@@ -406,7 +601,27 @@ impl Bridge {
         if link.name.is_empty() || link.name.contains('/') {
             return Err(Error::config("a link name must be non-empty and contain no '/'"));
         }
-        self.links.push(LinkRuntime { link, index: HashMap::new(), ids: HashMap::new() });
+        if link.sources.iter().any(|source| source.trim().is_empty()) {
+            return Err(Error::config(format!(
+                "status link \"{}\": both sides need the routing key of their event source",
+                link.name
+            )));
+        }
+        if link.sources[0] == link.sources[1] && link.a.1 == link.b.1 {
+            return Err(Error::config(format!(
+                "status link \"{}\": both sides are fed by source \"{}\" on {}; events could not tell them apart",
+                link.name, link.sources[0], link.a.1
+            )));
+        }
+        self.links.push(LinkRuntime {
+            link,
+            index: HashMap::new(),
+            ids: HashMap::new(),
+            groups: HashMap::new(),
+            unpaired: [HashSet::new(), HashSet::new()],
+            unlisted: 0,
+            last_pass: None,
+        });
         Ok(self)
     }
 
@@ -443,6 +658,7 @@ impl Bridge {
 
     fn notify(&self, notice: BridgeNotice) {
         tracing::debug!(?notice, "bridge");
+        record_metrics(&notice);
         if let Some(n) = &self.notices {
             n(&notice);
         }
@@ -458,14 +674,17 @@ impl Bridge {
         store.get_as(&state_key(link, &key)).await
     }
 
-    /// Run until [`BridgeHandle::shutdown`]. Reconciles every link at once, then reacts to
-    /// events, ticks, reconcile intervals and shift boundaries.
+    /// Run until [`BridgeHandle::shutdown`]. Checks every link against its providers
+    /// ([`Bridge::validate`]) and returns the error before anything is written if one
+    /// cannot work; then reconciles every link at once, and reacts to events, ticks,
+    /// reconcile intervals and shift boundaries.
     ///
     /// Failures of a provider or of the store while handling an event, a tick or a pass
     /// are reported as [`BridgeNotice::Error`] and retried by later ticks and passes; the
     /// bridge keeps running.
     pub async fn run(mut self) -> Result<()> {
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<WriteDone>();
+        self.validate().await?;
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Completion>();
         let mut writes: JoinSet<()> = JoinSet::new();
         let permits = Arc::new(tokio::sync::Semaphore::new(self.options.write_concurrency.max(1)));
         let mut reconcile = tokio::time::interval(self.options.reconcile_every);
@@ -480,8 +699,11 @@ impl Bridge {
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
-                Some(done) = done_rx.recv() => self.write_done(done, &mut writes, &permits, &done_tx).await,
-                Some(event) = self.events_rx.recv() => self.on_event(event, &mut writes, &permits, &done_tx).await,
+                Some(done) = done_rx.recv() => self.completed(done, &mut writes, &permits, &done_tx).await,
+                Some(event) = self.events_rx.recv() => {
+                    metrics::gauge!("deskbridge_bridge_queue_depth").set(self.events_rx.len() as f64);
+                    self.on_event(event, &mut writes, &permits, &done_tx).await
+                }
                 _ = reconcile.tick() => {
                     self.reconcile_all(&mut writes, &permits, &done_tx).await;
                     self.poll_inboxes().await;
@@ -500,10 +722,56 @@ impl Bridge {
         drop(done_tx);
         while writes.join_next().await.is_some() {}
         while let Ok(done) = done_rx.try_recv() {
-            let context = format!("storing the result of a write for {}", done.key);
-            if let Err(e) = self.apply_write_result(done).await {
-                self.notify(BridgeNotice::Error { context, error: e.to_string() });
+            match done {
+                Completion::Write(done) => {
+                    let context = format!("storing the result of a write for {}", done.key);
+                    if let Err(e) = self.apply_write_result(done).await {
+                        self.notify(BridgeNotice::Error { context, error: e.to_string() });
+                    }
+                }
+                Completion::Read(done) => {
+                    // Not acted upon during shutdown: the next pass after a restart reads again.
+                    if let Some(delivery) = done.delivery {
+                        let link = self.links[done.link].link.name.clone();
+                        let outcome = match done.result {
+                            Ok(read) => DeliveryOutcome::Confirmed { read },
+                            Err((error, _)) => DeliveryOutcome::Failed { error },
+                        };
+                        self.notify_delivery(&delivery, Some(link), Some(done.key), outcome);
+                    }
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// Check every status link against its providers, before anything is written (run by
+    /// [`Bridge::run`] at start; callable on its own as a dry check). For each side the link
+    /// writes (the target of a one-way link, both sides of a two-way link):
+    ///
+    /// - the side's table has at least one value to write;
+    /// - the provider can write the side's channel at all;
+    /// - every value the table writes (and every value it reads) is in the provider's one
+    ///   canonical spelling ([`StatusProvider::canonical_status`]), so what is compared is
+    ///   what is written;
+    /// - every value written is in the provider's vocabulary
+    ///   ([`StatusProvider::writable_statuses`]: Zendesk's status catalog, Aircall's enum,
+    ///   Usedesk's values) — and when the *other* side's table would fit, the error says the
+    ///   sides are swapped;
+    /// - the group filter restricts only channels the link writes, and names only groups
+    ///   the written providers have.
+    ///
+    /// Providers that cannot tell their vocabulary (`Ok(None)`) are not checked; a
+    /// [`BridgeNotice::Validated`] per link lists what could not be checked.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the link, the side and the problem; [`Error::UnknownGroups`]
+    /// for filter groups no written provider has; a provider's error when it could not be
+    /// asked.
+    pub async fn validate(&self) -> Result<()> {
+        for rt in &self.links {
+            let unchecked = validate_link(&rt.link).await?;
+            self.notify(BridgeNotice::Validated { link: rt.link.name.clone(), unchecked });
         }
         Ok(())
     }
@@ -578,55 +846,57 @@ impl Bridge {
         true
     }
 
+    fn notify_delivery(
+        &self,
+        delivery: &DeliveryRef,
+        link: Option<String>,
+        agent: Option<String>,
+        outcome: DeliveryOutcome,
+    ) {
+        self.notify(BridgeNotice::Delivery {
+            source: delivery.source.clone(),
+            agent_id: delivery.agent_id.clone(),
+            delivery_id: delivery.delivery_id.clone(),
+            value: delivery.value.clone(),
+            link,
+            agent,
+            outcome,
+        });
+    }
+
+    /// The link sides fed by `source` on `channel` (`None`: any channel).
+    fn routes(&self, source: &str, channel: Option<Channel>) -> Vec<(usize, Side)> {
+        let mut routes = Vec::new();
+        for (li, rt) in self.links.iter().enumerate() {
+            for side in [Side::A, Side::B] {
+                let (_, ch) = rt.link.side(side);
+                if rt.link.sources[side.index()] == source && channel.is_none_or(|c| c == ch) {
+                    routes.push((li, side));
+                }
+            }
+        }
+        routes
+    }
+
     async fn on_event(
         &mut self,
         event: BridgeEvent,
         writes: &mut JoinSet<()>,
         permits: &Arc<tokio::sync::Semaphore>,
-        done: &mpsc::UnboundedSender<WriteDone>,
+        done: &Done,
     ) {
-        match event {
+        let (delivery, channel, observation) = match event {
             BridgeEvent::Status { provider, agent_id, channel, value, origin, at, delivery_id } => {
-                if let Some(id) = &delivery_id
-                    && !self.remember_delivery(&format!("{provider}/{id}"))
-                {
-                    self.notify(BridgeNotice::Duplicate { delivery_id: id.clone() });
-                    return;
-                }
-                let now = (self.clock)();
-                let mut unknown_agent = false;
-                for li in 0..self.links.len() {
-                    let sides = [Side::A, Side::B];
-                    for side in sides {
-                        let (p, ch) = match side {
-                            Side::A => (&self.links[li].link.a.0, self.links[li].link.a.1),
-                            Side::B => (&self.links[li].link.b.0, self.links[li].link.b.1),
-                        };
-                        if p.name() != provider || ch != channel {
-                            continue;
-                        }
-                        let Some(key) = self.links[li].index.get(&(side, agent_id.clone())).cloned() else {
-                            unknown_agent = true;
-                            continue;
-                        };
-                        self.notify(BridgeNotice::Observed {
-                            link: self.links[li].link.name.clone(),
-                            agent: key.clone(),
-                            provider: provider.clone(),
-                            value: value.clone(),
-                            origin,
-                        });
-                        let ev = LinkEvent::Observed { side, value: value.clone(), origin, at };
-                        self.step_agent(li, &key, ev, now, None, writes, permits, done).await;
-                    }
-                }
-                if unknown_agent {
-                    // A new agent, or one whose roster entry we lack: a pass learns it.
-                    self.reconcile_all(writes, permits, done).await;
-                }
+                let delivery =
+                    DeliveryRef { source: provider, agent_id, delivery_id, value: Some(value.clone()) };
+                (delivery, Some(channel), Some((value, origin, at)))
             }
-            BridgeEvent::Changed { .. } | BridgeEvent::ReconcileNow => {
-                self.reconcile_all(writes, permits, done).await
+            BridgeEvent::Changed { provider, agent_id } => {
+                (DeliveryRef { source: provider, agent_id, delivery_id: None, value: None }, None, None)
+            }
+            BridgeEvent::ReconcileNow => {
+                self.reconcile_all(writes, permits, done).await;
+                return;
             }
             BridgeEvent::Message { source, message } => {
                 let now = (self.clock)();
@@ -635,8 +905,125 @@ impl Bridge {
                     let failed =
                         usize::from(matches!(routed.outcome, crate::inbox::MessageOutcome::Failed { .. }));
                     self.notify(BridgeNotice::InboxRouted { messages: 1, failed });
+                } else {
+                    self.notify(BridgeNotice::Error {
+                        context: format!("message from source \"{source}\""),
+                        error: "no inbox is registered for this source; the message is picked up by the next poll, if any".into(),
+                    });
                 }
+                return;
             }
+        };
+        if let Some(id) = &delivery.delivery_id
+            && !self.remember_delivery(&format!("{}/{id}", delivery.source))
+        {
+            self.notify_delivery(&delivery, None, None, DeliveryOutcome::Duplicate);
+            return;
+        }
+        let routes = self.routes(&delivery.source, channel);
+        if routes.is_empty() {
+            let on = channel.map(|c| format!(" on {c}")).unwrap_or_default();
+            let reason = format!("no status link side is fed by source \"{}\"{on}", delivery.source);
+            self.notify_delivery(&delivery, None, None, DeliveryOutcome::Unrouted { reason });
+            return;
+        }
+        let now = (self.clock)();
+        let mut unknown = Vec::new();
+        for (li, side) in routes {
+            let link_name = self.links[li].link.name.clone();
+            let Some(key) = self.links[li].index.get(&(side, delivery.agent_id.clone())).cloned() else {
+                if self.links[li].unpaired[side.index()].contains(&delivery.agent_id) {
+                    let reason = format!(
+                        "agent {} of source \"{}\" is not paired on link \"{link_name}\" (present on one side only, or its e-mail is ambiguous)",
+                        delivery.agent_id, delivery.source
+                    );
+                    self.notify_delivery(
+                        &delivery,
+                        Some(link_name),
+                        None,
+                        DeliveryOutcome::Unrouted { reason },
+                    );
+                } else {
+                    unknown.push((li, side));
+                }
+                continue;
+            };
+            let Some((value, origin, at)) = observation.clone() else {
+                // A change without a value: read this one agent.
+                self.spawn_read(li, &key, side, Some(delivery.clone()), writes, done);
+                continue;
+            };
+            let event = LinkEvent::Observed { side, value, origin, at };
+            let stepped =
+                self.step_agent(li, &key, event, now, None, Some(&delivery), writes, permits, done).await;
+            let outcome = match stepped {
+                Err(error) => DeliveryOutcome::Failed { error },
+                Ok(stepped) => match stepped.verdicts.into_iter().find(|(s, _)| *s == side).map(|(_, v)| v) {
+                    Some(Verdict::Applied) => DeliveryOutcome::Applied,
+                    Some(Verdict::Unchanged) | None => DeliveryOutcome::Unchanged,
+                    Some(Verdict::Duplicate) => DeliveryOutcome::Duplicate,
+                    Some(Verdict::Echo) => DeliveryOutcome::Echo,
+                    Some(Verdict::Stale { at, known_at }) => DeliveryOutcome::Stale { at, known_at },
+                    Some(Verdict::Doubtful { clamped_from, at, .. }) => {
+                        if let Some(stamp) = clamped_from {
+                            self.notify(BridgeNotice::StampClamped {
+                                link: link_name.clone(),
+                                agent: key.clone(),
+                                stamp,
+                                clamped_to: at,
+                            });
+                        }
+                        // The read's result reports the outcome.
+                        continue;
+                    }
+                },
+            };
+            self.notify_delivery(&delivery, Some(link_name), Some(key), outcome);
+        }
+        if unknown.is_empty() {
+            return;
+        }
+        let may_learn = self.last_learn.is_none_or(|t| t.elapsed() >= self.options.learn_every);
+        if may_learn {
+            // A new agent, or one whose roster entry we lack: a pass learns it (and reads it).
+            self.last_learn = Some(tokio::time::Instant::now());
+            self.reconcile_all(writes, permits, done).await;
+        }
+        for (li, side) in unknown {
+            let rt = &mut self.links[li];
+            let link_name = rt.link.name.clone();
+            if let Some(key) = rt.index.get(&(side, delivery.agent_id.clone())).cloned() {
+                let read = match Bridge::stored_state(self.store.as_ref(), &link_name, &key).await {
+                    Ok(state) => state.and_then(|s| s.side(side).observed.clone()).map(|(v, _)| v),
+                    Err(_) => None,
+                };
+                let outcome = DeliveryOutcome::Confirmed { read };
+                self.notify_delivery(&delivery, Some(link_name), Some(key), outcome);
+                continue;
+            }
+            let reason = if may_learn {
+                if rt.unpaired[side.index()].contains(&delivery.agent_id) {
+                    format!(
+                        "agent {} of source \"{}\" is not paired on link \"{link_name}\" (present on one side only)",
+                        delivery.agent_id, delivery.source
+                    )
+                } else {
+                    if rt.unlisted < MAX_UNLISTED {
+                        rt.unlisted += 1;
+                        rt.unpaired[side.index()].insert(delivery.agent_id.clone());
+                    }
+                    format!(
+                        "agent {} of source \"{}\" is not listed by the provider of link \"{link_name}\"",
+                        delivery.agent_id, delivery.source
+                    )
+                }
+            } else {
+                format!(
+                    "agent {} of source \"{}\" was not listed by the last pass of link \"{link_name}\"; a pass ran less than {:?} ago, the next one learns it",
+                    delivery.agent_id, delivery.source, self.options.learn_every
+                )
+            };
+            self.notify_delivery(&delivery, Some(link_name), None, DeliveryOutcome::Unrouted { reason });
         }
     }
 
@@ -644,9 +1031,33 @@ impl Bridge {
     fn can_issue(&self, li: usize, key: &str, actions: &[LinkAction]) -> bool {
         let ids = self.links[li].ids.get(key);
         actions.iter().all(|action| match action {
-            LinkAction::Write { side, .. } => ids.is_some_and(|ids| ids[side.index()].is_some()),
+            LinkAction::Write { side, .. } | LinkAction::Read { side } => {
+                ids.is_some_and(|ids| ids[side.index()].is_some())
+            }
             LinkAction::Skip(_) => true,
         })
+    }
+
+    /// What the engine knows of the agent beyond its state: the link's last pass and the
+    /// group filter's verdict per side.
+    fn context(&self, li: usize, key: &str) -> StepContext {
+        let rt = &self.links[li];
+        let mut blocked: [Option<SkipReason>; 2] = [None, None];
+        if !rt.link.filter.is_empty() {
+            let empty = [Vec::new(), Vec::new()];
+            let groups = rt.groups.get(key).unwrap_or(&empty);
+            for side in [Side::A, Side::B] {
+                let (_, channel) = rt.link.side(side);
+                blocked[side.index()] = match rt.link.filter.decide(channel, &groups[side.index()]) {
+                    FilterDecision::Allowed => None,
+                    FilterDecision::DoNotChange { group } => Some(SkipReason::DoNotChange { group }),
+                    FilterDecision::NotInIncludedGroups { channel } => {
+                        Some(SkipReason::NotInIncludedGroups { channel })
+                    }
+                };
+            }
+        }
+        StepContext { last_read: rt.last_pass, blocked }
     }
 
     /// Apply `event` to the agent's stored state: read it (or take `stored`, a value just
@@ -666,6 +1077,7 @@ impl Bridge {
     ) -> Result<Option<Stepped>> {
         let rt = &self.links[li];
         let skey = state_key(&rt.link.name, key);
+        let context = self.context(li, key);
         let mut store_errors = 0;
         for _ in 0..STEP_ATTEMPTS {
             let current = match stored.take() {
@@ -679,10 +1091,14 @@ impl Bridge {
                 None => LinkState::default(),
             };
             let mut state = before.clone();
-            let actions = step(&rt.link.config, &mut state, fresh_part(event, &before), now);
+            let StepOutcome { actions, verdicts } =
+                step_with(&rt.link.config, &mut state, event.clone(), now, &context);
             let busy = !state.is_idle();
             if state == before {
-                return Ok(Some(Stepped { actions, changed: false, busy }));
+                if issue && !self.can_issue(li, key, &actions) {
+                    return Ok(None);
+                }
+                return Ok(Some(Stepped { actions, verdicts, changed: false, busy }));
             }
             if issue && !self.can_issue(li, key, &actions) {
                 return Ok(None);
@@ -698,7 +1114,7 @@ impl Bridge {
                     } else if !before.is_idle() {
                         self.clear_busy(li, key).await?;
                     }
-                    return Ok(Some(Stepped { actions, changed: true, busy }));
+                    return Ok(Some(Stepped { actions, verdicts, changed: true, busy }));
                 }
                 // Another instance changed the state first: step its version.
                 Ok(false) => {}
@@ -730,8 +1146,9 @@ impl Bridge {
         Ok(())
     }
 
-    /// Apply `event` to one agent and carry out what the link asks; failures are reported
-    /// as notices (later ticks and passes retry).
+    /// Apply `event` to one agent and carry out what the link asks (writes, and reads that
+    /// confirm `delivery`); failures are reported as notices (later ticks and passes retry)
+    /// and returned as text.
     #[allow(clippy::too_many_arguments)]
     async fn step_agent(
         &self,
@@ -740,20 +1157,26 @@ impl Bridge {
         event: LinkEvent,
         now: DateTime<Utc>,
         stored: Option<Option<Value>>,
+        delivery: Option<&DeliveryRef>,
         writes: &mut JoinSet<()>,
         permits: &Arc<tokio::sync::Semaphore>,
-        done: &mpsc::UnboundedSender<WriteDone>,
-    ) -> Option<Stepped> {
+        done: &Done,
+    ) -> std::result::Result<Stepped, String> {
         let link_name = self.links[li].link.name.clone();
-        let stepped = match self.commit_step(li, key, &event, now, stored, true).await {
+        let span = tracing::debug_span!("deskbridge.agent_step", link = %link_name, agent = %key);
+        let stepped = match self.commit_step(li, key, &event, now, stored, true).instrument(span).await {
             Ok(Some(stepped)) => stepped,
-            Ok(None) => return None,
+            Ok(None) => {
+                return Err(format!(
+                    "this instance has not listed agent {key} on every side of link \"{link_name}\" yet"
+                ));
+            }
             Err(e) => {
                 self.notify(BridgeNotice::Error {
                     context: format!("{link_name} {key}"),
                     error: e.to_string(),
                 });
-                return None;
+                return Err(e.to_string());
             }
         };
         for action in &stepped.actions {
@@ -763,13 +1186,14 @@ impl Bridge {
                     agent: key.to_owned(),
                     reason: reason.clone(),
                 }),
+                LinkAction::Read { side } => {
+                    self.spawn_read(li, key, *side, delivery.cloned(), writes, done);
+                }
                 LinkAction::Write { side, value, .. } => {
                     let (side, value) = (*side, value.clone());
                     let rt = &self.links[li];
-                    let (provider, channel) = match side {
-                        Side::A => (rt.link.a.0.clone(), rt.link.a.1),
-                        Side::B => (rt.link.b.0.clone(), rt.link.b.1),
-                    };
+                    let (provider, channel) = rt.link.side(side);
+                    let provider = provider.clone();
                     let Some(agent_id) = rt.ids.get(key).and_then(|ids| ids[side.index()].clone()) else {
                         // commit_step checked that the id is known.
                         continue;
@@ -782,24 +1206,52 @@ impl Bridge {
                         let result = provider
                             .set_status(&agent_id, channel, &value)
                             .await
-                            .map_err(|e| (e.to_string(), e.retry_after()));
+                            .map_err(|e| (e.to_string(), e.retry_after(), is_rate_limited(&e)));
                         // Err only if the bridge stopped listening: the result is lost, and
                         // the stored pending write is re-checked after a restart.
-                        let _ = done.send(WriteDone { link: li, key, side, value, result });
+                        let _ =
+                            done.send(Completion::Write(WriteDone { link: li, key, side, value, result }));
                     });
                 }
             }
         }
-        Some(stepped)
+        Ok(stepped)
+    }
+
+    /// Read one side of one agent in the background; the result comes back as a
+    /// [`Completion::Read`].
+    fn spawn_read(
+        &self,
+        li: usize,
+        key: &str,
+        side: Side,
+        delivery: Option<DeliveryRef>,
+        writes: &mut JoinSet<()>,
+        done: &Done,
+    ) {
+        let rt = &self.links[li];
+        let (provider, channel) = rt.link.side(side);
+        let provider = provider.clone();
+        let Some(agent_id) = rt.ids.get(key).and_then(|ids| ids[side.index()].clone()) else {
+            return;
+        };
+        metrics::counter!("deskbridge_bridge_reads_total", "link" => rt.link.name.clone(), "provider" => provider.name())
+            .increment(1);
+        let done = done.clone();
+        let key = key.to_owned();
+        writes.spawn(async move {
+            let result = provider
+                .agent_status(&agent_id, channel)
+                .await
+                .map_err(|e| (e.to_string(), is_rate_limited(&e)));
+            let _ = done.send(Completion::Read(ReadDone { link: li, key, side, result, delivery }));
+        });
     }
 
     /// The link event and the notice of a write result.
     fn write_result(&self, done: WriteDone) -> (LinkEvent, BridgeNotice) {
         let rt = &self.links[done.link];
-        let provider = match done.side {
-            Side::A => rt.link.a.0.name(),
-            Side::B => rt.link.b.0.name(),
-        };
+        let provider = rt.link.side(done.side).0.name();
         match done.result {
             Ok(()) => (
                 LinkEvent::WriteSucceeded { side: done.side, value: done.value.clone() },
@@ -810,21 +1262,27 @@ impl Bridge {
                     value: done.value,
                 },
             ),
-            Err((error, retry_after)) => (
-                LinkEvent::WriteFailed {
-                    side: done.side,
-                    value: done.value.clone(),
-                    retry_after,
-                    error: error.clone(),
-                },
-                BridgeNotice::WriteFailed {
-                    link: rt.link.name.clone(),
-                    agent: done.key,
-                    provider: provider.to_owned(),
-                    value: done.value,
-                    error,
-                },
-            ),
+            Err((error, retry_after, rate_limited)) => {
+                if rate_limited {
+                    metrics::counter!("deskbridge_bridge_rate_limited_total", "provider" => provider)
+                        .increment(1);
+                }
+                (
+                    LinkEvent::WriteFailed {
+                        side: done.side,
+                        value: done.value.clone(),
+                        retry_after,
+                        error: error.clone(),
+                    },
+                    BridgeNotice::WriteFailed {
+                        link: rt.link.name.clone(),
+                        agent: done.key,
+                        provider: provider.to_owned(),
+                        value: done.value,
+                        error,
+                    },
+                )
+            }
         }
     }
 
@@ -846,21 +1304,56 @@ impl Bridge {
         Ok(())
     }
 
-    async fn write_done(
+    async fn completed(
         &mut self,
-        done: WriteDone,
+        done: Completion,
         writes: &mut JoinSet<()>,
         permits: &Arc<tokio::sync::Semaphore>,
-        tx: &mpsc::UnboundedSender<WriteDone>,
+        tx: &Done,
     ) {
-        let (li, key) = (done.link, done.key.clone());
-        let (event, notice) = self.write_result(done);
-        self.notify(notice);
-        // The result may call for the next write at once (a change that arrived while
-        // this write was in flight, or the other direction in two-way mode): step_agent
-        // stores the state and starts it.
-        let now = (self.clock)();
-        self.step_agent(li, &key, event, now, None, writes, permits, tx).await;
+        match done {
+            Completion::Write(done) => {
+                let (li, key) = (done.link, done.key.clone());
+                let (event, notice) = self.write_result(done);
+                self.notify(notice);
+                // The result may call for the next write at once (a change that arrived
+                // while this write was in flight, or the other direction in two-way mode):
+                // step_agent stores the state and starts it.
+                let now = (self.clock)();
+                let _ = self.step_agent(li, &key, event, now, None, None, writes, permits, tx).await;
+            }
+            Completion::Read(done) => {
+                let link = self.links[done.link].link.name.clone();
+                let outcome = match done.result {
+                    Ok(read) => {
+                        let now = (self.clock)();
+                        let event = LinkEvent::Read { side: done.side, value: read.clone() };
+                        match self
+                            .step_agent(done.link, &done.key, event, now, None, None, writes, permits, tx)
+                            .await
+                        {
+                            Ok(_) => DeliveryOutcome::Confirmed { read },
+                            Err(error) => DeliveryOutcome::Failed { error },
+                        }
+                    }
+                    Err((error, rate_limited)) => {
+                        let provider = self.links[done.link].link.side(done.side).0.name();
+                        if rate_limited {
+                            metrics::counter!("deskbridge_bridge_rate_limited_total", "provider" => provider)
+                                .increment(1);
+                        }
+                        self.notify(BridgeNotice::Error {
+                            context: format!("reading {} of link {link} from {provider}", done.key),
+                            error: error.clone(),
+                        });
+                        DeliveryOutcome::Failed { error }
+                    }
+                };
+                if let Some(delivery) = &done.delivery {
+                    self.notify_delivery(delivery, Some(link), Some(done.key), outcome);
+                }
+            }
+        }
         while writes.try_join_next().is_some() {}
     }
 
@@ -870,7 +1363,7 @@ impl Bridge {
         &mut self,
         writes: &mut JoinSet<()>,
         permits: &Arc<tokio::sync::Semaphore>,
-        done: &mpsc::UnboundedSender<WriteDone>,
+        done: &Done,
     ) {
         let now = (self.clock)();
         for li in 0..self.links.len() {
@@ -886,8 +1379,8 @@ impl Bridge {
             for (marker, _) in busy {
                 let key = &marker[prefix.len()..];
                 let stepped =
-                    self.step_agent(li, key, LinkEvent::Tick, now, None, writes, permits, done).await;
-                if let Some(Stepped { changed: false, busy: false, .. }) = stepped {
+                    self.step_agent(li, key, LinkEvent::Tick, now, None, None, writes, permits, done).await;
+                if let Ok(Stepped { changed: false, busy: false, .. }) = stepped {
                     // A marker left behind (an instance died between the two writes).
                     if let Err(e) = self.clear_busy(li, key).await {
                         self.notify(BridgeNotice::Error {
@@ -905,11 +1398,17 @@ impl Bridge {
         &mut self,
         writes: &mut JoinSet<()>,
         permits: &Arc<tokio::sync::Semaphore>,
-        done: &mpsc::UnboundedSender<WriteDone>,
+        done: &Done,
     ) {
         for li in 0..self.links.len() {
-            if let Err(e) = self.reconcile_link(li, writes, permits, done).await {
-                let link = self.links[li].link.name.clone();
+            let link = self.links[li].link.name.clone();
+            let started = std::time::Instant::now();
+            let span = tracing::info_span!("deskbridge.reconcile_pass", link = %link);
+            let result = self.reconcile_link(li, writes, permits, done).instrument(span).await;
+            let outcome = if result.is_ok() { "ok" } else { "error" };
+            metrics::histogram!("deskbridge_bridge_pass_seconds", "link" => link.clone(), "result" => outcome)
+                .record(started.elapsed().as_secs_f64());
+            if let Err(e) = result {
                 self.notify(BridgeNotice::Error {
                     context: format!("reconcile {link}"),
                     error: e.to_string(),
@@ -923,15 +1422,16 @@ impl Bridge {
         li: usize,
         writes: &mut JoinSet<()>,
         permits: &Arc<tokio::sync::Semaphore>,
-        done: &mpsc::UnboundedSender<WriteDone>,
+        done: &Done,
     ) -> Result<()> {
         let (a, b) = {
             let l = &self.links[li].link;
             (l.a.0.clone(), l.b.0.clone())
         };
         // The values listed were read at some moment of the listing: stamp them with its
-        // start, so a value read before a write that another instance recorded meanwhile is
-        // recognised as older (see `fresh_part`).
+        // start, so a value read before a change recorded meanwhile (a webhook, another
+        // instance's write) is recognised as doubtful and read again; the end of the
+        // listing is the pass's read time that later events are compared with.
         let read_at = (self.clock)();
         let (a_agents, b_agents) = futures_util::future::try_join(a.list_agents(), b.list_agents()).await?;
         let now = (self.clock)();
@@ -945,7 +1445,9 @@ impl Bridge {
         );
         let mut index = HashMap::with_capacity(joined.pairs.len() * 2);
         let mut ids = HashMap::with_capacity(joined.pairs.len());
+        let mut groups = HashMap::new();
         let mut snapshots = Vec::with_capacity(joined.pairs.len());
+        let filtered = !self.links[li].link.filter.is_empty();
         for &(ai, bi) in &joined.pairs {
             let (x, y) = (&a_agents[ai], &b_agents[bi]);
             let Some(key) = x
@@ -959,10 +1461,20 @@ impl Bridge {
             index.insert((Side::A, x.id.to_string()), key.clone());
             index.insert((Side::B, y.id.to_string()), key.clone());
             ids.insert(key.clone(), [Some(x.id.to_string()), Some(y.id.to_string())]);
+            if filtered {
+                groups.insert(key.clone(), [x.groups.clone(), y.groups.clone()]);
+            }
             let seen = |v: Option<&NativeStatus>| {
                 v.map(|value| Seen { value: value.clone(), origin: Origin::Unknown, at: read_at })
             };
             snapshots.push((key, seen(x.status(a_channel)), seen(y.status(b_channel))));
+        }
+        let mut unpaired: [HashSet<String>; 2] = [HashSet::new(), HashSet::new()];
+        for &i in joined.only_left.iter().chain(&joined.ambiguous_left) {
+            unpaired[0].insert(a_agents[i].id.to_string());
+        }
+        for &i in joined.only_right.iter().chain(&joined.ambiguous_right) {
+            unpaired[1].insert(b_agents[i].id.to_string());
         }
         let agents = snapshots.len();
         let name = self.links[li].link.name.clone();
@@ -970,7 +1482,12 @@ impl Bridge {
             let rt = &mut self.links[li];
             rt.index = index;
             rt.ids = ids;
+            rt.groups = groups;
+            rt.unpaired = unpaired;
+            rt.unlisted = 0;
+            rt.last_pass = Some(now);
         }
+        metrics::gauge!("deskbridge_bridge_paired_agents", "link" => name.clone()).set(agents as f64);
         // Every stored state in one read; each agent's step starts from it (and re-reads
         // only if another instance changed it meanwhile).
         let prefix = format!("bridge/{name}/agent/");
@@ -984,7 +1501,8 @@ impl Bridge {
         self.repair_busy_markers(&name, &stored).await?;
         for (key, a, b) in snapshots {
             let current = Some(stored.remove(&key));
-            self.step_agent(li, &key, LinkEvent::Snapshot { a, b }, now, current, writes, permits, done)
+            let _ = self
+                .step_agent(li, &key, LinkEvent::Snapshot { a, b }, now, current, None, writes, permits, done)
                 .await;
         }
         while writes.try_join_next().is_some() {}
@@ -1011,4 +1529,166 @@ impl Bridge {
         }
         Ok(())
     }
+}
+
+/// Whether `error` is a provider's "too many requests".
+fn is_rate_limited(error: &Error) -> bool {
+    matches!(error, Error::RateLimited { .. } | Error::Api { status: 429, .. })
+}
+
+/// Count `notice` in the `metrics` facade (a no-op unless the embedder installed a
+/// recorder, e.g. a Prometheus exporter).
+fn record_metrics(notice: &BridgeNotice) {
+    match notice {
+        BridgeNotice::Delivery { outcome, .. } => {
+            metrics::counter!("deskbridge_bridge_deliveries_total", "outcome" => outcome.as_str())
+                .increment(1)
+        }
+        BridgeNotice::StampClamped { link, .. } => {
+            metrics::counter!("deskbridge_bridge_stamps_clamped_total", "link" => link.clone()).increment(1)
+        }
+        BridgeNotice::Wrote { link, provider, .. } => metrics::counter!(
+            "deskbridge_bridge_writes_total", "link" => link.clone(), "provider" => provider.clone()
+        )
+        .increment(1),
+        BridgeNotice::WriteFailed { link, provider, .. } => metrics::counter!(
+            "deskbridge_bridge_write_failures_total", "link" => link.clone(), "provider" => provider.clone()
+        )
+        .increment(1),
+        BridgeNotice::Skipped { link, reason, .. } => metrics::counter!(
+            "deskbridge_bridge_skips_total", "link" => link.clone(), "reason" => reason.kind()
+        )
+        .increment(1),
+        BridgeNotice::Reconciled { link, .. } => {
+            metrics::counter!("deskbridge_bridge_passes_total", "link" => link.clone()).increment(1)
+        }
+        BridgeNotice::Error { .. } => metrics::counter!("deskbridge_bridge_errors_total").increment(1),
+        BridgeNotice::ScheduleRan { written, failed } => {
+            metrics::counter!("deskbridge_bridge_schedule_writes_total").increment(*written as u64);
+            metrics::counter!("deskbridge_bridge_schedule_write_failures_total").increment(*failed as u64);
+        }
+        BridgeNotice::InboxRouted { .. } | BridgeNotice::Validated { .. } => {}
+    }
+}
+
+/// The checks of [`Bridge::validate`] for one link; returns what could not be checked.
+async fn validate_link(link: &StatusLink) -> Result<Vec<String>> {
+    let name = &link.name;
+    let mut unchecked = Vec::new();
+    let written = link.written_sides();
+    let side_name = |side: Side| if side == Side::A { "A" } else { "B" };
+    for &side in &written {
+        let (provider, channel) = link.side(side);
+        let table = link.config.map.table(side);
+        let values: Vec<&NativeStatus> = table
+            .writes
+            .values()
+            .filter_map(|rule| match rule {
+                crate::mapping::WriteRule::Write(value) => Some(value),
+                crate::mapping::WriteRule::NotWritable { .. } => None,
+            })
+            .collect();
+        if values.is_empty() {
+            return Err(Error::config(format!(
+                "status link \"{name}\": side {} ({}, table \"{}\") has no value to write for any presence, so nothing could ever be written there",
+                side_name(side),
+                provider.name(),
+                table.provider
+            )));
+        }
+        for value in values.iter().copied() {
+            let canonical = provider.canonical_status(channel, value);
+            if canonical != *value {
+                return Err(Error::config(format!(
+                    "status link \"{name}\": side {} ({}) spells \"{value}\", but {} compares and writes it as \"{canonical}\"; use \"{canonical}\" in the status table",
+                    side_name(side),
+                    provider.name(),
+                    provider.name()
+                )));
+            }
+        }
+        let Some(vocabulary) = provider.writable_statuses(channel).await? else {
+            unchecked.push(format!(
+                "side {}: {} cannot list the values it accepts on {channel}",
+                side_name(side),
+                provider.name()
+            ));
+            continue;
+        };
+        if vocabulary.is_empty() {
+            return Err(Error::config(format!(
+                "status link \"{name}\": side {} is {} on {channel}, which {} cannot write",
+                side_name(side),
+                provider.name(),
+                provider.name()
+            )));
+        }
+        let unknown: Vec<String> =
+            values.iter().filter(|v| !vocabulary.contains(v)).map(|v| format!("\"{v}\"")).collect();
+        if !unknown.is_empty() {
+            let other = link.config.map.table(side.other());
+            let other_fits =
+                other.writes.values().all(|rule| match rule {
+                    crate::mapping::WriteRule::Write(value) => vocabulary.contains(value),
+                    crate::mapping::WriteRule::NotWritable { .. } => true,
+                }) && other.writes.values().any(|rule| matches!(rule, crate::mapping::WriteRule::Write(_)));
+            if other_fits {
+                return Err(Error::config(format!(
+                    "status link \"{name}\": the status map's sides are swapped: side {} is {} but its table is \"{}\" (the table of side {} fits {})",
+                    side_name(side),
+                    provider.name(),
+                    table.provider,
+                    side_name(side.other()),
+                    provider.name()
+                )));
+            }
+            let known: Vec<String> = vocabulary.iter().map(|v| format!("\"{v}\"")).collect();
+            return Err(Error::config(format!(
+                "status link \"{name}\": side {} ({} on {channel}) would be written {}, which {} does not accept; it accepts {}",
+                side_name(side),
+                provider.name(),
+                unknown.join(", "),
+                provider.name(),
+                known.join(", ")
+            )));
+        }
+    }
+    // Every side is read: a reading spelled otherwise than the provider reports its values
+    // would never match.
+    for side in [Side::A, Side::B] {
+        let (provider, channel) = link.side(side);
+        for value in link.config.map.table(side).readings.keys() {
+            let canonical = provider.canonical_status(channel, value);
+            if canonical != *value {
+                return Err(Error::config(format!(
+                    "status link \"{name}\": side {} ({}) reads \"{value}\", but {} reports it as \"{canonical}\"; use \"{canonical}\" in the status table",
+                    side_name(side),
+                    provider.name(),
+                    provider.name()
+                )));
+            }
+        }
+    }
+    let filter = &link.filter;
+    if !filter.is_empty() {
+        let written_channels: Vec<Channel> = written.iter().map(|&side| link.side(side).1).collect();
+        for (channel, groups) in &filter.include {
+            if !groups.is_empty() && !written_channels.contains(channel) {
+                let list: Vec<String> = written_channels.iter().map(|c| c.to_string()).collect();
+                return Err(Error::config(format!(
+                    "status link \"{name}\": the group filter restricts {channel}, but the link writes only {}",
+                    list.join(" and ")
+                )));
+            }
+        }
+        let mut known = Vec::new();
+        let mut providers = Vec::new();
+        for &side in &written {
+            let provider = link.side(side).0;
+            known.extend(provider.list_groups().await?);
+            providers.push(provider.name());
+        }
+        filter.validate(providers.first().copied().unwrap_or("provider"), &known)?;
+    }
+    Ok(unchecked)
 }

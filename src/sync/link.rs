@@ -15,6 +15,11 @@
 //! - once events stop, the link settles: writes are bounded by the number of real changes
 //!   plus a bounded number of retries.
 //!
+//! - after the last real change has been delivered, the target holds the mapping of the
+//!   source's actual value without waiting for a reconcile pass, whatever the provider's
+//!   clock skew (±5 s tested), stamp granularity (whole seconds), duplicates, reordering and
+//!   replays stamped in the future ("when in doubt, read": see [`step_with`]).
+//!
 //! Conflicts in two-way mode resolve by the documented policy *the later change wins*, by
 //! the provider's own timestamp of each change; a tie goes to the configured
 //! [`LinkConfig::preferred`] side.
@@ -72,11 +77,26 @@ pub struct LinkConfig {
     /// Two-way: the side that wins when both changed at the same instant or neither has a
     /// known change time.
     pub preferred: Side,
+    /// How much later than the last read of a side an event's provider stamp must be to be
+    /// trusted without reading the agent again ("clearly newer"), and how far in the future
+    /// a stamp may lie before it is clamped to the time of receipt (default 30 s).
+    ///
+    /// Provider stamps are coarse (Aircall: whole seconds) and provider clocks drift from
+    /// ours; a listing takes seconds (Aircall's pacer allows one request per second). Keep
+    /// the tolerance above the clock skew you expect plus a few seconds; a larger value costs
+    /// at most one one-agent read per event that arrives shortly after a read.
+    #[serde(default = "default_tolerance")]
+    pub tolerance: Duration,
+}
+
+fn default_tolerance() -> Duration {
+    Duration::seconds(30)
 }
 
 impl LinkConfig {
     /// A link with the given map and mode and the default timings (echo window 2 min,
-    /// write timeout 1 min, 5 attempts, 2 s base backoff, side A preferred).
+    /// write timeout 1 min, 5 attempts, 2 s base backoff, side A preferred, stamp tolerance
+    /// 30 s).
     pub fn new(map: StatusMap, mode: LinkMode) -> Self {
         Self {
             map,
@@ -87,6 +107,7 @@ impl LinkConfig {
             max_attempts: 5,
             retry_base: Duration::seconds(2),
             preferred: Side::A,
+            tolerance: default_tolerance(),
         }
     }
 }
@@ -136,6 +157,15 @@ pub enum LinkEvent {
         a: Option<Seen>,
         /// Side B's value, origin and change time, if the agent exists there.
         b: Option<Seen>,
+    },
+    /// A fresh read of one side of this agent (asked for with [`LinkAction::Read`]): the
+    /// value the provider holds at the step's `now`. `None`: the provider reports no status
+    /// for the agent on the link's channel (nothing is learnt).
+    Read {
+        /// Which side was read.
+        side: Side,
+        /// The value read.
+        value: Option<NativeStatus>,
     },
     /// A write issued by this link succeeded.
     WriteSucceeded {
@@ -208,6 +238,23 @@ pub enum SkipReason {
     },
 }
 
+impl SkipReason {
+    /// The snake_case name of the reason (`source_unmapped`, `do_not_change`, …), used as
+    /// the `reason` label of the bridge's skip metric.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SourceUnmapped { .. } => "source_unmapped",
+            Self::TargetProtected { .. } => "target_protected",
+            Self::NotWritable { .. } => "not_writable",
+            Self::DoNotChange { .. } => "do_not_change",
+            Self::NotInIncludedGroups { .. } => "not_in_included_groups",
+            Self::NoSourceStatus => "no_source_status",
+            Self::NotInSchedule => "not_in_schedule",
+            Self::GaveUp { .. } => "gave_up",
+        }
+    }
+}
+
 impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -243,6 +290,65 @@ pub enum LinkAction {
     },
     /// Report that the link is deliberately not writing (reported once per reason).
     Skip(SkipReason),
+    /// Read this side of the agent now and report the value with [`LinkEvent::Read`]: an
+    /// observation differed from what the link knows and its stamp was not clearly newer
+    /// (see [`Verdict::Doubtful`]).
+    Read {
+        /// The side to read.
+        side: Side,
+    },
+}
+
+/// What the link made of one observation (a webhook event, a pass's read, a one-agent read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "verdict")]
+pub enum Verdict {
+    /// Taken as the side's new value (any write it calls for is a separate action).
+    Applied,
+    /// The side was already known to hold this value; only the stamps were refreshed.
+    Unchanged,
+    /// The same change (value and provider stamp) was already taken into account.
+    Duplicate,
+    /// Our own write coming back.
+    Echo,
+    /// Older, by the same provider's clock, than the change the link already holds.
+    Stale {
+        /// The observation's stamp.
+        at: DateTime<Utc>,
+        /// The stamp of the change the link holds.
+        known_at: DateTime<Utc>,
+    },
+    /// The value differs from what the link knows and its stamp is not clearly newer than
+    /// the last read (or lay in the future): the side is read again
+    /// ([`LinkAction::Read`]) and the fresh value decides.
+    Doubtful {
+        /// The observation's stamp (after clamping).
+        at: DateTime<Utc>,
+        /// What it was compared with: the last read, or the stamp of the value held.
+        known_at: Option<DateTime<Utc>>,
+        /// The original stamp when it lay more than the tolerance in the future and was
+        /// clamped to the time of receipt.
+        clamped_from: Option<DateTime<Utc>>,
+    },
+}
+
+/// What a step knows beyond the agent's state: when the side was last read by a pass, and
+/// which sides the link's group filter protects for this agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepContext {
+    /// The end of the last reconcile pass that read this agent (the engine's clock).
+    pub last_read: Option<DateTime<Utc>>,
+    /// Per side (A, B): why the group filter forbids writing this agent there, if it does.
+    pub blocked: [Option<SkipReason>; 2],
+}
+
+/// The result of [`step_with`]: the actions, and the verdict on each observation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepOutcome {
+    /// What to do.
+    pub actions: Vec<LinkAction>,
+    /// Per observed side, what the link made of the observation.
+    pub verdicts: Vec<(Side, Verdict)>,
 }
 
 /// The outcome of comparing a source value with a target value.
@@ -311,6 +417,7 @@ pub const RECENT_WRITES: usize = 4;
 
 /// What the link knows of one side.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SideState {
     /// The latest value seen and when it was set.
     pub observed: Option<(NativeStatus, DateTime<Utc>)>,
@@ -331,11 +438,20 @@ pub struct SideState {
     pub retry_at: Option<DateTime<Utc>>,
     /// The value we gave up on (not retried until a new real change).
     pub gave_up: Option<NativeStatus>,
+    /// When a one-agent read (or a pass that changed the state) last read this side, by the
+    /// engine's clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<DateTime<Utc>>,
+    /// The latest provider stamp of an event trusted for this side (same clock as later
+    /// events of the same provider): an event stamped before it is stale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_at: Option<DateTime<Utc>>,
 }
 
 /// One agent's link state. Serialisable, so it survives restarts through a
 /// [`StateStore`](crate::ports::StateStore).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LinkState {
     /// Side A, then side B.
     pub sides: [SideState; 2],
@@ -359,25 +475,72 @@ impl LinkState {
     }
 }
 
-/// Advance `state` by `event` at `now`, returning what to do.
+/// Advance `state` by `event` at `now`, returning what to do (no pass context, no group
+/// filter: see [`step_with`]).
 pub fn step(
     config: &LinkConfig,
     state: &mut LinkState,
     event: LinkEvent,
     now: DateTime<Utc>,
 ) -> Vec<LinkAction> {
+    step_with(config, state, event, now, &StepContext::default()).actions
+}
+
+/// Advance `state` by `event` at `now` with what the engine knows beyond the state (the
+/// last pass, the group filter), returning the actions and the verdict on each observation.
+///
+/// # The ordering rule ("when in doubt, read")
+///
+/// An observed value that differs from what the link knows is taken at once only when its
+/// stamp is *clearly newer*: later than the stamp of the value held, and more than
+/// [`LinkConfig::tolerance`] after the last read of the side. One stamped before a change
+/// already taken from the same provider is [`Verdict::Stale`]. Anything in between is
+/// [`Verdict::Doubtful`]: the link asks for a [`LinkAction::Read`] of that one agent and
+/// decides on the fresh value. A stamp more than the tolerance in the future is clamped to
+/// `now` and is always doubtful. A read (a pass's [`LinkEvent::Snapshot`] or a
+/// [`LinkEvent::Read`]) is the truth at the time it was made: whatever stamps came before
+/// (stored stamps in the future are clamped first), it heals the agent.
+pub fn step_with(
+    config: &LinkConfig,
+    state: &mut LinkState,
+    event: LinkEvent,
+    now: DateTime<Utc>,
+    context: &StepContext,
+) -> StepOutcome {
+    sanitize(config, state, now);
+    let mut verdicts = Vec::new();
+    let mut reads = Vec::new();
     match event {
         LinkEvent::Observed { side, value, origin, at } => {
             // On a one-way link the target's observations only record what it holds; the
             // evaluation below never takes the target as a source.
-            observe(config, state.side_mut(side), value, origin, at, now, true);
+            let verdict = observe_event(config, state.side_mut(side), value, origin, at, now, context);
+            if matches!(verdict, Verdict::Doubtful { .. }) {
+                reads.push(LinkAction::Read { side });
+            }
+            verdicts.push((side, verdict));
         }
         LinkEvent::Snapshot { a, b } => {
             for (side, seen) in [(Side::A, a), (Side::B, b)] {
                 if let Some(Seen { value, origin, at }) = seen {
-                    observe(config, state.side_mut(side), value, origin, at, now, false);
+                    let verdict = observe_read(config, state.side_mut(side), value, origin, at, now, true);
+                    if matches!(verdict, Verdict::Doubtful { .. }) {
+                        reads.push(LinkAction::Read { side });
+                    }
+                    verdicts.push((side, verdict));
                 }
             }
+        }
+        LinkEvent::Read { side, value } => {
+            let verdict = match value {
+                Some(value) => {
+                    let s = state.side_mut(side);
+                    s.read_at = Some(now);
+                    observe_read(config, s, value, Origin::Unknown, now, now, false)
+                }
+                None => Verdict::Unchanged,
+            };
+            verdicts.push((side, verdict));
         }
         LinkEvent::WriteSucceeded { side, value } => {
             let s = state.side_mut(side);
@@ -405,7 +568,7 @@ pub fn step(
                 s.gave_up = Some(value.clone());
                 let skip = SkipReason::GaveUp { value, attempts: attempt, error };
                 state.last_skip = Some(skip.clone());
-                return vec![LinkAction::Skip(skip)];
+                return StepOutcome { actions: vec![LinkAction::Skip(skip)], verdicts };
             }
             let wait = match retry_after {
                 Some(d) => Duration::from_std(d).unwrap_or(Duration::MAX),
@@ -429,67 +592,186 @@ pub fn step(
             }
         }
     }
-    evaluate(config, state, now)
+    let mut actions = evaluate(config, state, now, &context.blocked);
+    actions.extend(reads);
+    StepOutcome { actions, verdicts }
 }
 
-fn observe(
+/// `now + tolerance`, saturating.
+fn horizon(config: &LinkConfig, now: DateTime<Utc>) -> DateTime<Utc> {
+    now.checked_add_signed(config.tolerance.max(Duration::zero())).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Clamp every stored stamp that lies beyond the tolerance in the future (a state stored
+/// before stamps were clamped, or a clock that jumped back), so no stamp can freeze an
+/// agent: a later read or event is then compared with the present.
+fn sanitize(config: &LinkConfig, state: &mut LinkState, now: DateTime<Utc>) {
+    let limit = horizon(config, now);
+    for s in &mut state.sides {
+        if let Some((_, t)) = &mut s.observed
+            && *t > limit
+        {
+            *t = now;
+        }
+        if s.event_at.is_some_and(|t| t > limit) {
+            s.event_at = None;
+        }
+        if s.read_at.is_some_and(|t| t > limit) {
+            s.read_at = Some(now);
+        }
+        if s.changed_at.is_some_and(|t| t > limit) {
+            s.changed_at = Some(now);
+        }
+        if let Some((_, t)) = &mut s.last_external
+            && *t > limit
+        {
+            *t = now;
+        }
+    }
+}
+
+/// Whether an observation of `value` with `origin` is our own write coming back.
+fn is_ours(
+    config: &LinkConfig,
+    s: &SideState,
+    value: &NativeStatus,
+    origin: Origin,
+    now: DateTime<Utc>,
+) -> bool {
+    match origin {
+        Origin::Ours => true,
+        Origin::Others => false,
+        Origin::Unknown => {
+            s.pending.as_ref().is_some_and(|(v, _, _)| v == value)
+                || s.written.iter().any(|(v, t)| v == value && now - *t <= config.echo_window)
+        }
+    }
+}
+
+/// Take `value` as the side's new value, set at `at`.
+fn take(s: &mut SideState, value: NativeStatus, at: DateTime<Utc>, ours: bool) {
+    if !ours {
+        s.changed_at = Some(at);
+        s.last_external = Some((value.clone(), at));
+        s.gave_up = None;
+        s.failures = 0;
+        s.failing = None;
+        s.retry_at = None;
+    }
+    s.observed = Some((value, at));
+}
+
+/// An event reported with the provider's stamp (a webhook).
+fn observe_event(
     config: &LinkConfig,
     s: &mut SideState,
     value: NativeStatus,
     origin: Origin,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
-    reported: bool,
-) {
-    let older_than_seen = s.observed.as_ref().is_some_and(|(_, seen_at)| at < *seen_at);
+    context: &StepContext,
+) -> Verdict {
+    let (at, clamped_from) = if at > horizon(config, now) { (now, Some(at)) } else { (at, None) };
     // A second delivery of a change already taken into account (webhooks are delivered at
     // least once), possibly after our write replaced the value.
-    let duplicate = s.last_external.as_ref().is_some_and(|(v, t)| *v == value && *t == at);
-    if older_than_seen || duplicate {
-        return; // stale: the newer value stands
+    if clamped_from.is_none() && s.last_external.as_ref().is_some_and(|(v, t)| *v == value && *t == at) {
+        return Verdict::Duplicate;
     }
-    let ours = match origin {
-        Origin::Ours => true,
-        Origin::Others => false,
-        Origin::Unknown => {
-            s.pending.as_ref().is_some_and(|(v, _, _)| *v == value)
-                || s.written.iter().any(|(v, t)| *v == value && now - *t <= config.echo_window)
-        }
-    };
+    let ours = is_ours(config, s, &value, origin, now);
     if ours {
         let latest = s.pending.as_ref().map(|(v, _, _)| v).or(s.written.last().map(|(v, _)| v));
         if latest.is_some_and(|v| *v != value) {
-            return; // the echo of an earlier write of ours, overtaken by a later one
+            return Verdict::Echo; // the echo of an earlier write of ours, overtaken by a later one
         }
     }
-    // A provider that names the actor (Zendesk) reports each change as an event: a newer
-    // change by someone else counts even when it lands on the value we last knew (we may
-    // have missed the change in between). Without an actor (polls, Aircall), only a
-    // different value is a change, so a poll never makes its side look "newer".
-    let changed = match &s.observed {
-        None => true,
-        Some((v, seen_at)) => *v != value || (origin == Origin::Others && at > *seen_at),
-    };
-    let value_for_record = value.clone();
-    if changed {
-        s.observed = Some((value, at));
-    } else if (origin != Origin::Unknown || reported)
-        && let Some((_, seen_at)) = &mut s.observed
-    {
-        // The same value reported again with an actor, or reported by an event stamped
-        // with the provider's time (an Aircall webhook): keep the latest report time, so
-        // an older change delivered late (A→B→A delivered as A, B) stays older. A poll
-        // (snapshot) that sees the same value keeps the time the value was first seen, so
-        // an unchanged agent's state does not change on every pass.
-        *seen_at = (*seen_at).max(at);
+    let known = s.observed.clone();
+    match known {
+        Some((known_value, known_at)) if known_value == value => {
+            // A provider that names the actor (Zendesk) reports each change as an event: a
+            // newer change by someone else counts even when it lands on the value we last
+            // knew (we may have missed the change in between).
+            if clamped_from.is_none() && origin == Origin::Others && at > known_at && !ours {
+                take(s, value, at, false);
+                s.event_at = Some(s.event_at.map_or(at, |e| e.max(at)));
+                return Verdict::Applied;
+            }
+            if clamped_from.is_none() {
+                // Keep the latest report time, so an older change delivered late (A→B→A
+                // delivered as A, B) stays older.
+                if let Some((_, seen_at)) = &mut s.observed {
+                    *seen_at = (*seen_at).max(at);
+                }
+                s.event_at = Some(s.event_at.map_or(at, |e| e.max(at)));
+            }
+            if ours { Verdict::Echo } else { Verdict::Unchanged }
+        }
+        known => {
+            if ours {
+                take(s, value, at, true);
+                return Verdict::Echo;
+            }
+            let known_at = known.as_ref().map(|(_, t)| *t);
+            if let Some(event_at) = s.event_at
+                && clamped_from.is_none()
+                && at < event_at
+            {
+                return Verdict::Stale { at, known_at: event_at };
+            }
+            let last_read = match (s.read_at, context.last_read) {
+                (Some(x), Some(y)) => Some(x.max(y)),
+                (x, y) => x.or(y),
+            };
+            let within_read = last_read.is_some_and(|r| at <= r + config.tolerance);
+            let not_after_known = known_at.is_some_and(|t| at <= t);
+            if clamped_from.is_some() || within_read || not_after_known {
+                let compared = if within_read { last_read } else { known_at };
+                return Verdict::Doubtful { at, known_at: compared, clamped_from };
+            }
+            take(s, value, at, false);
+            s.event_at = Some(at);
+            Verdict::Applied
+        }
     }
-    if !ours && changed {
-        s.changed_at = Some(at);
-        s.last_external = Some((value_for_record, at));
-        s.gave_up = None;
-        s.failures = 0;
-        s.failing = None;
-        s.retry_at = None;
+}
+
+/// A value read from the provider at `at` (a pass's listing, stamped with its start, or a
+/// one-agent read). `may_doubt`: a pass's value that differs from a value recorded at or
+/// after the listing started may have been read before that change (another instance's
+/// write, a webhook): it is confirmed by a one-agent read instead of taken.
+fn observe_read(
+    config: &LinkConfig,
+    s: &mut SideState,
+    value: NativeStatus,
+    origin: Origin,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    may_doubt: bool,
+) -> Verdict {
+    let ours = is_ours(config, s, &value, origin, now);
+    if ours {
+        let latest = s.pending.as_ref().map(|(v, _, _)| v).or(s.written.last().map(|(v, _)| v));
+        if latest.is_some_and(|v| *v != value) {
+            return Verdict::Echo;
+        }
+    }
+    match &s.observed {
+        // A pass that sees the same value keeps the time the value was first seen, so an
+        // unchanged agent's state does not change on every pass.
+        Some((known, _)) if *known == value => {
+            if ours {
+                Verdict::Echo
+            } else {
+                Verdict::Unchanged
+            }
+        }
+        Some((_, known_at)) if may_doubt && at <= *known_at => {
+            Verdict::Doubtful { at, known_at: Some(*known_at), clamped_from: None }
+        }
+        _ => {
+            take(s, value, at, ours);
+            s.read_at = Some(now);
+            if ours { Verdict::Echo } else { Verdict::Applied }
+        }
     }
 }
 
@@ -510,7 +792,12 @@ fn source_side(config: &LinkConfig, state: &LinkState) -> Side {
     }
 }
 
-fn evaluate(config: &LinkConfig, state: &mut LinkState, now: DateTime<Utc>) -> Vec<LinkAction> {
+fn evaluate(
+    config: &LinkConfig,
+    state: &mut LinkState,
+    now: DateTime<Utc>,
+    blocked: &[Option<SkipReason>; 2],
+) -> Vec<LinkAction> {
     let from = source_side(config, state);
     let to = from.other();
     let Some((source, _)) = state.side(from).observed.clone() else { return Vec::new() };
@@ -519,7 +806,7 @@ fn evaluate(config: &LinkConfig, state: &mut LinkState, now: DateTime<Utc>) -> V
         return Vec::new();
     }
     let two_way = config.mode == LinkMode::TwoWay;
-    let decision = decide(
+    let mut decision = decide(
         &config.map,
         from,
         &source,
@@ -527,6 +814,9 @@ fn evaluate(config: &LinkConfig, state: &mut LinkState, now: DateTime<Utc>) -> V
         config.target_policy,
         two_way,
     );
+    if let (Decision::Write { .. }, Some(reason)) = (&decision, &blocked[to.index()]) {
+        decision = Decision::Skip(reason.clone());
+    }
     match decision {
         Decision::InSync => {
             state.last_skip = None;

@@ -17,11 +17,13 @@ pub mod shifts;
 
 mod engine;
 
-pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, StatusLink};
+pub use bridge::{
+    Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, DeliveryOutcome, StatusLink,
+};
 pub use engine::{ApplyOptions, OneShot, apply};
 pub use link::{
-    Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, SkipReason, TargetPolicy,
-    decide, step,
+    Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, SkipReason, StepContext,
+    StepOutcome, TargetPolicy, Verdict, decide, step, step_with,
 };
 pub use plan::{
     AgentRef, Change, Failed, OneWaySpec, Plan, Skipped, SyncReport, Unmatched, UnmatchedWhy, plan_one_way,

@@ -110,6 +110,14 @@ impl StatusProvider for UsedeskProvider {
         };
         self.client.update_user_status(agent_id, update).await.map(|_| ())
     }
+
+    /// Chat and tickets: `online` and `offline`; other channels cannot be written.
+    async fn writable_statuses(&self, channel: Channel) -> Result<Option<Vec<NativeStatus>>> {
+        Ok(Some(match channel {
+            Channel::Chat | Channel::Tickets => vec![NativeStatus::new(ONLINE), NativeStatus::new(OFFLINE)],
+            _ => Vec::new(),
+        }))
+    }
 }
 
 /// The hidden marker embedded in a comment so that [`TicketDesk::has_comment`] can find

@@ -119,4 +119,60 @@ impl StatusProvider for ZendeskProvider {
         self.client.set_voice_status(agent_id, status.as_str()).await?;
         Ok(())
     }
+
+    /// The agent's voice status alone. With omnichannel routing: the agent's availability
+    /// (`GET /api/v2/agent_availabilities/{id}`, one request) when it holds one of the four
+    /// default statuses; a custom status is read through
+    /// [`ZendeskClient::voice_statuses`], which applies the configured
+    /// [`CustomStatusReading`](super::CustomStatusReading). In Talk mode: the agent's Talk
+    /// availability (one request).
+    async fn agent_status(&self, agent_id: &str, channel: Channel) -> Result<Option<NativeStatus>> {
+        if channel != Channel::Voice {
+            return Ok(None);
+        }
+        let id = parse_agent_id(agent_id)?;
+        if self.client.account_mode().await? == Some(super::client::AccountMode::Unified) {
+            match self.client.agent_availability(id).await {
+                Ok(availability) => {
+                    let name = availability
+                        .agent_status
+                        .map(|status| super::client::canonical_status_name(&status.name));
+                    if let Some(name) = name.filter(|name| super::TalkState::from_name(name).is_some()) {
+                        return Ok(Some(NativeStatus::new(name)));
+                    }
+                }
+                Err(Error::Api { status: 404, .. }) => return Ok(None),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(self.client.voice_statuses(&[id]).await?.remove(&id).map(NativeStatus::new))
+    }
+
+    /// The four default names in the API's snake case (`Online` → `online`); custom names
+    /// unchanged (see [`canonical_status_name`](super::client::canonical_status_name)).
+    fn canonical_status(&self, _channel: Channel, value: &NativeStatus) -> NativeStatus {
+        NativeStatus::new(super::client::canonical_status_name(value.as_str()))
+    }
+
+    /// Voice: in Talk mode the four Talk states; otherwise every name of the account's
+    /// status catalog, in canonical form. Other channels cannot be written.
+    async fn writable_statuses(&self, channel: Channel) -> Result<Option<Vec<NativeStatus>>> {
+        if channel != Channel::Voice {
+            return Ok(Some(Vec::new()));
+        }
+        let defaults = || ["online", "away", "transfers_only", "offline"].map(NativeStatus::new).to_vec();
+        if self.client.account_mode().await? == Some(super::client::AccountMode::Talk) {
+            return Ok(Some(defaults()));
+        }
+        let catalog = self.client.status_catalog().await?;
+        let mut names: Vec<NativeStatus> = catalog
+            .statuses()
+            .iter()
+            .map(|status| NativeStatus::new(super::client::canonical_status_name(&status.name)))
+            .collect();
+        if names.is_empty() {
+            names = defaults();
+        }
+        Ok(Some(names))
+    }
 }

@@ -20,7 +20,7 @@ fn writes(actions: &[LinkAction]) -> Vec<(Side, String)> {
         .iter()
         .filter_map(|a| match a {
             LinkAction::Write { side, value, .. } => Some((*side, value.as_str().to_owned())),
-            LinkAction::Skip(_) => None,
+            LinkAction::Skip(_) | LinkAction::Read { .. } => None,
         })
         .collect()
 }
@@ -264,6 +264,12 @@ impl World {
         while let Some(ev) = work.pop() {
             let actions = step(&self.cfg, &mut self.st, ev, self.now);
             for a in actions {
+                if let LinkAction::Read { side } = a {
+                    // A one-agent read answers with what the side really holds now.
+                    let value = Some(self.actual[side.index()].0.clone());
+                    work.push(LinkEvent::Read { side, value });
+                    continue;
+                }
                 let LinkAction::Write { side, value, .. } = a else { continue };
                 // Invariant: a one-way link never writes its source.
                 if let LinkMode::OneWay { from } = self.cfg.mode {
@@ -461,4 +467,275 @@ fn a_late_older_event_does_not_undo_a_newer_one_with_the_same_value() {
         later,
     );
     assert_eq!(st, before);
+}
+
+// ---------- ordering under skew, whole-second stamps and future stamps ----------
+
+/// What can happen around a one-way Aircall → Zendesk link in the skew property test.
+#[derive(Debug, Clone)]
+enum SkewOp {
+    /// After `wait` ms, the agent sets Aircall to `AIRCALL[i % 3]`; the webhook is queued.
+    Change(usize, u32),
+    /// Deliver queued webhook `i` (modulo length); `keep` leaves a copy queued (duplicate).
+    Deliver(usize, bool),
+    /// Drop queued webhook `i` (the provider retries it at the end).
+    Drop(usize),
+    /// Replay webhook `i` of the history (modulo length), stamped in the year 2230.
+    Replay(usize),
+    /// A reconcile pass whose listing takes `len` ms and reads this agent `offset` ms into
+    /// it; optionally the agent changes `at` ms into the listing to `AIRCALL[i % 3]`.
+    Pass { len: u32, offset: u32, change: Option<(usize, u32)> },
+    /// Time passes.
+    Wait(u32),
+}
+
+fn skew_op() -> impl Strategy<Value = SkewOp> {
+    prop_oneof![
+        4 => (0usize..3, 0u32..4_000).prop_map(|(i, w)| SkewOp::Change(i, w)),
+        4 => (0usize..8, any::<bool>()).prop_map(|(i, k)| SkewOp::Deliver(i, k)),
+        1 => (0usize..8).prop_map(SkewOp::Drop),
+        1 => (0usize..8).prop_map(SkewOp::Replay),
+        2 => (0u32..6_000, 0u32..=100, proptest::option::of((0usize..3, 0u32..=100))).prop_map(
+            |(len, offset, change)| SkewOp::Pass {
+                len,
+                offset: len * offset / 100,
+                change: change.map(|(i, at)| (i, len * at / 100)),
+            }
+        ),
+        2 => (0u32..90_000).prop_map(SkewOp::Wait),
+    ]
+}
+
+/// The one-way link against a provider whose clock is `skew_ms` off ours and stamps in
+/// whole seconds. Writes and reads are answered at once with the truth.
+struct SkewWorld {
+    cfg: LinkConfig,
+    st: LinkState,
+    context: StepContext,
+    now: DateTime<Utc>,
+    skew_ms: i64,
+    /// What Aircall (A) and Zendesk (B) really hold.
+    actual: [NativeStatus; 2],
+    queue: Vec<LinkEvent>,
+    history: Vec<LinkEvent>,
+    /// The webhook of the last real change on Aircall, if any.
+    last_change: Option<LinkEvent>,
+}
+
+impl SkewWorld {
+    fn new(skew_ms: i64) -> Self {
+        Self {
+            cfg: LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
+            st: LinkState::default(),
+            context: StepContext::default(),
+            now: t0() + Duration::milliseconds(123),
+            skew_ms,
+            actual: [ns("unavailable"), ns("offline")],
+            queue: Vec::new(),
+            history: Vec::new(),
+            last_change: None,
+        }
+    }
+
+    /// The provider's whole-second stamp for a change at `at` (our clock).
+    fn stamp(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let provider = at + Duration::milliseconds(self.skew_ms);
+        DateTime::from_timestamp(provider.timestamp(), 0).unwrap_or(provider)
+    }
+
+    fn change(&mut self, i: usize, at: DateTime<Utc>) {
+        let value = ns(AIRCALL[i % AIRCALL.len()]);
+        if self.actual[0] == value {
+            return;
+        }
+        self.actual[0] = value.clone();
+        let event = LinkEvent::Observed { side: Side::A, value, origin: Origin::Unknown, at: self.stamp(at) };
+        self.queue.push(event.clone());
+        self.history.push(event.clone());
+        self.last_change = Some(event);
+    }
+
+    fn feed(&mut self, event: LinkEvent) -> Result<(), TestCaseError> {
+        let mut work = vec![event];
+        let mut steps = 0;
+        while let Some(event) = work.pop() {
+            steps += 1;
+            prop_assert!(steps < 100, "runaway reads or writes");
+            let outcome = step_with(&self.cfg, &mut self.st, event, self.now, &self.context);
+            for action in outcome.actions {
+                match action {
+                    LinkAction::Read { side } => {
+                        work.push(LinkEvent::Read { side, value: Some(self.actual[side.index()].clone()) })
+                    }
+                    LinkAction::Write { side, value, .. } => {
+                        prop_assert_eq!(side, Side::B, "one-way link wrote its source");
+                        self.actual[1] = value.clone();
+                        // Zendesk echoes our write, naming the API as the actor.
+                        let echo = LinkEvent::Observed {
+                            side,
+                            value: value.clone(),
+                            origin: Origin::Ours,
+                            at: self.stamp(self.now),
+                        };
+                        self.queue.push(echo);
+                        work.push(LinkEvent::WriteSucceeded { side, value });
+                    }
+                    LinkAction::Skip(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, op: SkewOp) -> Result<(), TestCaseError> {
+        match op {
+            SkewOp::Change(i, wait) => {
+                self.now += Duration::milliseconds(wait.into());
+                self.change(i, self.now);
+            }
+            SkewOp::Deliver(i, keep) if !self.queue.is_empty() => {
+                let i = i % self.queue.len();
+                let event = if keep { self.queue[i].clone() } else { self.queue.remove(i) };
+                self.feed(event)?;
+            }
+            SkewOp::Drop(i) if !self.queue.is_empty() => {
+                let i = i % self.queue.len();
+                self.queue.remove(i);
+            }
+            SkewOp::Replay(i) if !self.history.is_empty() => {
+                let mut event = self.history[i % self.history.len()].clone();
+                if let LinkEvent::Observed { at, .. } = &mut event {
+                    *at = Utc.with_ymd_and_hms(2230, 1, 1, 0, 0, 0).single().unwrap_or_default();
+                }
+                self.feed(event)?;
+            }
+            SkewOp::Pass { len, offset, change } => {
+                let start = self.now;
+                let before = self.actual[0].clone();
+                if let Some((i, at)) = change {
+                    self.change(i, start + Duration::milliseconds(at.into()));
+                }
+                // The agent's value as the listing read it, `offset` ms into the listing.
+                let read = match change {
+                    Some((_, at)) if at <= offset => self.actual[0].clone(),
+                    _ => before,
+                };
+                self.now = start + Duration::milliseconds(len.into());
+                self.context.last_read = Some(self.now);
+                let seen = |value: NativeStatus| Some(Seen { value, origin: Origin::Unknown, at: start });
+                let event = LinkEvent::Snapshot { a: seen(read), b: seen(self.actual[1].clone()) };
+                self.feed(event)?;
+            }
+            SkewOp::Wait(ms) => {
+                self.now += Duration::milliseconds(ms.into());
+                self.feed(LinkEvent::Tick)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// The ordering invariant: once the last real change has been delivered (whatever
+    /// came before, after or twice: older deliveries, duplicates, replays stamped in 2230,
+    /// passes whose listing read the agent anywhere inside it), the target holds the
+    /// mapping of the source's actual value, with no further reconcile pass. Provider
+    /// clocks are up to ±5 s off ours and stamp in whole seconds.
+    #[test]
+    fn the_target_follows_the_last_real_change_without_a_pass(
+        skew_ms in -5_000i64..=5_000,
+        first_pass in (0u32..6_000, 0u32..=100),
+        ops in proptest::collection::vec(skew_op(), 0..50),
+    ) {
+        let mut w = SkewWorld::new(skew_ms);
+        w.run(SkewOp::Pass { len: first_pass.0, offset: first_pass.0 * first_pass.1 / 100, change: None })?;
+        for op in ops {
+            w.run(op)?;
+        }
+        // Deliver what is still queued (in its shuffled order); a dropped delivery of the
+        // last change is retried by the provider, last.
+        while !w.queue.is_empty() {
+            let event = w.queue.remove(0);
+            w.feed(event)?;
+        }
+        if let Some(last) = w.last_change.clone() {
+            w.now += Duration::milliseconds(500);
+            w.feed(last)?;
+        }
+        while !w.queue.is_empty() {
+            let event = w.queue.remove(0);
+            w.feed(event)?;
+        }
+        let source = w.actual[0].clone();
+        match w.cfg.map.translate_value(Side::A, &source) {
+            Some(want) => prop_assert_eq!(&w.actual[1], want, "source {:?}, state {:?}", source, w.st),
+            None => prop_assert_eq!(source.as_str(), "custom"),
+        }
+    }
+}
+
+#[test]
+fn a_change_in_the_second_of_a_pass_is_read_not_dropped() {
+    // The pass started 400 ms into 09:00:00; the agent changed at 09:00:00.600, and
+    // Aircall stamps it 09:00:00.
+    let cfg = LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A });
+    let mut st = LinkState::default();
+    let start = t0() + Duration::milliseconds(400);
+    let seen = |v: &str| Some(Seen { value: ns(v), origin: Origin::Unknown, at: start });
+    let context = StepContext { last_read: Some(start), ..StepContext::default() };
+    step_with(
+        &cfg,
+        &mut st,
+        LinkEvent::Snapshot { a: seen("unavailable"), b: seen("offline") },
+        start,
+        &context,
+    );
+    let now = t0() + Duration::milliseconds(700);
+    let out = step_with(&cfg, &mut st, observed(Side::A, "available", Origin::Unknown, t0()), now, &context);
+    assert_eq!(out.actions, vec![LinkAction::Read { side: Side::A }]);
+    assert!(matches!(out.verdicts.as_slice(), [(Side::A, Verdict::Doubtful { .. })]), "{out:?}");
+    let out = step_with(
+        &cfg,
+        &mut st,
+        LinkEvent::Read { side: Side::A, value: Some(ns("available")) },
+        now,
+        &context,
+    );
+    assert_eq!(writes(&out.actions), vec![(Side::B, "online".to_owned())]);
+}
+
+#[test]
+fn a_future_stamp_is_clamped_and_read() {
+    let cfg = LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A });
+    let mut st = LinkState::default();
+    let now = t0();
+    step(&cfg, &mut st, observed(Side::A, "unavailable", Origin::Unknown, now - Duration::hours(1)), now);
+    step(&cfg, &mut st, LinkEvent::WriteSucceeded { side: Side::B, value: ns("offline") }, now);
+    let future = Utc.with_ymd_and_hms(2230, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let out = step_with(
+        &cfg,
+        &mut st,
+        observed(Side::A, "available", Origin::Unknown, future),
+        now,
+        &StepContext::default(),
+    );
+    assert_eq!(out.actions, vec![LinkAction::Read { side: Side::A }]);
+    assert_eq!(
+        out.verdicts,
+        vec![(
+            Side::A,
+            Verdict::Doubtful {
+                at: now,
+                known_at: Some(now - Duration::hours(1)),
+                clamped_from: Some(future)
+            }
+        )]
+    );
+    // Nothing of the future stamp is kept: a later real change is clearly newer.
+    let later = now + Duration::minutes(5);
+    let a = step(&cfg, &mut st, observed(Side::A, "available", Origin::Unknown, later), later);
+    assert_eq!(writes(&a), vec![(Side::B, "online".to_owned())]);
 }
