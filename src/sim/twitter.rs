@@ -16,7 +16,14 @@
 //! (`{"errors":[{"message"}],"title":"Invalid Request","detail","type":
 //! "https://api.twitter.com/2/problems/invalid-request"}`). Object fields beyond `id`,
 //! `text` (and `event_type`) are returned only when requested, and `includes` only for
-//! requested expansions, as X does.
+//! requested expansions, as X does; an expanded id (`sender_id`, `author_id`,
+//! `in_reply_to_user_id`, the referenced posts) fills its field on the object too.
+//!
+//! **Two vocabularies:** by default the list endpoints enforce the v2.159 document's
+//! parameter and field names; [`XSim::set_field_set`] switches them to the v2.167
+//! production document's (`post.fields` instead of `tweet.fields`, no `sender_id` /
+//! `referenced_tweets` in `dm_event.fields`, `referenced_posts`), so a test can play the
+//! day X changes its API under a running client.
 //!
 //! **Ids** are snowflakes derived from the creation time (`(ms - 1288834974657) << 22`,
 //! plus a sequence), so they grow with time as X's do. **Pagination tokens** are opaque
@@ -50,6 +57,7 @@ use url::Url;
 use super::WebhookDelivery;
 use super::server::lock;
 use super::{Credential, RateLimitRule, RateLimitStatus, SimProvider, SimRequest, SimResponse, SimServer};
+use crate::twitter::XFieldSet;
 use crate::{Error, Result};
 
 /// X's snowflake epoch (2010-11-04T01:42:54.657Z), in UNIX milliseconds.
@@ -160,6 +168,87 @@ const TWEET_EXPANSIONS: &[&str] = &[
     "referenced_tweets.id",
     "referenced_tweets.id.attachments.media_keys",
     "referenced_tweets.id.author_id",
+];
+
+// The v2.167 production document's vocabulary (`post.fields` replaces `tweet.fields`;
+// `sender_id`, `author_id`, `in_reply_to_user_id` and the referenced posts come only
+// with their expansions).
+const DM_EVENT_FIELDS_V2_167: &[&str] =
+    &["attachments", "created_at", "dm_conversation_id", "entities", "event_type", "id", "text"];
+const DM_EXPANSIONS_V2_167: &[&str] =
+    &["attachments.media_keys", "participant_ids", "referenced_posts", "sender_id"];
+const USER_FIELDS_V2_167: &[&str] = &[
+    "confirmed_email",
+    "connection_status",
+    "created_at",
+    "description",
+    "entities",
+    "id",
+    "is_identity_verified",
+    "location",
+    "name",
+    "parody",
+    "profile_banner_url",
+    "profile_image_url",
+    "protected",
+    "public_metrics",
+    "receives_your_dm",
+    "subscribes_to_you",
+    "subscription",
+    "subscription_type",
+    "url",
+    "username",
+    "verified",
+    "verified_followers_count",
+    "verified_type",
+    "withheld",
+];
+const POST_FIELDS_V2_167: &[&str] = &[
+    "article",
+    "article_title",
+    "attachments",
+    "card_uri",
+    "community_id",
+    "context_annotations",
+    "conversation_id",
+    "created_at",
+    "display_text_range",
+    "edit_controls",
+    "entities",
+    "geo",
+    "id",
+    "lang",
+    "matched_media_notes",
+    "media_metadata",
+    "non_public_metrics",
+    "note_post",
+    "note_request_suggestions",
+    "organic_metrics",
+    "paid_partnership",
+    "possibly_sensitive",
+    "promoted_metrics",
+    "public_metrics",
+    "reply_settings",
+    "scopes",
+    "source",
+    "suggested_source_links",
+    "suggested_source_links_with_counts",
+    "text",
+    "withheld",
+];
+const POST_EXPANSIONS_V2_167: &[&str] = &[
+    "article.cover_media",
+    "article.media_entities",
+    "attachments.media_keys",
+    "attachments.media_source_tweet",
+    "attachments.poll_ids",
+    "author_id",
+    "edit_history_post_ids",
+    "entities.mentions.username",
+    "geo.place_id",
+    "in_reply_to_user_id",
+    "referenced_posts",
+    "username",
 ];
 
 /// A user account in the simulator.
@@ -360,6 +449,8 @@ struct XState {
     dms: BTreeMap<u64, XSimDm>,
     posts: BTreeMap<u64, XSimPost>,
     media_counter: u64,
+    /// Which OpenAPI document's query vocabulary the list endpoints enforce.
+    field_set: XFieldSet,
 }
 
 impl XState {
@@ -652,24 +743,48 @@ struct XProvider {
 #[allow(clippy::result_large_err)]
 impl XProvider {
     fn list_dm_events(&self, request: &SimRequest) -> std::result::Result<SimResponse, SimResponse> {
-        let query = ListQuery::parse(
-            request,
-            &[
-                "max_results",
-                "pagination_token",
-                "event_types",
-                "dm_event.fields",
-                "expansions",
-                "media.fields",
-                "user.fields",
-                "tweet.fields",
-            ],
-        )?;
-        let fields = query.list("dm_event.fields", DM_EVENT_FIELDS)?;
-        let expansions = query.list("expansions", DM_EXPANSIONS)?;
-        let media_fields = query.list("media.fields", MEDIA_FIELDS)?;
-        let user_fields = query.list("user.fields", USER_FIELDS)?;
-        query.list("tweet.fields", TWEET_FIELDS)?;
+        let v2_167 = lock(&self.state).field_set == XFieldSet::V2_167;
+        let (query, fields, expansions, media_fields, user_fields) = if v2_167 {
+            let query = ListQuery::parse(
+                request,
+                &[
+                    "max_results",
+                    "pagination_token",
+                    "event_types",
+                    "dm_event.fields",
+                    "expansions",
+                    "user.fields",
+                    "post.fields",
+                    "media.fields",
+                ],
+            )?;
+            query.list("post.fields", POST_FIELDS_V2_167)?;
+            let fields = query.list("dm_event.fields", DM_EVENT_FIELDS_V2_167)?;
+            let expansions = query.list("expansions", DM_EXPANSIONS_V2_167)?;
+            let media_fields = query.list("media.fields", MEDIA_FIELDS)?;
+            let user_fields = query.list("user.fields", USER_FIELDS_V2_167)?;
+            (query, fields, expansions, media_fields, user_fields)
+        } else {
+            let query = ListQuery::parse(
+                request,
+                &[
+                    "max_results",
+                    "pagination_token",
+                    "event_types",
+                    "dm_event.fields",
+                    "expansions",
+                    "media.fields",
+                    "user.fields",
+                    "tweet.fields",
+                ],
+            )?;
+            query.list("tweet.fields", TWEET_FIELDS)?;
+            let fields = query.list("dm_event.fields", DM_EVENT_FIELDS)?;
+            let expansions = query.list("expansions", DM_EXPANSIONS)?;
+            let media_fields = query.list("media.fields", MEDIA_FIELDS)?;
+            let user_fields = query.list("user.fields", USER_FIELDS)?;
+            (query, fields, expansions, media_fields, user_fields)
+        };
         let event_types =
             query.list("event_types", &["MessageCreate", "ParticipantsJoin", "ParticipantsLeave"])?;
         let max_results = query.max_results(1, 100, 100)?;
@@ -692,7 +807,9 @@ impl XProvider {
                 object.insert("id".into(), json!(dm.id));
                 object.insert("event_type".into(), json!("MessageCreate"));
                 object.insert("text".into(), json!(dm.text));
-                if fields.contains("sender_id") {
+                // X fills an expanded id field even when it is not a requested field
+                // (v2.167 only offers `sender_id` as an expansion).
+                if fields.contains("sender_id") || expansions.contains("sender_id") {
                     object.insert("sender_id".into(), json!(dm.sender_id));
                 }
                 if fields.contains("created_at") {
@@ -743,6 +860,8 @@ impl XProvider {
         request: &SimRequest,
         user_id: &str,
     ) -> std::result::Result<SimResponse, SimResponse> {
+        let v2_167 = lock(&self.state).field_set == XFieldSet::V2_167;
+        let fields_key = if v2_167 { "post.fields" } else { "tweet.fields" };
         let query = ListQuery::parse(
             request,
             &[
@@ -752,7 +871,7 @@ impl XProvider {
                 "pagination_token",
                 "start_time",
                 "end_time",
-                "tweet.fields",
+                fields_key,
                 "expansions",
                 "media.fields",
                 "poll.fields",
@@ -760,10 +879,20 @@ impl XProvider {
                 "place.fields",
             ],
         )?;
-        let fields = query.list("tweet.fields", TWEET_FIELDS)?;
-        let expansions = query.list("expansions", TWEET_EXPANSIONS)?;
+        let (fields, expansions, user_fields) = if v2_167 {
+            (
+                query.list("post.fields", POST_FIELDS_V2_167)?,
+                query.list("expansions", POST_EXPANSIONS_V2_167)?,
+                query.list("user.fields", USER_FIELDS_V2_167)?,
+            )
+        } else {
+            (
+                query.list("tweet.fields", TWEET_FIELDS)?,
+                query.list("expansions", TWEET_EXPANSIONS)?,
+                query.list("user.fields", USER_FIELDS)?,
+            )
+        };
         let media_fields = query.list("media.fields", MEDIA_FIELDS)?;
-        let user_fields = query.list("user.fields", USER_FIELDS)?;
         let max_results = query.max_results(5, 100, 10)?;
         let before = query.token()?;
         let since = query.id("since_id")?;
@@ -799,7 +928,10 @@ impl XProvider {
                 object.insert("id".into(), json!(post.id));
                 object.insert("text".into(), json!(post.text));
                 object.insert("edit_history_tweet_ids".into(), json!([post.id]));
-                if fields.contains("author_id") {
+                // An expanded id field is filled even when not requested as a field (v2.167
+                // offers `author_id`, `in_reply_to_user_id` and `referenced_posts` only
+                // as expansions).
+                if fields.contains("author_id") || expansions.contains("author_id") {
                     object.insert("author_id".into(), json!(post.author_id));
                 }
                 if fields.contains("created_at") {
@@ -808,15 +940,18 @@ impl XProvider {
                 if fields.contains("conversation_id") {
                     object.insert("conversation_id".into(), json!(post.conversation_id));
                 }
-                if fields.contains("in_reply_to_user_id") {
+                if fields.contains("in_reply_to_user_id") || expansions.contains("in_reply_to_user_id") {
                     if let Some(id) = &post.in_reply_to_user_id {
                         object.insert("in_reply_to_user_id".into(), json!(id));
                     }
                 }
-                if fields.contains("referenced_tweets") {
+                let referenced_key = if v2_167 { "referenced_posts" } else { "referenced_tweets" };
+                if fields.contains("referenced_tweets")
+                    || expansions.contains("referenced_tweets.id")
+                    || expansions.contains("referenced_posts")
+                {
                     if let Some(id) = &post.in_reply_to {
-                        object
-                            .insert("referenced_tweets".into(), json!([{ "type": "replied_to", "id": id }]));
+                        object.insert(referenced_key.into(), json!([{ "type": "replied_to", "id": id }]));
                     }
                 }
                 if fields.contains("attachments") && !post.media.is_empty() {
@@ -1045,6 +1180,7 @@ impl XSim {
             dms: BTreeMap::new(),
             posts: BTreeMap::new(),
             media_counter: 0,
+            field_set: XFieldSet::V2_159,
         }));
         let provider = Arc::new(XProvider { state: Arc::clone(&state) });
         let server =
@@ -1129,6 +1265,12 @@ impl XSim {
     /// Our account.
     pub fn own_user(&self) -> &XSimUser {
         &self.own
+    }
+
+    /// Enforce this OpenAPI document's query vocabulary from now on (default
+    /// [`XFieldSet::V2_159`]); a request in the other one answers 400 as X does.
+    pub fn set_field_set(&self, set: XFieldSet) {
+        lock(&self.state).field_set = set;
     }
 
     /// The accepted user token.

@@ -8,7 +8,11 @@
 //! | [`XClient::reply`] | `POST /2/tweets` with `reply.in_reply_to_tweet_id` |
 //!
 //! Every query parameter and enum value used here is declared by X's OpenAPI document
-//! v2.159 (checked by `tests/conformance_x.rs`).
+//! v2.159 or, with [`XFieldSet::V2_167`], by the v2.167 production document (both checked
+//! by `tests/conformance_x.rs`). See [`XFields`] for how the set is chosen.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use futures_util::Stream;
 
@@ -19,20 +23,88 @@ use super::model::{
 use crate::Result;
 use crate::http::{ApiClient, ApiRequest, Cursor, Page, RateLimitHeaders, paginate};
 
-/// `dm_event.fields` requested on DM events.
+/// `dm_event.fields` requested on DM events ([`XFieldSet::V2_159`]).
 pub const DM_EVENT_FIELDS: &str =
     "id,text,event_type,created_at,sender_id,dm_conversation_id,attachments,referenced_tweets";
-/// `expansions` requested on DM events.
+/// `expansions` requested on DM events ([`XFieldSet::V2_159`]).
 pub const DM_EXPANSIONS: &str = "sender_id,attachments.media_keys";
-/// `tweet.fields` requested on mentions.
+/// `tweet.fields` requested on mentions ([`XFieldSet::V2_159`]).
 pub const TWEET_FIELDS: &str =
     "id,text,created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,attachments";
-/// `expansions` requested on mentions.
+/// `expansions` requested on mentions ([`XFieldSet::V2_159`]).
 pub const MENTION_EXPANSIONS: &str = "author_id,attachments.media_keys";
+/// `dm_event.fields` requested on DM events ([`XFieldSet::V2_167`]: `sender_id` and
+/// `referenced_tweets` are no longer fields; they come with their expansions).
+pub const DM_EVENT_FIELDS_V2_167: &str = "id,text,event_type,created_at,dm_conversation_id,attachments";
+/// `expansions` requested on DM events ([`XFieldSet::V2_167`]).
+pub const DM_EXPANSIONS_V2_167: &str = "sender_id,attachments.media_keys,referenced_posts";
+/// `post.fields` requested on mentions ([`XFieldSet::V2_167`]: `author_id`,
+/// `in_reply_to_user_id` and `referenced_tweets` are no longer fields).
+pub const POST_FIELDS_V2_167: &str = "id,text,created_at,conversation_id,attachments";
+/// `expansions` requested on mentions ([`XFieldSet::V2_167`]): the author, the replied-to
+/// user and the referenced posts, whose ids also fill the post's `author_id`,
+/// `in_reply_to_user_id` and `referenced_posts`.
+pub const MENTION_EXPANSIONS_V2_167: &str =
+    "author_id,in_reply_to_user_id,referenced_posts,attachments.media_keys";
 /// `media.fields` requested everywhere.
 pub const MEDIA_FIELDS: &str = "media_key,url,preview_image_url,type";
 /// `user.fields` requested everywhere.
 pub const USER_FIELDS: &str = "id,username,name";
+
+/// The field vocabulary of one X OpenAPI document version.
+///
+/// X's documents disagree: v2.159 (and docs.x.com's reference pages) take `tweet.fields`
+/// with `author_id`, `in_reply_to_user_id`, `referenced_tweets`, and `dm_event.fields`
+/// with `sender_id`, `referenced_tweets`; the production document v2.167 renames
+/// `tweet.fields` to `post.fields`, drops those fields from both lists and offers them as
+/// expansions (`author_id`, `in_reply_to_user_id`, `referenced_posts`, `sender_id`)
+/// instead. Both sets give the author and the reply target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum XFieldSet {
+    /// The v2.159 document's names (what docs.x.com documents).
+    V2_159,
+    /// The v2.167 production document's names.
+    V2_167,
+}
+
+impl XFieldSet {
+    /// The other set.
+    pub fn other(self) -> Self {
+        match self {
+            Self::V2_159 => Self::V2_167,
+            Self::V2_167 => Self::V2_159,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            Self::V2_159 => 0,
+            Self::V2_167 => 1,
+        }
+    }
+
+    fn from_u8(value: u8) -> Self {
+        if value == 1 { Self::V2_167 } else { Self::V2_159 }
+    }
+}
+
+/// Which field vocabulary [`XClient`] requests.
+///
+/// UNCONFIRMED which one api.x.com enforces on a given day: the default
+/// [`XFields::Auto`] starts with [`XFieldSet::V2_159`] and, when X answers 400 naming a
+/// query parameter, field or expansion, retries that request once with the other set and
+/// keeps the one that worked for the life of the client (a warning is logged on each
+/// switch). A fixed choice never switches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum XFields {
+    /// Start with v2.159, switch on a 400 about the query (default).
+    #[default]
+    Auto,
+    /// Always this set.
+    Fixed(XFieldSet),
+}
 
 /// Largest `max_results` of both list endpoints.
 pub const MAX_RESULTS: u32 = 100;
@@ -42,6 +114,9 @@ pub const MAX_RESULTS: u32 = 100;
 #[derive(Debug, Clone)]
 pub struct XClient {
     api: ApiClient,
+    fields: XFields,
+    /// The set in use under [`XFields::Auto`], shared by clones.
+    learned: Arc<AtomicU8>,
 }
 
 impl XClient {
@@ -51,13 +126,57 @@ impl XClient {
     /// # Errors
     /// [`crate::Error::Config`] when the HTTP client cannot be built.
     pub fn new(config: XConfig) -> Result<Self> {
-        Ok(Self { api: config.api_client_builder().build()? })
+        Ok(Self::from_api_client(config.api_client_builder().build()?).with_fields(config.fields))
+    }
+
+    /// Use this field vocabulary (default [`XFields::Auto`]).
+    pub fn with_fields(mut self, fields: XFields) -> Self {
+        self.fields = fields;
+        if let XFields::Fixed(set) = fields {
+            self.learned.store(set.to_u8(), Ordering::Relaxed);
+        }
+        self
+    }
+
+    /// The field set the next request uses.
+    pub fn field_set(&self) -> XFieldSet {
+        match self.fields {
+            XFields::Fixed(set) => set,
+            XFields::Auto => XFieldSet::from_u8(self.learned.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Send a list request built for a field set; under [`XFields::Auto`], a 400 about the
+    /// query is retried once with the other set, which is kept when it works.
+    async fn send_list<T, F>(&self, what: &'static str, build: F) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn(XFieldSet) -> Result<ApiRequest>,
+    {
+        let set = self.field_set();
+        match self.api.send_json(build(set)?).await {
+            Err(error) if self.fields == XFields::Auto && is_query_refusal(&error) => {
+                let other = set.other();
+                tracing::warn!(
+                    provider = "x",
+                    request = what,
+                    from = ?set,
+                    to = ?other,
+                    %error,
+                    "x: refused the requested fields; retrying with the other OpenAPI document's names"
+                );
+                let answer = self.api.send_json(build(other)?).await?;
+                self.learned.store(other.to_u8(), Ordering::Relaxed);
+                Ok(answer)
+            }
+            other => other,
+        }
     }
 
     /// A client over an already built [`ApiClient`] (a custom transport or shared limiter).
     /// Build it with provider name `"x"` and [`RateLimitHeaders::x`].
     pub fn from_api_client(api: ApiClient) -> Self {
-        Self { api }
+        Self { api, fields: XFields::Auto, learned: Arc::new(AtomicU8::new(XFieldSet::V2_159.to_u8())) }
     }
 
     /// The underlying HTTP client.
@@ -80,15 +199,21 @@ impl XClient {
         pagination_token: Option<&str>,
         max_results: u32,
     ) -> Result<XList<DmEvent>> {
-        let request = ApiRequest::get("/2/dm_events")
-            .query("event_types", "MessageCreate")
-            .query("dm_event.fields", DM_EVENT_FIELDS)
-            .query("expansions", DM_EXPANSIONS)
-            .query("media.fields", MEDIA_FIELDS)
-            .query("user.fields", USER_FIELDS)
-            .query("max_results", max_results.clamp(1, MAX_RESULTS))
-            .query_opt("pagination_token", pagination_token);
-        self.api.send_json(request).await
+        self.send_list("GET /2/dm_events", |set| {
+            let (fields, expansions) = match set {
+                XFieldSet::V2_159 => (DM_EVENT_FIELDS, DM_EXPANSIONS),
+                XFieldSet::V2_167 => (DM_EVENT_FIELDS_V2_167, DM_EXPANSIONS_V2_167),
+            };
+            Ok(ApiRequest::get("/2/dm_events")
+                .query("event_types", "MessageCreate")
+                .query("dm_event.fields", fields)
+                .query("expansions", expansions)
+                .query("media.fields", MEDIA_FIELDS)
+                .query("user.fields", USER_FIELDS)
+                .query("max_results", max_results.clamp(1, MAX_RESULTS))
+                .query_opt("pagination_token", pagination_token))
+        })
+        .await
     }
 
     /// Every page of DM events, newest first, following `meta.next_token` lazily.
@@ -113,16 +238,25 @@ impl XClient {
         pagination_token: Option<&str>,
         max_results: u32,
     ) -> Result<XList<Tweet>> {
-        let request = ApiRequest::get("/2/users/{id}/mentions")
-            .param("id", user_id)?
-            .query_opt("since_id", since_id)
-            .query("tweet.fields", TWEET_FIELDS)
-            .query("expansions", MENTION_EXPANSIONS)
-            .query("media.fields", MEDIA_FIELDS)
-            .query("user.fields", USER_FIELDS)
-            .query("max_results", max_results.clamp(5, MAX_RESULTS))
-            .query_opt("pagination_token", pagination_token);
-        self.api.send_json(request).await
+        self.send_list("GET /2/users/{id}/mentions", |set| {
+            let request = ApiRequest::get("/2/users/{id}/mentions")
+                .param("id", user_id)?
+                .query_opt("since_id", since_id);
+            let request = match set {
+                XFieldSet::V2_159 => {
+                    request.query("tweet.fields", TWEET_FIELDS).query("expansions", MENTION_EXPANSIONS)
+                }
+                XFieldSet::V2_167 => request
+                    .query("post.fields", POST_FIELDS_V2_167)
+                    .query("expansions", MENTION_EXPANSIONS_V2_167),
+            };
+            Ok(request
+                .query("media.fields", MEDIA_FIELDS)
+                .query("user.fields", USER_FIELDS)
+                .query("max_results", max_results.clamp(5, MAX_RESULTS))
+                .query_opt("pagination_token", pagination_token))
+        })
+        .await
     }
 
     /// Every page of mentions of `user_id` newer than `since_id`, following
@@ -167,6 +301,18 @@ impl XClient {
             .json(&CreatePostRequest { text, reply: Some(ReplyTo { in_reply_to_tweet_id }) })?;
         let envelope: DataEnvelope<CreatedTweet> = self.api.send_json(request).await?;
         Ok(envelope.data)
+    }
+}
+
+/// Whether `error` is X refusing the query itself (HTTP 400 naming a parameter, a field or
+/// an expansion), as opposed to a bad id or any other refusal.
+fn is_query_refusal(error: &crate::Error) -> bool {
+    match error {
+        crate::Error::Api { status: 400, message, .. } => {
+            let message = message.to_ascii_lowercase();
+            ["fields", "expansions", "parameter"].iter().any(|word| message.contains(word))
+        }
+        _ => false,
     }
 }
 
