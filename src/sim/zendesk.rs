@@ -13,8 +13,8 @@
 //! | GET | `/api/v2/agent_availabilities/agent_statuses` | `default[]`, `custom[]`, ordered by name |
 //! | GET | `/api/v2/agent_availabilities` | JSON:API list, cursor pages, `filter[agent_id]=1,2` |
 //! | GET | `/api/v2/agent_availabilities/{agent_id}` | JSON:API document with `included` channels |
-//! | PUT | `/api/v2/agent_availabilities/agent_statuses/agents/{agent_id}` | body `{"id": N}` or JSON:API `{"data":{"attributes":{"agent_status_id":"N"}}}` |
-//! | GET, PUT | `/api/v2/channels/voice/availabilities/{agent_id}` | Talk availability |
+//! | PUT | `/api/v2/agent_availabilities/agent_statuses/agents/{agent_id}` | body `{"id": N}` or JSON:API `{"data":{"attributes":{"agent_status_id":"N"}}}` (both by default; [`ZendeskSim::accept_unified_body`] restricts it to one, answering 400 to the other) |
+//! | GET, PUT | `/api/v2/channels/voice/availabilities/{agent_id}` | Talk availability, `{"availability":{…}}` (bare after [`ZendeskSim::set_talk_availability_bare`]) |
 //!
 //! **Cursor pagination** (`page[size]`, default and maximum 100, larger sizes are clamped;
 //! `page[after]` / `page[before]`): answers carry `meta{has_more, after_cursor,
@@ -65,6 +65,7 @@ use url::Url;
 use super::WebhookDelivery;
 use super::server::lock;
 use super::{Credential, RateLimitRule, RateLimitStatus, SimProvider, SimRequest, SimResponse, SimServer};
+use crate::zendesk::UnifiedBody;
 use crate::{Error, Result};
 
 /// Default and largest `page[size]`.
@@ -491,6 +492,10 @@ struct ZendeskState {
     memberships: Vec<Membership>,
     statuses: Vec<ZendeskUnifiedStatus>,
     routing: bool,
+    /// Which unified write bodies are accepted (`None`: both).
+    unified_body: Option<UnifiedBody>,
+    /// Whether the Talk availability GET answers the bare object instead of the wrapped one.
+    talk_bare: bool,
 }
 
 impl std::fmt::Debug for ZendeskState {
@@ -679,6 +684,8 @@ impl ZendeskSim {
             memberships,
             statuses,
             routing: config.omnichannel_routing,
+            unified_body: None,
+            talk_bare: false,
         }));
         let mut credentials = vec![Credential::Basic {
             username: format!("{}/token", config.email),
@@ -718,6 +725,20 @@ impl ZendeskSim {
     /// Switch omnichannel routing on or off (as an admin would in Admin Center).
     pub fn set_omnichannel_routing(&self, on: bool) {
         lock(&self.state).routing = on;
+    }
+
+    /// Accept only this unified status write body from now on (`None`, the default:
+    /// both `{"id": N}` and the JSON:API form, since which one Zendesk takes is
+    /// unconfirmed). The other form answers `400 {"error":"BadRequest",…}` naming the
+    /// expected body, so clients can be tested against either account.
+    pub fn accept_unified_body(&self, form: Option<UnifiedBody>) {
+        lock(&self.state).unified_body = form;
+    }
+
+    /// Answer the Talk availability GET with the bare object (`{"agent_state",…}`)
+    /// instead of the documented `{"availability":{…}}` wrapper.
+    pub fn set_talk_availability_bare(&self, bare: bool) {
+        lock(&self.state).talk_bare = bare;
     }
 
     /// Every unified status, defaults first.
@@ -1064,17 +1085,24 @@ fn cursor_page<'a, T>(
 }
 
 /// Read the unified status id of a PUT body: `{"id": N}` or the JSON:API shape, numbers or
-/// numeric strings.
-fn requested_status_id(body: &Value) -> Option<i64> {
+/// numeric strings; with `only`, just that form.
+fn requested_status_id(body: &Value, only: Option<UnifiedBody>) -> Option<i64> {
     let number = |value: &Value| match value {
         Value::Number(number) => number.as_i64(),
         Value::String(text) => text.trim().parse().ok(),
         _ => None,
     };
-    body.get("id")
-        .and_then(number)
-        .or_else(|| body.pointer("/data/attributes/agent_status_id").and_then(number))
-        .or_else(|| body.pointer("/data/id").and_then(number))
+    let id_object = || body.get("id").and_then(number);
+    let json_api = || {
+        body.pointer("/data/attributes/agent_status_id")
+            .and_then(number)
+            .or_else(|| body.pointer("/data/id").and_then(number))
+    };
+    match only {
+        Some(UnifiedBody::IdObject) => id_object(),
+        Some(UnifiedBody::JsonApi) => json_api(),
+        _ => id_object().or_else(json_api),
+    }
 }
 
 impl ZendeskProvider {
@@ -1227,12 +1255,17 @@ impl ZendeskProvider {
         let Some(body) = request.body_json() else {
             return classic_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must be JSON");
         };
-        let Some(status_id) = requested_status_id(&body) else {
-            return classic_error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Expected {\"id\": <agent status id>} or {\"data\":{\"attributes\":{\"agent_status_id\": …}}}",
-            );
+        let Some(status_id) = requested_status_id(&body, state.unified_body) else {
+            let expected = match state.unified_body {
+                Some(UnifiedBody::IdObject) => "Invalid request body: expected {\"id\": <agent status id>}",
+                Some(UnifiedBody::JsonApi) => {
+                    "Invalid request body: expected {\"data\":{\"attributes\":{\"agent_status_id\": …}}}"
+                }
+                _ => {
+                    "Invalid request body: expected {\"id\": <agent status id>} or {\"data\":{\"attributes\":{\"agent_status_id\": …}}}"
+                }
+            };
+            return classic_error(StatusCode::BAD_REQUEST, "BadRequest", expected);
         };
         match state.set_status(index, status_id, REASON_PUBLIC_API) {
             Some(status) => SimResponse::json(
@@ -1391,7 +1424,11 @@ impl SimProvider for ZendeskProvider {
                 let state = lock(&self.state);
                 match id(agent_id).and_then(|agent_id| state.staff_index(agent_id)) {
                     Some(index) => {
-                        SimResponse::json(StatusCode::OK, &state.talk_view(&state.agents[index]).to_json())
+                        let mut body = state.talk_view(&state.agents[index]).to_json();
+                        if state.talk_bare {
+                            body = body.get("availability").cloned().unwrap_or(body);
+                        }
+                        SimResponse::json(StatusCode::OK, &body)
                     }
                     None => not_found(),
                 }
@@ -1447,11 +1484,11 @@ mod tests {
 
     #[test]
     fn status_id_is_read_from_both_body_shapes() {
-        assert_eq!(requested_status_id(&json!({ "id": 4 })), Some(4));
-        assert_eq!(requested_status_id(&json!({ "id": "4" })), Some(4));
+        assert_eq!(requested_status_id(&json!({ "id": 4 }), None), Some(4));
+        assert_eq!(requested_status_id(&json!({ "id": "4" }), None), Some(4));
         let jsonapi = json!({ "data": { "type": "agent_status", "attributes": { "agent_status_id": "1" } } });
-        assert_eq!(requested_status_id(&jsonapi), Some(1));
-        assert_eq!(requested_status_id(&json!({ "status": 4 })), None);
+        assert_eq!(requested_status_id(&jsonapi, None), Some(1));
+        assert_eq!(requested_status_id(&json!({ "status": 4 }), None), None);
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub mod webhook;
 
 pub use adapter::ZendeskProvider;
 pub use client::{
-    AccountMode, CustomStatusReading, ModeSetting, StatusCatalog, WritePath, ZendeskAuth, ZendeskClient,
-    ZendeskConfig,
+    AccountMode, CustomStatusReading, ModeSetting, StatusCatalog, UnifiedBody, UnifiedBodySetting, WritePath,
+    ZendeskAuth, ZendeskClient, ZendeskConfig,
 };
 pub use model::{AgentAvailability, AgentStatus, TalkAvailability, TalkState, UnifiedStatus};
 pub use webhook::{AgentEvent, WebhookEvent, WebhookVerifier};
