@@ -8,6 +8,7 @@
 //! | GET | `/v1/ping` | `{"ping":"pong"}` |
 //! | GET | `/v1/users` | `page` (default 1), `per_page` (default 20, clamped to 1..=50), `order=asc\|desc` by id |
 //! | GET | `/v1/users/{id}` | `{"user": …}` |
+//! | GET | `/v2/users`, `/v2/users/{id}` | as v1, users without `numbers` ([`AircallSim::set_users_v2`] turns them off: 404) |
 //! | GET | `/v1/users/availabilities` | paged like users: `users[]{id, availability}` |
 //! | GET | `/v1/users/{id}/availability` | `{"availability": …}` (shape UNCONFIRMED upstream) |
 //! | PUT | `/v1/users/{id}` | `availability_status` and `substatus` are validated and applied |
@@ -223,6 +224,17 @@ impl AircallUser {
         })
     }
 
+    /// The v2 `User` JSON object: as v1 without `numbers` (the one documented difference;
+    /// the rest of the v2 payload is UNCONFIRMED), its `direct_link` on `/v2/users`.
+    pub fn to_json_v2(&self, base_url: &Url) -> Value {
+        let mut user = self.to_json(base_url);
+        if let Some(object) = user.as_object_mut() {
+            object.remove("numbers");
+            object.insert("direct_link".into(), json!(link(base_url, &format!("v2/users/{}", self.id))));
+        }
+        user
+    }
+
     fn from_seed(seed: AircallUserSeed) -> Self {
         let substatus = match seed.availability_status {
             AircallAvailabilityStatus::Unavailable => seed.substatus,
@@ -304,6 +316,8 @@ struct AircallState {
     /// Sorted by id.
     users: Vec<AircallUser>,
     teams: Vec<AircallTeamSeed>,
+    /// Whether `/v2/users` is served (as on the real API since January 2026).
+    users_v2: bool,
 }
 
 impl AircallState {
@@ -346,7 +360,7 @@ impl AircallSim {
         }
         let mut teams = config.teams;
         teams.sort_by_key(|team| team.id);
-        let state = Arc::new(Mutex::new(AircallState { users, teams }));
+        let state = Arc::new(Mutex::new(AircallState { users, teams, users_v2: true }));
         let mut credentials = vec![Credential::Basic { username: config.api_id, password: config.api_token }];
         credentials.extend(config.bearer_token.map(Credential::Bearer));
         let provider = Arc::new(AircallProvider { state: Arc::clone(&state) });
@@ -357,6 +371,12 @@ impl AircallSim {
     /// The shared server: request log, credentials, rate limits, faults.
     pub fn server(&self) -> &SimServer {
         &self.server
+    }
+
+    /// Serve `/v2/users` or not (default: served). Off, it answers 404 as an account
+    /// or region without the v2 line would, so the client's fallback to v1 can be tested.
+    pub fn set_users_v2(&self, served: bool) {
+        lock(&self.state).users_v2 = served;
     }
 
     /// The base URL (`http://127.0.0.1:PORT/`); the client appends `v1/...`.
@@ -546,6 +566,16 @@ fn paginate<'a, T>(items: &'a [T], paging: &PageRequest, base_url: &Url, path: &
 
 impl AircallProvider {
     fn list_users(&self, request: &SimRequest, base_url: &Url, availabilities: bool) -> SimResponse {
+        self.list_users_as(request, base_url, availabilities, false)
+    }
+
+    fn list_users_as(
+        &self,
+        request: &SimRequest,
+        base_url: &Url,
+        availabilities: bool,
+        v2: bool,
+    ) -> SimResponse {
         let paging = match page_request(request) {
             Ok(paging) => paging,
             Err(response) => return *response,
@@ -557,6 +587,8 @@ impl AircallProvider {
             .map(|user| {
                 if availabilities {
                     json!({ "id": user.id, "availability": user.availability() })
+                } else if v2 {
+                    user.to_json_v2(base_url)
                 } else {
                     user.to_json(base_url)
                 }
@@ -649,6 +681,19 @@ impl SimProvider for AircallProvider {
             (&Method::GET, ["v1", "ping"]) => SimResponse::json(StatusCode::OK, &json!({ "ping": "pong" })),
             (&Method::GET, ["v1", "users"]) => self.list_users(request, base_url, false),
             (&Method::GET, ["v1", "users", "availabilities"]) => self.list_users(request, base_url, true),
+            (&Method::GET, ["v2", "users"]) if lock(&self.state).users_v2 => {
+                self.list_users_as(request, base_url, false, true)
+            }
+            (&Method::GET, ["v2", "users", user_id]) if lock(&self.state).users_v2 => {
+                let state = lock(&self.state);
+                match id(user_id).and_then(|user_id| state.index_of(user_id)) {
+                    Some(index) => SimResponse::json(
+                        StatusCode::OK,
+                        &json!({ "user": state.users[index].to_json_v2(base_url) }),
+                    ),
+                    None => not_found("User"),
+                }
+            }
             (&Method::GET, ["v1", "users", user_id]) => {
                 let state = lock(&self.state);
                 match id(user_id).and_then(|user_id| state.index_of(user_id)) {
