@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `/users` | `user_type` (`admin`, `employee`, `support`; default `employee`), `user_id`, `group_id` | `[{id, name, email, position, role, phone, chat_online_status:"0"/"1", online_status:"0"/"1", groups:[{id, name, company_id, deleted:"0"/"1", deleted_at, custom_working_time, timezone, pivot}]}]` |
 //! | `/groups` | none | `[{id, name, company_id, deleted, deleted_at, custom_working_time, timezone, users:[…]}]` (deleted groups included, flagged) |
-//! | `/update/user` | `user_id`\*, `chat_online_status`, `ticket_online_status` (booleans; `"true"`, `1`, `"1"` accepted) | `{"status":"success","user_id":N}` |
+//! | `/update/user` | `user_id`\*, `chat_online_status`, `ticket_online_status` (`"true"` / `"false"` as documented; JSON booleans, `1`, `"1"` accepted) | `{"status":"success","user_id":N}` |
 //! | `/create/ticket` | `subject`\* (≤ 255), `message`\*, `client_id` (id or `"new_client"` + `client_name`), `channel_id`, `status` (default 8), `tag` (comma-separated), `additional_id`, `from` | `{"status":"success","ticket_id":N}` |
 //! | `/create/comment` | `ticket_id`\*, `message`\*, `type` (`public` / `private`, default private), `from` (default `user`) | `{"status":"success","comment_id":N}` |
 //! | `/ticket` | `ticket_id`\* | `{ticket:{…, status_id, additional_id}, comments:[…], tags:[{name}], changes:[]}` |
@@ -438,6 +438,8 @@ struct UsedeskState {
     next_ticket_id: u64,
     next_comment_id: u64,
     next_client_id: u64,
+    /// Split `tag` on spaces too, as "tags separated by commas and spaces" may mean.
+    split_tags_on_spaces: bool,
 }
 
 struct UsedeskProvider {
@@ -488,6 +490,7 @@ impl UsedeskSim {
             next_ticket_id,
             next_comment_id,
             next_client_id,
+            split_tags_on_spaces: false,
         }));
         let provider = Arc::new(UsedeskProvider { state: Arc::clone(&state) });
         let server = SimServer::start(provider, Vec::new(), config.rate_limits).await?;
@@ -505,6 +508,13 @@ impl UsedeskSim {
     /// The shared server: request log, rate limits, faults.
     pub fn server(&self) -> &SimServer {
         &self.server
+    }
+
+    /// Split `/create/ticket`'s `tag` on spaces as well as commas (default: commas only).
+    /// Usedesk documents `tag` as "tags separated by commas and spaces", so an account may
+    /// turn `Twitter: Mention` into `Twitter:` and `Mention`; this plays that account.
+    pub fn split_tags_on_spaces(&self, split: bool) {
+        lock(&self.state).split_tags_on_spaces = split;
     }
 
     /// The base URL (`http://127.0.0.1:PORT/`); the client appends the method name.
@@ -629,6 +639,31 @@ impl UsedeskSim {
             "ticket": ticket_value,
             "client": state.clients.get(&ticket.client_id).map(client_json),
             "custom_fields": [],
+        });
+        Some(delivery(&body))
+    }
+
+    /// A chat-message webhook delivery on an existing ticket, as Usedesk documents it:
+    /// `{chat_id, text, client_id, client, from, platform, secret, ticket}`, where `secret`
+    /// is the API channel's **application id** (ticket deliveries carry the token
+    /// instead). `chat_id` is the ticket id here. `None` for an unknown ticket.
+    pub fn chat_message_delivery(
+        &self,
+        ticket_id: u64,
+        text: &str,
+        application_id: &str,
+    ) -> Option<WebhookDelivery> {
+        let state = lock(&self.state);
+        let ticket = state.tickets.get(&ticket_id)?;
+        let body = json!({
+            "chat_id": ticket_id,
+            "text": text,
+            "client_id": ticket.client_id,
+            "client": state.clients.get(&ticket.client_id).map(client_json),
+            "from": "client",
+            "platform": "usedesk_tg",
+            "secret": application_id,
+            "ticket": ticket_json(ticket),
         });
         Some(delivery(&body))
     }
@@ -957,8 +992,9 @@ impl UsedeskState {
         let now = Utc::now();
         let ticket_id = self.next_ticket_id;
         self.next_ticket_id += 1;
+        let separators: &[char] = if self.split_tags_on_spaces { &[',', ' '] } else { &[','] };
         let tags: Vec<String> =
-            tag.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+            tag.split(separators).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
         self.tickets.insert(
             ticket_id,
             UsedeskSimTicket {

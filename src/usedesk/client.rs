@@ -279,11 +279,31 @@ pub enum OffsetMode {
     RowOffset,
 }
 
+/// What reading a created ticket's tags back found (see [`UsedeskClient::tag_check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TagReadBack {
+    /// Usedesk kept every tag exactly as sent.
+    Exact,
+    /// Usedesk stored other tags than those sent (for example `Twitter: Mention` split
+    /// into `Twitter:` and `Mention`): tickets are tagged wrongly on this account.
+    Mismatch {
+        /// The ticket that was read back.
+        ticket_id: String,
+        /// The tags sent, in order.
+        sent: Vec<String>,
+        /// The tags Usedesk reports, in its order.
+        stored: Vec<String>,
+    },
+}
+
 /// The typed Usedesk API over [`ApiClient`]. Cheap to clone.
 #[derive(Clone)]
 pub struct UsedeskClient {
     http: ApiClient,
     token: SecretString,
+    /// The result of the one tag read-back of this client and its clones.
+    tag_check: Arc<tokio::sync::OnceCell<TagReadBack>>,
 }
 
 impl fmt::Debug for UsedeskClient {
@@ -331,7 +351,11 @@ impl UsedeskClient {
         if let Some(transport) = transport {
             builder = builder.transport(transport);
         }
-        Ok(Self { http: builder.build()?, token: config.api_token.clone() })
+        Ok(Self {
+            http: builder.build()?,
+            token: config.api_token.clone(),
+            tag_check: Arc::new(tokio::sync::OnceCell::new()),
+        })
     }
 
     /// The underlying HTTP client (its rate limiter, base URL).
@@ -416,11 +440,14 @@ impl UsedeskClient {
         }
         let mut fields = Map::new();
         fields.insert("user_id".into(), id_value(user_id));
+        // Usedesk documents these two as the strings "true" / "false" (its PHP samples
+        // post form fields); send exactly that.
+        let flag = |online: bool| Value::from(if online { "true" } else { "false" });
         if let Some(online) = update.chat_online {
-            fields.insert("chat_online_status".into(), Value::Bool(online));
+            fields.insert("chat_online_status".into(), flag(online));
         }
         if let Some(online) = update.ticket_online {
-            fields.insert("ticket_online_status".into(), Value::Bool(online));
+            fields.insert("ticket_online_status".into(), flag(online));
         }
         self.call("/update/user", fields, true).await
     }
@@ -463,7 +490,61 @@ impl UsedeskClient {
             fields.insert("additional_id".into(), Value::from(additional_id.as_str()));
         }
         fields.insert("from".into(), Value::from(request.from.as_str()));
-        self.call("/create/ticket", fields, false).await
+        let created: CreatedTicket = self.call("/create/ticket", fields, false).await?;
+        if !request.tags.is_empty() && self.tag_check.get().is_none() {
+            self.check_tags(&created.ticket_id, &request.tags).await;
+        }
+        Ok(created)
+    }
+
+    /// The outcome of the tag read-back: `None` until a ticket with tags was created and
+    /// read back successfully.
+    ///
+    /// Usedesk documents `tag` on `/create/ticket` as "tags separated by commas and
+    /// spaces" and no other form (UNCONFIRMED whether spaces really split), so a tag with
+    /// a space such as `Twitter: Mention` might be stored as two. The first ticket created
+    /// with tags by this client (and its clones: once per process in practice) is read
+    /// back with `POST /ticket`; a difference is logged at error level with both lists
+    /// and kept here as [`TagReadBack::Mismatch`] for health checks. A failed read is
+    /// logged and retried on the next creation. The ticket itself is never re-tagged.
+    pub fn tag_check(&self) -> Option<TagReadBack> {
+        self.tag_check.get().cloned()
+    }
+
+    async fn check_tags(&self, ticket_id: &str, sent: &[String]) {
+        let details = match self.ticket(ticket_id).await {
+            Ok(details) => details,
+            Err(error) => {
+                tracing::warn!(
+                    provider = PROVIDER,
+                    ticket_id,
+                    %error,
+                    "usedesk: could not read the created ticket's tags back; will check on the next ticket"
+                );
+                return;
+            }
+        };
+        let stored: Vec<String> = details.tags.into_iter().map(|tag| tag.0).collect();
+        let mut sent_sorted: Vec<&str> = sent.iter().map(String::as_str).collect();
+        let mut stored_sorted: Vec<&str> = stored.iter().map(String::as_str).collect();
+        sent_sorted.sort_unstable();
+        sent_sorted.dedup();
+        stored_sorted.sort_unstable();
+        stored_sorted.dedup();
+        let outcome = if sent_sorted == stored_sorted {
+            TagReadBack::Exact
+        } else {
+            tracing::error!(
+                provider = PROVIDER,
+                ticket_id,
+                sent = ?sent,
+                stored = ?stored,
+                "usedesk: the created ticket's tags differ from the tags sent (Usedesk splits `tag` on \
+                 commas and spaces): tickets on this account are tagged wrongly; use tags without spaces"
+            );
+            TagReadBack::Mismatch { ticket_id: ticket_id.to_owned(), sent: sent.to_vec(), stored }
+        };
+        let _ = self.tag_check.set(outcome);
     }
 
     /// `POST /create/comment`. Not retried after a possible write.
