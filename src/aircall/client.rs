@@ -476,7 +476,7 @@ impl AircallClient {
     }
 
     /// A lazy stream over a paged listing at `path` (see the module docs on links).
-    fn paged<E>(&self, path: &'static str) -> impl Stream<Item = Result<E::Item>> + Send + 'static
+    pub(crate) fn paged<E>(&self, path: &'static str) -> impl Stream<Item = Result<E::Item>> + Send + 'static
     where
         E: PagedEnvelope + DeserializeOwned + Send + 'static,
         E::Item: Send + 'static,

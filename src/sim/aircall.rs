@@ -13,6 +13,7 @@
 //! | GET | `/v1/users/{id}/availability` | `{"availability": …}` (shape UNCONFIRMED upstream) |
 //! | PUT | `/v1/users/{id}` | `availability_status` and `substatus` are validated and applied |
 //! | GET | `/v1/teams`, `/v1/teams/{id}` | teams with their users |
+//! | GET, POST | `/v1/webhooks` | pages of `webhooks[]`; POST `{custom_name, url, events?}` → `201 {"webhook": {webhook_id, url, active, events, token, …}}` (at most 100) |
 //!
 //! Paged answers carry `meta{count, total, current_page, per_page, next_page_link,
 //! previous_page_link}`; the links are absolute URLs to this server, `null` at either end.
@@ -318,6 +319,8 @@ struct AircallState {
     teams: Vec<AircallTeamSeed>,
     /// Whether `/v2/users` is served (as on the real API since January 2026).
     users_v2: bool,
+    /// Webhooks created through `POST /v1/webhooks`, in creation order.
+    webhooks: Vec<Value>,
 }
 
 impl AircallState {
@@ -360,7 +363,7 @@ impl AircallSim {
         }
         let mut teams = config.teams;
         teams.sort_by_key(|team| team.id);
-        let state = Arc::new(Mutex::new(AircallState { users, teams, users_v2: true }));
+        let state = Arc::new(Mutex::new(AircallState { users, teams, users_v2: true, webhooks: Vec::new() }));
         let mut credentials = vec![Credential::Basic { username: config.api_id, password: config.api_token }];
         credentials.extend(config.bearer_token.map(Credential::Bearer));
         let provider = Arc::new(AircallProvider { state: Arc::clone(&state) });
@@ -612,6 +615,58 @@ impl AircallProvider {
         })
     }
 
+    /// `POST /v1/webhooks`: `{custom_name, url, events?}` → `201 {"webhook": {…, token}}`.
+    fn create_webhook(&self, request: &SimRequest) -> SimResponse {
+        let Some(Value::Object(body)) = request.body_json() else {
+            return error(StatusCode::BAD_REQUEST, "Bad request", "The request body must be a JSON object");
+        };
+        let url = body.get("url").and_then(Value::as_str).unwrap_or_default();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return error(StatusCode::BAD_REQUEST, "Invalid url", "url must be an https URL");
+        }
+        let events: Vec<String> = match body.get("events") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut events = Vec::new();
+                for item in items {
+                    match item.as_str() {
+                        Some(event) if event.contains('.') => events.push(event.to_owned()),
+                        _ => {
+                            return error(
+                                StatusCode::BAD_REQUEST,
+                                "Invalid events",
+                                "events must be event names",
+                            );
+                        }
+                    }
+                }
+                events
+            }
+            Some(_) => return error(StatusCode::BAD_REQUEST, "Invalid events", "events must be an array"),
+        };
+        let mut state = lock(&self.state);
+        if state.webhooks.len() >= 100 {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Too many webhooks",
+                "A company may have at most 100 webhooks",
+            );
+        }
+        let n = state.webhooks.len() + 1;
+        let webhook = json!({
+            "webhook_id": format!("00000000-0000-4000-8000-{n:012}"),
+            "direct_link": format!("https://api.aircall.io/v1/webhooks/00000000-0000-4000-8000-{n:012}"),
+            "created_at": SEED_CREATED_AT,
+            "url": url,
+            "active": true,
+            "custom_name": body.get("custom_name").cloned().unwrap_or(Value::Null),
+            "events": events,
+            "token": format!("sim-aircall-webhook-token-{n}"),
+        });
+        state.webhooks.push(webhook.clone());
+        SimResponse::json(StatusCode::CREATED, &json!({ "webhook": webhook }))
+    }
+
     fn update_user(&self, request: &SimRequest, id: u64, base_url: &Url) -> SimResponse {
         let Some(Value::Object(body)) = request.body_json() else {
             return error(StatusCode::BAD_REQUEST, "Bad request", "The request body must be a JSON object");
@@ -718,6 +773,16 @@ impl SimProvider for AircallProvider {
                 Some(user_id) => self.update_user(request, user_id, base_url),
                 None => not_found("User"),
             },
+            (&Method::GET, ["v1", "webhooks"]) => {
+                let paging = match page_request(request) {
+                    Ok(paging) => paging,
+                    Err(response) => return *response,
+                };
+                let state = lock(&self.state);
+                let (page, meta) = paginate(&state.webhooks, &paging, base_url, &request.path);
+                SimResponse::json(StatusCode::OK, &json!({ "webhooks": page, "meta": meta }))
+            }
+            (&Method::POST, ["v1", "webhooks"]) => self.create_webhook(request),
             (&Method::GET, ["v1", "teams"]) => {
                 let paging = match page_request(request) {
                     Ok(paging) => paging,

@@ -9,6 +9,9 @@
 //! | GET | `/2/users/{id}/mentions` | posts by others that mention `@username` or reply to the user, newest first; `since_id`, `until_id`, `max_results` 5–100 (default 10), `pagination_token`, `tweet.fields`, `expansions`, `media.fields`, `user.fields` |
 //! | POST | `/2/dm_conversations/with/{participant_id}/messages` | `{"text"}` → `201 {"data":{"dm_conversation_id","dm_event_id"}}`; the DM then appears in `/2/dm_events` as an event sent by our account, as on X |
 //! | POST | `/2/tweets` | `{"text","reply":{"in_reply_to_tweet_id"}}` → `201 {"data":{"id","text","edit_history_tweet_ids"}}` |
+//! | GET | `/2/webhooks` | registered webhooks; app-only bearer token ([`XSimConfig::app_token`]) only, else 403 |
+//! | POST | `/2/webhooks` | `{"url"}` → `{"data":{"id","url","valid","created_at"}}`; a URL already registered answers 400 |
+//! | GET, POST | `/2/account_activity/webhooks/{id}/subscriptions/all` | user context only; `{"data":{"subscribed"}}` |
 //!
 //! **As strict as X:** an undeclared query parameter, an unknown value in a `*.fields` or
 //! `expansions` list, an out-of-range `max_results`, an unreadable token, an undeclared body
@@ -411,15 +414,25 @@ pub struct XSimConfig {
     pub token: String,
     /// Rate limits (none by default).
     pub rate_limits: Vec<RateLimitRule>,
+    /// The app's bearer token (app-only authentication), accepted by `GET /2/webhooks`.
+    pub app_token: String,
 }
 
 impl XSimConfig {
     /// The user token accepted by default.
     pub const DEFAULT_TOKEN: &'static str = "sim-x-user-token";
+    /// The app bearer token accepted by default (webhook listing).
+    pub const DEFAULT_APP_TOKEN: &'static str = "sim-x-app-bearer-token";
 
     /// Our account `own`, no other users, the default token, no rate limit.
     pub fn new(own: XSimUser) -> Self {
-        Self { own, users: Vec::new(), token: Self::DEFAULT_TOKEN.to_owned(), rate_limits: Vec::new() }
+        Self {
+            own,
+            users: Vec::new(),
+            token: Self::DEFAULT_TOKEN.to_owned(),
+            rate_limits: Vec::new(),
+            app_token: Self::DEFAULT_APP_TOKEN.to_owned(),
+        }
     }
 
     /// Add a user.
@@ -451,6 +464,12 @@ struct XState {
     media_counter: u64,
     /// Which OpenAPI document's query vocabulary the list endpoints enforce.
     field_set: XFieldSet,
+    /// The app's bearer token (app-only endpoints).
+    app_token: String,
+    /// Registered webhooks: (id, url).
+    webhooks: Vec<(String, String)>,
+    /// Webhook ids our account's activity is subscribed to.
+    subscriptions: HashSet<String>,
 }
 
 impl XState {
@@ -1030,6 +1049,70 @@ impl XProvider {
         ))
     }
 
+    fn is_app(&self, request: &SimRequest) -> bool {
+        let app = lock(&self.state).app_token.clone();
+        request.header("authorization") == Some(format!("Bearer {app}").as_str())
+    }
+
+    fn list_webhooks(&self, request: &SimRequest) -> std::result::Result<SimResponse, SimResponse> {
+        if !self.is_app(request) {
+            return Err(problem(
+                StatusCode::FORBIDDEN,
+                "Authenticating with OAuth 2.0 User Context is forbidden for this endpoint. \
+                 Supported authentication types are [OAuth 2.0 Application-Only].",
+            ));
+        }
+        let state = lock(&self.state);
+        let data: Vec<Value> = state
+            .webhooks
+            .iter()
+            .map(|(id, url)| json!({ "id": id, "url": url, "valid": true, "created_at": "2024-05-06T08:00:00.000Z" }))
+            .collect();
+        Ok(SimResponse::json(
+            StatusCode::OK,
+            &json!({ "data": data, "meta": { "result_count": data.len() } }),
+        ))
+    }
+
+    fn register_webhook(&self, request: &SimRequest) -> std::result::Result<SimResponse, SimResponse> {
+        let body = request.body_json().ok_or_else(|| bad_request("The request body is not valid JSON"))?;
+        let url = body.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if url.is_empty() || url.chars().count() > 200 || body.as_object().is_some_and(|o| o.len() != 1) {
+            return Err(bad_request("The request body must be {\"url\": <1 to 200 characters>}"));
+        }
+        let mut state = lock(&self.state);
+        if state.webhooks.iter().any(|(_, existing)| *existing == url) {
+            return Err(bad_request("DuplicateUrlFailed: a webhook with this URL is already registered"));
+        }
+        let id = format!("17{:017}", state.webhooks.len() + 1);
+        state.webhooks.push((id.clone(), url.clone()));
+        Ok(SimResponse::json(
+            StatusCode::OK,
+            &json!({ "data": { "id": id, "url": url, "valid": true, "created_at": "2024-05-06T08:00:00.000Z" } }),
+        ))
+    }
+
+    fn subscription(
+        &self,
+        request: &SimRequest,
+        webhook_id: &str,
+    ) -> std::result::Result<SimResponse, SimResponse> {
+        if self.is_app(request) {
+            return Err(problem(StatusCode::FORBIDDEN, "This endpoint needs user-context authentication."));
+        }
+        let mut state = lock(&self.state);
+        if !state.webhooks.iter().any(|(id, _)| id == webhook_id) {
+            return Err(problem(StatusCode::NOT_FOUND, "Webhook not found"));
+        }
+        let subscribed = if request.method == Method::POST {
+            state.subscriptions.insert(webhook_id.to_owned());
+            true
+        } else {
+            state.subscriptions.contains(webhook_id)
+        };
+        Ok(SimResponse::json(StatusCode::OK, &json!({ "data": { "subscribed": subscribed } })))
+    }
+
     fn create_post(&self, request: &SimRequest) -> std::result::Result<SimResponse, SimResponse> {
         let body = request.body_json().ok_or_else(|| bad_request("The request body is not valid JSON"))?;
         let object = body.as_object().ok_or_else(|| bad_request("The request body must be a JSON object"))?;
@@ -1107,6 +1190,13 @@ impl SimProvider for XProvider {
                 self.send_dm(request, participant_id)
             }
             (&Method::POST, ["2", "tweets"]) => self.create_post(request),
+            (&Method::GET, ["2", "webhooks"]) => self.list_webhooks(request),
+            (&Method::POST, ["2", "webhooks"]) => self.register_webhook(request),
+            (method, ["2", "account_activity", "webhooks", webhook_id, "subscriptions", "all"])
+                if *method == Method::GET || *method == Method::POST =>
+            {
+                self.subscription(request, webhook_id)
+            }
             _ => Err(problem(StatusCode::NOT_FOUND, "Sorry, that page does not exist")),
         };
         result.unwrap_or_else(|error| error)
@@ -1181,11 +1271,17 @@ impl XSim {
             posts: BTreeMap::new(),
             media_counter: 0,
             field_set: XFieldSet::V2_159,
+            app_token: config.app_token.clone(),
+            webhooks: Vec::new(),
+            subscriptions: HashSet::new(),
         }));
         let provider = Arc::new(XProvider { state: Arc::clone(&state) });
-        let server =
-            SimServer::start(provider, vec![Credential::bearer(config.token.clone())], config.rate_limits)
-                .await?;
+        let server = SimServer::start(
+            provider,
+            vec![Credential::bearer(config.token.clone()), Credential::bearer(config.app_token.clone())],
+            config.rate_limits,
+        )
+        .await?;
         Ok(Self { server, state, own: config.own, token: config.token })
     }
 

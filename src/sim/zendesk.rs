@@ -14,6 +14,8 @@
 //! | GET | `/api/v2/agent_availabilities` | JSON:API list, cursor pages, `filter[agent_id]=1,2` |
 //! | GET | `/api/v2/agent_availabilities/{agent_id}` | JSON:API document with `included` channels |
 //! | PUT | `/api/v2/agent_availabilities/agent_statuses/agents/{agent_id}` | body `{"id": N}` or JSON:API `{"data":{"attributes":{"agent_status_id":"N"}}}` (both by default; [`ZendeskSim::accept_unified_body`] restricts it to one, answering 400 to the other) |
+//! | GET, POST | `/api/v2/webhooks` | cursor pages of `webhooks[]`; POST `{"webhook": {…}}` → 201 (event subscriptions need `POST` + `json`) |
+//! | GET | `/api/v2/webhooks/{id}/signing_secret` | `{"signing_secret": {"algorithm": "SHA256", "secret"}}` |
 //! | GET, PUT | `/api/v2/channels/voice/availabilities/{agent_id}` | Talk availability, `{"availability":{…}}` (bare after [`ZendeskSim::set_talk_availability_bare`]) |
 //!
 //! **Cursor pagination** (`page[size]`, default and maximum 100, larger sizes are clamped;
@@ -496,6 +498,8 @@ struct ZendeskState {
     unified_body: Option<UnifiedBody>,
     /// Whether the Talk availability GET answers the bare object instead of the wrapped one.
     talk_bare: bool,
+    /// Webhooks created through `POST /api/v2/webhooks`: (sequence, webhook JSON, secret).
+    webhooks: Vec<(i64, Value, String)>,
 }
 
 impl std::fmt::Debug for ZendeskState {
@@ -686,6 +690,7 @@ impl ZendeskSim {
             routing: config.omnichannel_routing,
             unified_body: None,
             talk_bare: false,
+            webhooks: Vec::new(),
         }));
         let mut credentials = vec![Credential::Basic {
             username: format!("{}/token", config.email),
@@ -1124,6 +1129,68 @@ impl ZendeskProvider {
         }
     }
 
+    fn list_webhooks(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
+        let state = lock(&self.state);
+        let all: Vec<&(i64, Value, String)> = state.webhooks.iter().collect();
+        match cursor_page(&all, |webhook| webhook.0, request, base_url) {
+            Ok((page, meta, links)) => {
+                let webhooks: Vec<&Value> = page.iter().map(|webhook| &webhook.1).collect();
+                SimResponse::json(
+                    StatusCode::OK,
+                    &json!({ "webhooks": webhooks, "meta": meta, "links": links }),
+                )
+            }
+            Err(response) => *response,
+        }
+    }
+
+    /// `POST /api/v2/webhooks` with `{"webhook": {name, status, endpoint, http_method,
+    /// request_format, subscriptions}}`; event-subscribed webhooks must be POST + JSON.
+    fn create_webhook(&self, request: &SimRequest) -> SimResponse {
+        let Some(webhook) = request.body_json().and_then(|body| body.get("webhook").cloned()) else {
+            return classic_error(StatusCode::BAD_REQUEST, "BadRequest", "Expected {\"webhook\": {…}}");
+        };
+        let text = |key: &str| webhook.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let subscriptions: Vec<String> = webhook
+            .get("subscriptions")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let events = subscriptions.iter().any(|s| s.starts_with("zen:event-type:"));
+        if text("name").is_empty() || !text("endpoint").starts_with("http") {
+            return invalid_record("endpoint", "Name and an http(s) endpoint are required");
+        }
+        if events && (text("http_method") != "POST" || text("request_format") != "json") {
+            return invalid_record("subscriptions", "Event-subscribed webhooks must use POST and json");
+        }
+        let mut state = lock(&self.state);
+        let sequence = state.webhooks.len() as i64 + 1;
+        let id = format!("01GXSIMWEBHOOK{sequence:012}");
+        let json = json!({
+            "id": id,
+            "name": text("name"),
+            "status": if text("status").is_empty() { "active".to_owned() } else { text("status") },
+            "endpoint": text("endpoint"),
+            "http_method": text("http_method"),
+            "request_format": text("request_format"),
+            "subscriptions": subscriptions,
+            "created_at": SEED_TIME,
+        });
+        state.webhooks.push((sequence, json.clone(), format!("sim-zendesk-signing-secret-{sequence}")));
+        SimResponse::json(StatusCode::CREATED, &json!({ "webhook": json }))
+    }
+
+    fn webhook_signing_secret(&self, webhook_id: &str) -> SimResponse {
+        let state = lock(&self.state);
+        match state.webhooks.iter().find(|w| w.1.get("id").and_then(Value::as_str) == Some(webhook_id)) {
+            Some((_, _, secret)) => SimResponse::json(
+                StatusCode::OK,
+                &json!({ "signing_secret": { "algorithm": "SHA256", "secret": secret } }),
+            ),
+            None => not_found(),
+        }
+    }
+
     fn list_groups(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
         let state = lock(&self.state);
         let all: Vec<&ZendeskGroupSeed> = state.groups.iter().collect();
@@ -1371,6 +1438,11 @@ impl SimProvider for ZendeskProvider {
                 None => not_found(),
             },
             (&Method::GET, ["api", "v2", "groups"]) => self.list_groups(request, base_url),
+            (&Method::GET, ["api", "v2", "webhooks"]) => self.list_webhooks(request, base_url),
+            (&Method::POST, ["api", "v2", "webhooks"]) => self.create_webhook(request),
+            (&Method::GET, ["api", "v2", "webhooks", webhook_id, "signing_secret"]) => {
+                self.webhook_signing_secret(webhook_id)
+            }
             (&Method::GET, ["api", "v2", "groups", group_id]) => {
                 let state = lock(&self.state);
                 match id(group_id)

@@ -40,6 +40,7 @@ pub mod adapter;
 pub mod client;
 pub mod model;
 pub mod oauth1;
+pub mod setup;
 pub mod webhook;
 
 use std::fmt;

@@ -455,7 +455,7 @@ impl fmt::Debug for ZendeskClient {
 }
 
 /// A page's items, `meta` and `links`.
-type PageParts<T> = (Vec<T>, Option<CursorMeta>, Option<CursorLinks>);
+pub(crate) type PageParts<T> = (Vec<T>, Option<CursorMeta>, Option<CursorLinks>);
 
 fn is_status(error: &Error, statuses: &[u16]) -> bool {
     matches!(error, Error::Api { status, .. } if statuses.contains(status))
@@ -554,7 +554,7 @@ impl ZendeskClient {
 
     /// Stream every item of a cursor listing at `path` (`page[size]=100`, then
     /// `page[after]` from `meta.after_cursor`, or `links.next` when only that is given).
-    fn cursor_list<P, T>(
+    pub(crate) fn cursor_list<P, T>(
         &self,
         path: &'static str,
         query: Vec<(&'static str, String)>,

@@ -48,6 +48,7 @@
 pub mod adapter;
 pub mod client;
 pub mod model;
+pub mod setup;
 pub mod webhook;
 
 pub use adapter::ZendeskProvider;
