@@ -241,3 +241,34 @@ async fn an_auto_client_follows_x_from_v2_159_to_v2_167() {
         }
     }
 }
+
+/// The webhook set-up requests (register, list, subscribe) conform to both documents.
+#[tokio::test]
+async fn the_webhook_set_up_requests_conform_to_both_documents() {
+    use deskbridge::sim::twitter::XSimConfig;
+    use deskbridge::twitter::setup::XWebhookSetup;
+    for api in [spec(), spec_file(SPEC_V2_167, "2.167")] {
+        let sim = XSim::start_with_sample().await.unwrap();
+        let config = XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url());
+        let setup = XWebhookSetup::new(deskbridge::twitter::XClient::new(config.clone()).unwrap())
+            .with_app_bearer(&config, XSimConfig::DEFAULT_APP_TOKEN)
+            .unwrap();
+        let first = setup.ensure("https://bridge.example.com/webhooks/x").await.unwrap();
+        let again = setup.ensure("https://bridge.example.com/webhooks/x").await.unwrap();
+        assert!(first.created && first.subscribed_now && !again.created && !again.subscribed_now);
+        let log = sim.server().requests();
+        let mut operations = std::collections::BTreeSet::new();
+        for request in &log {
+            assert_eq!(request.status, Some(200), "{request:?}");
+            match api.validate(&recorded(request)) {
+                Ok(name) => {
+                    operations.insert(name);
+                }
+                Err(errors) => {
+                    panic!("{} {} breaks v{:?}: {errors:?}", request.method, request.path, api.version())
+                }
+            }
+        }
+        assert_eq!(operations.len(), 4, "{operations:?}");
+    }
+}
