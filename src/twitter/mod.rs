@@ -36,6 +36,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod activity;
 pub mod adapter;
 pub mod client;
 pub mod model;
