@@ -272,3 +272,25 @@ async fn the_webhook_set_up_requests_conform_to_both_documents() {
         assert_eq!(operations.len(), 4, "{operations:?}");
     }
 }
+
+/// The DM media download uses the v2.167 document's path (v2.159 has none; X's DM media
+/// URLs predate both).
+#[tokio::test]
+async fn the_dm_media_download_conforms_to_the_v2_167_document() {
+    let api = spec_file(SPEC_V2_167, "2.167");
+    let sim = XSim::start_with_sample().await.unwrap();
+    let dm = sim.dm_events().into_iter().find(|d| !d.media.is_empty()).unwrap();
+    let media_id = dm.media[0].media_key.rsplit('_').next().unwrap().to_owned();
+    let client = deskbridge::twitter::XClient::new(
+        XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url()),
+    )
+    .unwrap();
+    let url = format!("https://ton.twitter.com/1.1/ton/data/dm/{}/{media_id}/f.jpg", dm.id);
+    client.download_dm_media(&dm.id, &url).await.unwrap();
+    let log = sim.server().requests();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        api.validate(&recorded(&log[0])),
+        Ok("GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}".to_owned())
+    );
+}

@@ -9,6 +9,7 @@
 //! | GET | `/2/users/{id}/mentions` | posts by others that mention `@username` or reply to the user, newest first; `since_id`, `until_id`, `max_results` 5–100 (default 10), `pagination_token`, `tweet.fields`, `expansions`, `media.fields`, `user.fields` |
 //! | POST | `/2/dm_conversations/with/{participant_id}/messages` | `{"text"}` → `201 {"data":{"dm_conversation_id","dm_event_id"}}`; the DM then appears in `/2/dm_events` as an event sent by our account, as on X |
 //! | POST | `/2/tweets` | `{"text","reply":{"in_reply_to_tweet_id"}}` → `201 {"data":{"id","text","edit_history_tweet_ids"}}` |
+//! | GET | `/2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}` | a DM attachment's bytes (`media_id` = the numeric part of its media key), user context only |
 //! | GET | `/2/webhooks` | registered webhooks; app-only bearer token ([`XSimConfig::app_token`]) only, else 403 |
 //! | POST | `/2/webhooks` | `{"url"}` → `{"data":{"id","url","valid","created_at"}}`; a URL already registered answers 400 |
 //! | GET, POST | `/2/account_activity/webhooks/{id}/subscriptions/all` | user context only; `{"data":{"subscribed"}}` |
@@ -1049,6 +1050,36 @@ impl XProvider {
         ))
     }
 
+    /// `GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}`: the bytes of a
+    /// DM attachment (`media_id` is the numeric part of its media key), user context only.
+    fn dm_media(
+        &self,
+        request: &SimRequest,
+        dm_id: &str,
+        media_id: &str,
+        resource_id: &str,
+    ) -> std::result::Result<SimResponse, SimResponse> {
+        if self.is_app(request) {
+            return Err(problem(StatusCode::FORBIDDEN, "DM media needs user-context authentication."));
+        }
+        let state = lock(&self.state);
+        let dm = state.dms.values().find(|dm| dm.id == dm_id);
+        let media =
+            dm.and_then(|dm| dm.media.iter().find(|m| m.media_key.rsplit('_').next() == Some(media_id)));
+        let Some(media) = media else {
+            return Err(problem(StatusCode::NOT_FOUND, "Could not find the requested media."));
+        };
+        let content_type = match media.kind.as_str() {
+            "photo" => "image/jpeg",
+            "animated_gif" => "video/mp4",
+            _ => "video/mp4",
+        };
+        let mut response =
+            SimResponse::text(StatusCode::OK, format!("SIMMEDIA {} {resource_id}", media.media_key));
+        response = response.with_header("content-type", content_type);
+        Ok(response)
+    }
+
     fn is_app(&self, request: &SimRequest) -> bool {
         let app = lock(&self.state).app_token.clone();
         request.header("authorization") == Some(format!("Bearer {app}").as_str())
@@ -1190,6 +1221,9 @@ impl SimProvider for XProvider {
                 self.send_dm(request, participant_id)
             }
             (&Method::POST, ["2", "tweets"]) => self.create_post(request),
+            (&Method::GET, ["2", "dm_conversations", "media", dm_id, media_id, resource_id]) => {
+                self.dm_media(request, dm_id, media_id, resource_id)
+            }
             (&Method::GET, ["2", "webhooks"]) => self.list_webhooks(request),
             (&Method::POST, ["2", "webhooks"]) => self.register_webhook(request),
             (method, ["2", "account_activity", "webhooks", webhook_id, "subscriptions", "all"])

@@ -291,6 +291,51 @@ impl XClient {
         Ok(envelope.data)
     }
 
+    /// Download a DM attachment with the user's credentials: X serves DM media only to a
+    /// participant's signed request, so a media URL pasted into a ticket cannot be opened
+    /// by agents. The URL X gives for DM media (`ton.twitter.com/1.1/ton/data/dm/{dm_id}/
+    /// {media_id}/{file}`) is fetched through the documented v2 download path
+    /// `GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}` (X OpenAPI
+    /// v2.167) on the configured base URL, so the credentials never leave it.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidInput`] for a URL that is not a DM media URL, or one of
+    /// another DM than `dm_event_id`; [`crate::Error::Api`] when X refuses;
+    /// [`crate::Error::Decode`] for an empty body or one over [`MAX_DM_MEDIA_BYTES`].
+    pub async fn download_dm_media(&self, dm_event_id: &str, media_url: &str) -> Result<DownloadedMedia> {
+        let Some((dm_id, media_id, resource_id)) = dm_media_parts(media_url) else {
+            return Err(crate::Error::invalid(
+                "x DM media URL",
+                "not a DM media URL (…/dm/{dm_id}/{media_id}/{file})",
+            ));
+        };
+        if dm_id != dm_event_id {
+            return Err(crate::Error::invalid(
+                "x DM media URL",
+                format!("belongs to DM {dm_id}, not {dm_event_id}"),
+            ));
+        }
+        let request = ApiRequest::get("/2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}")
+            .param("dm_id", &dm_id)?
+            .param("media_id", &media_id)?
+            .param("resource_id", &resource_id)?
+            .header(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static("*/*"));
+        let response = self.api.send(request).await?;
+        let context = "GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}";
+        let content_type =
+            response.header("content-type").unwrap_or("application/octet-stream").trim().to_owned();
+        let bytes = response.into_body();
+        if bytes.is_empty() || bytes.len() > MAX_DM_MEDIA_BYTES {
+            return Err(crate::Error::Decode {
+                provider: super::PROVIDER,
+                context: context.into(),
+                json_path: ".".into(),
+                message: format!("media body of {} bytes (expected 1 to {MAX_DM_MEDIA_BYTES})", bytes.len()),
+            });
+        }
+        Ok(DownloadedMedia { file_name: resource_id, content_type, bytes })
+    }
+
     /// Publish `text` as a public reply under `in_reply_to_tweet_id` (`POST /2/tweets`).
     /// Not retried after a possible write; 429s are retried.
     ///
@@ -301,6 +346,48 @@ impl XClient {
             .json(&CreatePostRequest { text, reply: Some(ReplyTo { in_reply_to_tweet_id }) })?;
         let envelope: DataEnvelope<CreatedTweet> = self.api.send_json(request).await?;
         Ok(envelope.data)
+    }
+}
+
+/// A DM attachment downloaded with the user's credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DownloadedMedia {
+    /// A file name for it (the last segment of the media URL).
+    pub file_name: String,
+    /// The `Content-Type` X answered with (`application/octet-stream` when absent).
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for DownloadedMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadedMedia")
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Largest DM attachment downloaded (X's own DM limit for videos is 512 MB; tickets do
+/// not need more than this).
+pub const MAX_DM_MEDIA_BYTES: usize = 25 * 1024 * 1024;
+
+/// The `(dm_id, media_id, resource_id)` of a DM media URL
+/// (`https://ton.twitter.com/1.1/ton/data/dm/{dm_id}/{media_id}/{resource_id}`, or the
+/// same path under `ton.x.com`, or the v2 path `/2/dm_conversations/media/…`).
+pub fn dm_media_parts(media_url: &str) -> Option<(String, String, String)> {
+    let url = url::Url::parse(media_url).ok()?;
+    let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+    let start = segments.iter().position(|s| *s == "dm" || *s == "media")?;
+    match &segments[start + 1..] {
+        [dm_id, media_id, resource_id]
+            if [dm_id, media_id].iter().all(|s| s.chars().all(|c| c.is_ascii_digit())) =>
+        {
+            Some(((*dm_id).to_owned(), (*media_id).to_owned(), (*resource_id).to_owned()))
+        }
+        _ => None,
     }
 }
 

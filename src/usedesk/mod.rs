@@ -42,7 +42,7 @@ pub mod webhook;
 pub use adapter::{UsedeskDesk, UsedeskProvider, comment_marker};
 pub use client::{
     ClientQuery, CreateCommentRequest, CreateTicketRequest, StatusUpdate, TagReadBack, TicketClient,
-    TicketQuery, UsedeskClient, UsedeskConfig,
+    TicketQuery, UploadFile, UsedeskClient, UsedeskConfig,
 };
 pub use model::{ClientSummary, TicketStatus, UserType};
 pub use webhook::{UsedeskWebhookEvent, UsedeskWebhookVerifier};
