@@ -167,3 +167,81 @@ async fn the_exact_download_and_upload_requests() {
         "no files: refused before sending"
     );
 }
+
+/// End to end: an inbox pass with the attacher turns a customer's DM photo into a file on
+/// the ticket it opened; a DM without media gets no extra comment; a second pass adds
+/// nothing.
+#[tokio::test]
+async fn an_inbox_pass_uploads_dm_photos_to_the_new_ticket() {
+    use chrono::{TimeZone, Utc};
+    use deskbridge::bridges::x_usedesk::XDmMediaToUsedesk;
+    use deskbridge::inbox::{Inbox, InboxConfig};
+    use deskbridge::sim::twitter::XSimMedia;
+    use deskbridge::store::MemoryStore;
+    use deskbridge::twitter::XSource;
+    use deskbridge::usedesk::UsedeskDesk;
+    use std::sync::Arc;
+
+    let x_sim = XSim::start_with_sample().await.unwrap();
+    let usedesk_sim = UsedeskSim::start_with_sample().await.unwrap();
+    let at = Utc.with_ymd_and_hms(2024, 5, 6, 12, 0, 0).unwrap();
+    let dm = x_sim
+        .add_dm(
+            sample::CAROL_ID,
+            sample::OWN_ID,
+            "the label is torn",
+            at,
+            vec![XSimMedia::dm_photo("label.jpg")],
+        )
+        .unwrap();
+    assert!(dm.media[0].url.as_deref().unwrap().starts_with("https://ton.twitter.com/1.1/ton/data/dm/"));
+    let x_config = XConfig::with_user_token(sample::OWN_ID, x_sim.token()).with_base_url(x_sim.base_url());
+    let usedesk = UsedeskClient::new(
+        UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)
+            .unwrap()
+            .with_base_url(usedesk_sim.base_url().as_str())
+            .unwrap()
+            .with_rate_limit(RateLimit::unlimited()),
+    )
+    .unwrap();
+    let attacher = XDmMediaToUsedesk::new(XClient::new(x_config.clone()).unwrap(), usedesk.clone());
+    let inbox = Inbox::new(
+        Arc::new(XSource::new(x_config).unwrap()),
+        Arc::new(UsedeskDesk::new(usedesk).with_channel("12")),
+        Arc::new(MemoryStore::new()),
+        InboxConfig { channel_id: Some("12".into()), ..InboxConfig::default() },
+    )
+    .media_attacher(Arc::new(attacher));
+    let report = inbox.poll_once(at + chrono::Duration::minutes(1), false).await.unwrap();
+    assert!(report.is_success(), "{report}");
+    let ticket_id = report
+        .messages
+        .iter()
+        .find(|m| m.message_id == dm.id)
+        .and_then(|m| match &m.outcome {
+            deskbridge::inbox::MessageOutcome::CreatedTicket { ticket_id, .. } => ticket_id.clone(),
+            deskbridge::inbox::MessageOutcome::Commented { ticket_id } => Some(ticket_id.clone()),
+            _ => None,
+        })
+        .expect("Carol's DM opened or joined a ticket");
+    let comments = usedesk_sim.comments(ticket_id.parse().unwrap());
+    let with_files: Vec<_> =
+        comments.iter().filter(|c| !usedesk_sim.comment_files(c.id).is_empty()).collect();
+    assert_eq!(with_files.len(), 1, "{comments:#?}");
+    let files = usedesk_sim.comment_files(with_files[0].id);
+    assert_eq!(files[0]["name"], "label.jpg");
+    assert_eq!(files[0]["content_type"], "image/jpeg");
+
+    let uploads = || {
+        usedesk_sim
+            .server()
+            .requests()
+            .iter()
+            .filter(|r| r.header("content-type").is_some_and(|c| c.starts_with("multipart/")))
+            .count()
+    };
+    let before = uploads();
+    let again = inbox.poll_once(at + chrono::Duration::minutes(2), false).await.unwrap();
+    assert!(again.is_success());
+    assert_eq!(uploads(), before, "nothing uploaded twice");
+}

@@ -12,10 +12,12 @@
 //!
 //! An attachment that cannot be downloaded (a public `pbs.twimg.com` image, which agents
 //! can open, or a DM media URL X refuses) is listed as a link in the comment instead, with
-//! the reason logged: nothing is dropped silently.
+//! the reason logged: nothing is dropped silently (and the ticket text lists every media
+//! URL anyway, so when nothing could be downloaded no comment is added).
 
 use crate::Result;
-use crate::ports::Media;
+use crate::inbox::MediaAttacher;
+use crate::ports::{InboundMessage, Media};
 use crate::twitter::XClient;
 use crate::usedesk::UsedeskClient;
 use crate::usedesk::client::{CreateCommentRequest, UploadFile};
@@ -23,7 +25,7 @@ use crate::usedesk::client::{CreateCommentRequest, UploadFile};
 /// What [`attach_dm_media`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachedMedia {
-    /// The comment created (none when the DM had no media).
+    /// The comment created (none when nothing could be downloaded).
     pub comment_id: Option<String>,
     /// How many files were uploaded.
     pub uploaded: usize,
@@ -71,10 +73,33 @@ pub async fn attach_dm_media(
         kind: "private".into(),
         from: "client".into(),
     };
-    let created = if files.is_empty() {
-        usedesk.create_comment(&request).await?
-    } else {
-        usedesk.create_comment_with_files(&request, &files).await?
-    };
+    if files.is_empty() {
+        // The message text already lists every media URL: a comment of links only would
+        // repeat it.
+        return Ok(AttachedMedia { comment_id: None, uploaded: 0, linked });
+    }
+    let created = usedesk.create_comment_with_files(&request, &files).await?;
     Ok(AttachedMedia { comment_id: created.comment_id, uploaded: files.len(), linked })
+}
+
+/// The [`MediaAttacher`] of an X → Usedesk inbox: each DM's media downloaded with our
+/// account's X credentials and uploaded to its Usedesk ticket ([`attach_dm_media`]).
+#[derive(Debug, Clone)]
+pub struct XDmMediaToUsedesk {
+    x: XClient,
+    usedesk: UsedeskClient,
+}
+
+impl XDmMediaToUsedesk {
+    /// Attach with these clients (the X client in our account's user context).
+    pub fn new(x: XClient, usedesk: UsedeskClient) -> Self {
+        Self { x, usedesk }
+    }
+}
+
+#[async_trait::async_trait]
+impl MediaAttacher for XDmMediaToUsedesk {
+    async fn attach(&self, ticket_id: &str, message: &InboundMessage) -> Result<()> {
+        attach_dm_media(&self.x, &self.usedesk, ticket_id, &message.id, &message.media).await.map(|_| ())
+    }
 }

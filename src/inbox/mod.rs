@@ -25,7 +25,7 @@
 mod engine;
 mod report;
 
-pub use engine::{Inbox, InboxConfig, SilenceAlert, SilenceCallback};
+pub use engine::{Inbox, InboxConfig, MediaAttacher, SilenceAlert, SilenceCallback};
 pub use report::{InboxReport, MessageOutcome, RoutedMessage};
 
 #[cfg(test)]

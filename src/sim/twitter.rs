@@ -255,6 +255,9 @@ const POST_EXPANSIONS_V2_167: &[&str] = &[
     "username",
 ];
 
+/// Marks a DM photo whose URL is filled in when the DM gets its id.
+const DM_MEDIA_PLACEHOLDER: &str = "dm-media:";
+
 /// A user account in the simulator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XSimUser {
@@ -293,6 +296,19 @@ impl XSimMedia {
             media_key: String::new(),
             kind: "photo".into(),
             url: Some(url.into()),
+            preview_image_url: None,
+        }
+    }
+
+    /// A photo sent in a DM, served as X serves DM media: its URL is filled in when the DM
+    /// is added (`https://ton.twitter.com/1.1/ton/data/dm/{dm_id}/{media_id}/{file_name}`),
+    /// and the bytes come only from `GET /2/dm_conversations/media/…` with the user's
+    /// credentials.
+    pub fn dm_photo(file_name: impl Into<String>) -> Self {
+        Self {
+            media_key: String::new(),
+            kind: "photo".into(),
+            url: Some(format!("{DM_MEDIA_PLACEHOLDER}{}", file_name.into())),
             preview_image_url: None,
         }
     }
@@ -518,7 +534,13 @@ impl XState {
             return Err(Error::invalid("x simulator DM", "one side must be our own account"));
         }
         let id = self.next_id(at);
-        let media = self.assign_media(media);
+        let mut media = self.assign_media(media);
+        for item in &mut media {
+            if let Some(file) = item.url.as_deref().and_then(|u| u.strip_prefix(DM_MEDIA_PLACEHOLDER)) {
+                let media_id = item.media_key.rsplit('_').next().unwrap_or_default();
+                item.url = Some(format!("https://ton.twitter.com/1.1/ton/data/dm/{id}/{media_id}/{file}"));
+            }
+        }
         let dm = XSimDm {
             id: id.to_string(),
             sender_id: sender_id.to_owned(),
