@@ -237,8 +237,14 @@ async fn main() -> ExitCode {
         silence_alert_after: options.silence_alert_hours.map(|h| Duration::hours(i64::from(h))),
         ..InboxConfig::default()
     };
+    // DM photos reach the ticket as files, downloaded with the account's X credentials.
+    let attacher = deskbridge::bridges::x_usedesk::XDmMediaToUsedesk::new(
+        sides.source.client().clone(),
+        sides.desk.client().clone(),
+    );
     let inbox =
-        Inbox::new(Arc::new(sides.source.clone()), Arc::new(sides.desk.clone()), Arc::new(store), config);
+        Inbox::new(Arc::new(sides.source.clone()), Arc::new(sides.desk.clone()), Arc::new(store), config)
+            .media_attacher(Arc::new(attacher));
     let result = inbox.poll_once(Utc::now(), options.dry_run).await;
     if temporary_state {
         // Ignore "not found": a dry run (or a pass with nothing to store) writes no file.

@@ -198,7 +198,7 @@ pub mod sync;
 
 #[cfg(feature = "aircall")]
 pub mod aircall;
-#[cfg(all(feature = "talkdesk", feature = "usedesk"))]
+#[cfg(all(feature = "usedesk", any(feature = "talkdesk", feature = "twitter")))]
 pub mod bridges;
 #[cfg(feature = "server")]
 pub mod server;

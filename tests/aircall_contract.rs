@@ -112,13 +112,13 @@ async fn list_users_follows_next_page_links_across_three_pages_with_basic_auth()
     let server = strict_server().await;
     let base = server.uri();
     let pages = [
-        (vec![("per_page", "50")], 1, Some(format!("{base}/v1/users?page=2&per_page=50"))),
-        (vec![("page", "2"), ("per_page", "50")], 2, Some(format!("{base}/v1/users?page=3&per_page=50"))),
+        (vec![("per_page", "50")], 1, Some(format!("{base}/v2/users?page=2&per_page=50"))),
+        (vec![("page", "2"), ("per_page", "50")], 2, Some(format!("{base}/v2/users?page=3&per_page=50"))),
         (vec![("page", "3"), ("per_page", "50")], 3, None),
     ];
     for (query, page, next) in pages {
         Mock::given(method("GET"))
-            .and(path("/v1/users"))
+            .and(path("/v2/users"))
             .and(exact_query(&query))
             .and(header("authorization", basic_header().as_str()))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -126,7 +126,7 @@ async fn list_users_follows_next_page_links_across_three_pages_with_basic_auth()
                 "meta": meta(page, next),
             })))
             .expect(1)
-            .named(format!("GET /v1/users page {page}"))
+            .named(format!("GET /v2/users page {page}"))
             .mount(&server)
             .await;
     }
@@ -144,11 +144,11 @@ async fn users_stream_is_lazy() {
     let server = strict_server().await;
     let base = server.uri();
     Mock::given(method("GET"))
-        .and(path("/v1/users"))
+        .and(path("/v2/users"))
         .and(exact_query(&[("per_page", "50")]))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "users": [user_json(1, "available"), user_json(2, "unavailable")],
-            "meta": meta(1, Some(format!("{base}/v1/users?page=2&per_page=50"))),
+            "meta": meta(1, Some(format!("{base}/v2/users?page=2&per_page=50"))),
         })))
         .expect(1)
         .mount(&server)
@@ -167,19 +167,19 @@ async fn users_stream_is_lazy() {
 async fn a_next_link_on_another_origin_is_rebased_onto_the_configured_base_url() {
     let server = strict_server().await;
     Mock::given(method("GET"))
-        .and(path("/proxy/aircall/v1/users"))
+        .and(path("/proxy/aircall/v2/users"))
         .and(exact_query(&[("per_page", "50")]))
         .and(header("authorization", basic_header().as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "users": [user_json(1, "available")],
             // Aircall behind a proxy that does not rewrite links.
-            "meta": meta(1, Some("https://api.aircall.io/v1/users?page=2&per_page=50".into())),
+            "meta": meta(1, Some("https://api.aircall.io/v2/users?page=2&per_page=50".into())),
         })))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/proxy/aircall/v1/users"))
+        .and(path("/proxy/aircall/v2/users"))
         .and(exact_query(&[("page", "2"), ("per_page", "50")]))
         .and(header("authorization", basic_header().as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -200,7 +200,7 @@ async fn a_next_link_on_another_origin_is_rebased_onto_the_configured_base_url()
 async fn one_user_tolerates_string_ids_unknown_values_and_unknown_fields() {
     let server = strict_server().await;
     Mock::given(method("GET"))
-        .and(path("/v1/users/42"))
+        .and(path("/v2/users/42"))
         .and(exact_query(&[]))
         .and(header("authorization", basic_header().as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -340,7 +340,7 @@ async fn a_429_waits_until_x_aircallapi_reset_then_succeeds() {
     let server = strict_server().await;
     let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 2;
     Mock::given(method("GET"))
-        .and(path("/v1/users/1"))
+        .and(path("/v2/users/1"))
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("X-AircallApi-Limit", "60")
@@ -354,7 +354,7 @@ async fn a_429_waits_until_x_aircallapi_reset_then_succeeds() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/v1/users/1"))
+        .and(path("/v2/users/1"))
         .and(header("authorization", basic_header().as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"user": user_json(1, "available")})))
         .expect(1)
@@ -371,6 +371,17 @@ async fn a_429_waits_until_x_aircallapi_reset_then_succeeds() {
 #[tokio::test]
 async fn a_404_is_an_api_error_carrying_aircalls_message() {
     let server = strict_server().await;
+    // A v2 404 is ambiguous (unknown user, or no v2 line): v1 is asked once, and its 404
+    // is the answer.
+    Mock::given(method("GET"))
+        .and(path("/v2/users/999"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": "Not found", "troubleshoot": "User not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/v1/users/999"))
         .respond_with(
@@ -401,7 +412,7 @@ async fn a_404_is_an_api_error_carrying_aircalls_message() {
 async fn a_malformed_body_is_a_decode_error_naming_the_json_path() {
     let server = strict_server().await;
     Mock::given(method("GET"))
-        .and(path("/v1/users"))
+        .and(path("/v2/users"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "users": [user_json(1, "available"), {"id": "not-a-number", "name": "X"}],
             "meta": meta(1, None),
@@ -412,7 +423,7 @@ async fn a_malformed_body_is_a_decode_error_naming_the_json_path() {
     match client_for(&server).list_users().await.unwrap_err() {
         Error::Decode { provider, context, json_path, message } => {
             assert_eq!(provider, "aircall");
-            assert_eq!(context, "GET /v1/users");
+            assert_eq!(context, "GET /v2/users");
             assert_eq!(json_path, "users[1].id");
             assert!(message.contains("Aircall id"), "{message}");
         }
@@ -682,7 +693,7 @@ async fn the_adapter_lists_agents_with_team_names_and_voice_statuses() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/v1/users"))
+        .and(path("/v2/users"))
         .and(exact_query(&[("per_page", "50")]))
         .and(header("authorization", basic_header().as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -785,7 +796,7 @@ mod on_the_simulator {
         assert_eq!(agents[1].status(Channel::Voice).map(NativeStatus::as_str), Some("unavailable"));
         assert_eq!(agents[2].status(Channel::Voice).map(NativeStatus::as_str), Some("custom"));
 
-        let listing = sim.server().requests_matching(Method::GET, "/v1/users");
+        let listing = sim.server().requests_matching(Method::GET, "/v2/users");
         assert_eq!(listing.len(), 2, "55 users at 50 per page");
         assert_eq!(listing[0].query_value("per_page").as_deref(), Some("50"));
         assert_eq!(listing[1].query_value("page").as_deref(), Some("2"));
@@ -818,4 +829,136 @@ mod on_the_simulator {
         assert_eq!(rejection(verifier().verify(&forged.body, Utc::now())), WebhookFailure::BadSignature);
         sim.shutdown().await;
     }
+}
+
+// ---------------------------------------------------------------- provider fidelity
+
+#[tokio::test]
+async fn users_fall_back_from_v2_to_v1_with_a_404_and_remember_it() {
+    let server = strict_server().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/users"))
+        .and(exact_query(&[("per_page", "50")]))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": "Not found", "troubleshoot": "Resource not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/users"))
+        .and(exact_query(&[("per_page", "50")]))
+        .and(header("authorization", basic_header().as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [user_json(1, "available")], "meta": meta(1, None),
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/users/1"))
+        .and(exact_query(&[]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"user": user_json(1, "available")})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    assert_eq!(client.users_api_version(), None);
+    assert_eq!(client.list_users().await.unwrap().len(), 1);
+    assert_eq!(client.users_api_version(), Some(1));
+    // Remembered by clones: straight to v1, for the listing and for one user.
+    assert_eq!(client.clone().list_users().await.unwrap().len(), 1);
+    assert_eq!(client.user(1).await.unwrap().id, 1);
+}
+
+#[tokio::test]
+async fn a_v2_404_for_one_user_that_v1_knows_switches_to_v1() {
+    let server = strict_server().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/users/5"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": "Not found"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/users/5"))
+        .and(exact_query(&[]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"user": user_json(5, "unavailable")})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    assert_eq!(client.user(5).await.unwrap().id, 5);
+    assert_eq!(client.users_api_version(), Some(1));
+}
+
+#[tokio::test]
+async fn the_pace_is_learned_from_x_aircallapi_limit_and_an_override_keeps_its_own() {
+    let server = strict_server().await;
+    let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 60;
+    Mock::given(method("GET"))
+        .and(path("/v1/ping"))
+        .and(exact_query(&[]))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-AircallApi-Limit", "120")
+                .insert_header("X-AircallApi-Remaining", "119")
+                .insert_header("X-AircallApi-Reset", reset.to_string().as_str())
+                .set_body_json(json!({"ping": "pong"})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let learning = AircallClient::new(
+        AircallConfig::basic(API_ID, API_TOKEN)
+            .with_base_url(&server.uri())
+            .unwrap()
+            .with_retry_policy(fast_retries()),
+    )
+    .unwrap();
+    let limiter = learning.api().rate_limiter();
+    assert_eq!(limiter.current_rate(), RateLimit::per_minute(60), "conservative until Aircall speaks");
+    learning.ping().await.unwrap();
+    assert_eq!(limiter.current_rate(), RateLimit::per_minute(120));
+
+    let fixed = AircallClient::new(
+        AircallConfig::basic(API_ID, API_TOKEN)
+            .with_base_url(&server.uri())
+            .unwrap()
+            .with_rate_limit(RateLimit::per_minute(30)),
+    )
+    .unwrap();
+    fixed.ping().await.unwrap();
+    assert_eq!(fixed.api().rate_limiter().current_rate(), RateLimit::per_minute(30));
+}
+
+#[cfg(feature = "sim")]
+#[tokio::test]
+async fn on_the_simulator_users_come_from_v2_or_v1_and_the_limit_is_learned() {
+    use deskbridge::http::Method;
+    use deskbridge::sim::RateLimitRule;
+    use deskbridge::sim::aircall::{AircallSim, AircallSimConfig, AircallUserSeed};
+    let seeds: Vec<AircallUserSeed> =
+        (1..=3).map(|i| AircallUserSeed::new(i, format!("Agent {i}"), format!("a{i}@example.com"))).collect();
+    let sim = AircallSim::start(AircallSimConfig::new(seeds).rate_limit(RateLimitRule::per_minute(120)))
+        .await
+        .unwrap();
+    let config = || {
+        AircallConfig::basic(AircallSimConfig::DEFAULT_API_ID, AircallSimConfig::DEFAULT_API_TOKEN)
+            .with_base_url(sim.base_url().as_str())
+            .unwrap()
+    };
+    let client = AircallClient::new(config()).unwrap();
+    assert_eq!(client.list_users().await.unwrap().len(), 3);
+    assert_eq!(client.users_api_version(), Some(2));
+    assert_eq!(client.api().rate_limiter().current_rate(), RateLimit::per_minute(120));
+    let v2 = sim.server().requests_matching(Method::GET, "/v2/users");
+    assert_eq!(v2.len(), 1);
+
+    sim.set_users_v2(false);
+    let fresh = AircallClient::new(config()).unwrap();
+    assert_eq!(fresh.list_users().await.unwrap().len(), 3);
+    assert_eq!(fresh.users_api_version(), Some(1));
+    assert_eq!(sim.server().requests_matching(Method::GET, "/v1/users").len(), 1);
 }

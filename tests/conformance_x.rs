@@ -1,41 +1,34 @@
-//! Conformance with X's own OpenAPI document (v2.159): every request deskbridge's X
-//! client sends, recorded by the X simulator, validates against the spec; and the
-//! validator itself rejects requests that break it.
+//! Conformance with X's own OpenAPI documents, v2.159 and the current production v2.167:
+//! every request deskbridge's X client sends, recorded by the X simulator, validates
+//! against the document whose vocabulary the client uses; and the validator itself
+//! rejects requests that break it.
 #![cfg(feature = "sim")]
 
 mod common;
-
-use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 use common::openapi::{OpenApi, RecordedRequest};
 use deskbridge::ports::MessageSource;
 use deskbridge::sim::twitter::{XSim, sample};
-use deskbridge::twitter::{XConfig, XSource, XSourceOptions};
+use deskbridge::twitter::{XConfig, XFieldSet, XFields, XSource, XSourceOptions};
 use serde_json::{Value, json};
 
-const SPEC_FILE: &str = "x-api-v2.v2_159.openapi.json";
+/// X API v2.159: the document docs.x.com's reference pages still follow.
+const SPEC_V2_159: &str = "x-api-v2.v2_159.openapi.json";
+/// X API v2.167: the current production document (`post.fields`, `referenced_posts`).
+const SPEC_V2_167: &str = "x-api-v2.openapi.json";
 
-/// The vendored spec: `../shared/specs/` relative to the crate root (also tried one level
-/// higher, for git worktrees one directory deeper, and `DESKBRIDGE_SPECS_DIR` first when
-/// set). A missing file fails the test: conformance must not silently pass.
-fn spec() -> OpenApi {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = Vec::new();
-    if let Ok(dir) = std::env::var("DESKBRIDGE_SPECS_DIR") {
-        candidates.push(PathBuf::from(dir).join(SPEC_FILE));
-    }
-    candidates.push(root.join("../shared/specs").join(SPEC_FILE));
-    candidates.push(root.join("../../shared/specs").join(SPEC_FILE));
-    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        panic!(
-            "X OpenAPI document {SPEC_FILE} not found; looked at {candidates:?}. \
-             Vendor it in ../shared/specs/ (see the specs README) or set DESKBRIDGE_SPECS_DIR."
-        );
-    };
-    let api = OpenApi::load_json(path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(api.version(), Some("2.159"), "{} is not the v2.159 document", path.display());
+/// A vendored X document (`tests/specs/`, or `$DESKBRIDGE_SPECS_DIR`), checked to be the
+/// expected version.
+fn spec_file(file: &str, version: &str) -> OpenApi {
+    let path = common::specs::spec_path(file);
+    let api = OpenApi::load_json(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(api.version(), Some(version), "{} is not the v{version} document", path.display());
     api
+}
+
+fn spec() -> OpenApi {
+    spec_file(SPEC_V2_159, "2.159")
 }
 
 fn recorded(request: &deskbridge::sim::SimRequest) -> RecordedRequest {
@@ -49,17 +42,37 @@ fn recorded(request: &deskbridge::sim::SimRequest) -> RecordedRequest {
 
 #[tokio::test]
 async fn every_request_the_client_sends_conforms_to_the_v2_159_spec() {
-    let api = spec();
+    every_request_conforms(spec(), XFieldSet::V2_159).await;
+}
+
+#[tokio::test]
+async fn every_request_the_client_sends_conforms_to_the_v2_167_spec() {
+    every_request_conforms(spec_file(SPEC_V2_167, "2.167"), XFieldSet::V2_167).await;
+}
+
+/// Drive every call against a simulator that enforces `set`'s vocabulary, with a client
+/// fixed on it, and validate each recorded request against `api`.
+async fn every_request_conforms(api: OpenApi, set: XFieldSet) {
     let sim = XSim::start_with_sample().await.unwrap();
+    sim.set_field_set(set);
     // Enough mentions for two pages of 5.
     for minute in 0..4 {
         let at = Utc.with_ymd_and_hms(2024, 5, 6, 10, minute, 0).unwrap();
         sim.add_post(sample::ALICE_ID, &format!("@acme_support question {minute}"), None, at, vec![])
             .unwrap();
     }
-    let config = XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url());
+    let config = XConfig::with_user_token(sample::OWN_ID, sim.token())
+        .with_base_url(sim.base_url())
+        .with_fields(XFields::Fixed(set));
     let source = XSource::new(config).unwrap().with_options(XSourceOptions { page_size: 2, max_pages: 10 });
     let first = source.fetch(&Value::Null).await.unwrap();
+    // Authors and reply targets come through in both vocabularies.
+    assert!(first.messages.iter().all(|m| !m.author_id.is_empty()));
+    assert!(
+        first.messages.iter().any(|m| m.in_reply_to.is_some()),
+        "a reply's target is read under {set:?}: {:#?}",
+        first.messages
+    );
     let customer_mention = sim.add_post(
         sample::BOB_ID,
         "@acme_support still waiting",
@@ -175,4 +188,109 @@ fn the_validator_takes_any_parsed_document() {
         .validate(&RecordedRequest::new("PUT", "/things/12").body(json!({"name": "x", "kind": "c"})))
         .unwrap_err();
     assert_eq!(errors.len(), 2, "{errors:?}");
+}
+
+#[test]
+fn the_v2_167_document_refuses_the_v2_159_vocabulary() {
+    let api = spec_file(SPEC_V2_167, "2.167");
+    let old_dm = RecordedRequest::new("GET", "/2/dm_events").query("dm_event.fields", "id,text,sender_id");
+    let errors = api.validate(&old_dm).unwrap_err();
+    assert!(errors.iter().any(|e| e.contains("sender_id")), "{errors:?}");
+    let old_mentions =
+        RecordedRequest::new("GET", "/2/users/123/mentions").query("tweet.fields", "author_id");
+    assert!(api.validate(&old_mentions).unwrap_err()[0].contains("not declared"));
+    let new_mentions = RecordedRequest::new("GET", "/2/users/123/mentions")
+        .query("post.fields", "id,text")
+        .query("expansions", "author_id,referenced_posts");
+    assert_eq!(api.validate(&new_mentions), Ok("GET /2/users/{id}/mentions".to_owned()));
+    // And the other way round: v2.159 does not know post.fields.
+    let v159 = spec();
+    assert!(v159.validate(&new_mentions).is_err());
+}
+
+/// The day X switches vocabulary under a running client: the default `XFields::Auto`
+/// client gets one 400, retries with the other document's names, keeps them, and still
+/// reads authors and reply targets. Every request after the switch conforms to v2.167.
+#[tokio::test]
+async fn an_auto_client_follows_x_from_v2_159_to_v2_167() {
+    let v2_167 = spec_file(SPEC_V2_167, "2.167");
+    let sim = XSim::start_with_sample().await.unwrap();
+    let config = XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url());
+    let client = deskbridge::twitter::XClient::new(config).unwrap();
+    assert_eq!(client.field_set(), XFieldSet::V2_159);
+    client.mentions_page(sample::OWN_ID, None, None, 10).await.unwrap();
+    assert_eq!(client.field_set(), XFieldSet::V2_159, "no switch while X accepts the names");
+
+    sim.set_field_set(XFieldSet::V2_167);
+    let before = sim.server().requests().len();
+    let mentions = client.mentions_page(sample::OWN_ID, None, None, 10).await.unwrap();
+    assert_eq!(client.field_set(), XFieldSet::V2_167);
+    assert!(mentions.data.iter().all(|t| t.author_id.is_some()));
+    assert!(mentions.data.iter().any(|t| t.replied_to().is_some()));
+    let dms = client.dm_events_page(None, 50).await.unwrap();
+    assert!(!dms.data.is_empty() && dms.data.iter().all(|d| d.sender_id.is_some()));
+
+    let log = sim.server().requests();
+    let after: Vec<_> = log[before..].iter().collect();
+    assert_eq!(after.len(), 3, "one refused request, its retry, then the DM page: {after:#?}");
+    assert_eq!(after[0].status, Some(400));
+    for request in &after[1..] {
+        assert_eq!(request.status, Some(200));
+        if let Err(errors) = v2_167.validate(&recorded(request)) {
+            panic!("{} {} breaks v2.167: {errors:?}", request.method, request.path);
+        }
+    }
+}
+
+/// The webhook set-up requests (register, list, subscribe) conform to both documents.
+#[tokio::test]
+async fn the_webhook_set_up_requests_conform_to_both_documents() {
+    use deskbridge::sim::twitter::XSimConfig;
+    use deskbridge::twitter::setup::XWebhookSetup;
+    for api in [spec(), spec_file(SPEC_V2_167, "2.167")] {
+        let sim = XSim::start_with_sample().await.unwrap();
+        let config = XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url());
+        let setup = XWebhookSetup::new(deskbridge::twitter::XClient::new(config.clone()).unwrap())
+            .with_app_bearer(&config, XSimConfig::DEFAULT_APP_TOKEN)
+            .unwrap();
+        let first = setup.ensure("https://bridge.example.com/webhooks/x").await.unwrap();
+        let again = setup.ensure("https://bridge.example.com/webhooks/x").await.unwrap();
+        assert!(first.created && first.subscribed_now && !again.created && !again.subscribed_now);
+        let log = sim.server().requests();
+        let mut operations = std::collections::BTreeSet::new();
+        for request in &log {
+            assert_eq!(request.status, Some(200), "{request:?}");
+            match api.validate(&recorded(request)) {
+                Ok(name) => {
+                    operations.insert(name);
+                }
+                Err(errors) => {
+                    panic!("{} {} breaks v{:?}: {errors:?}", request.method, request.path, api.version())
+                }
+            }
+        }
+        assert_eq!(operations.len(), 4, "{operations:?}");
+    }
+}
+
+/// The DM media download uses the v2.167 document's path (v2.159 has none; X's DM media
+/// URLs predate both).
+#[tokio::test]
+async fn the_dm_media_download_conforms_to_the_v2_167_document() {
+    let api = spec_file(SPEC_V2_167, "2.167");
+    let sim = XSim::start_with_sample().await.unwrap();
+    let dm = sim.dm_events().into_iter().find(|d| !d.media.is_empty()).unwrap();
+    let media_id = dm.media[0].media_key.rsplit('_').next().unwrap().to_owned();
+    let client = deskbridge::twitter::XClient::new(
+        XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url()),
+    )
+    .unwrap();
+    let url = format!("https://ton.twitter.com/1.1/ton/data/dm/{}/{media_id}/f.jpg", dm.id);
+    client.download_dm_media(&dm.id, &url).await.unwrap();
+    let log = sim.server().requests();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        api.validate(&recorded(&log[0])),
+        Ok("GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}".to_owned())
+    );
 }

@@ -1,5 +1,5 @@
 //! Conformance with Zendesk's own OpenAPI document (the Support API `oas.yaml` vendored in
-//! `../shared/specs/`): the requests deskbridge's Zendesk client sends for users, groups and
+//! `tests/specs/`): the requests deskbridge's Zendesk client sends for users, groups and
 //! group memberships, recorded by the Zendesk simulator, validate against it.
 //!
 //! The document does not cover the agent-availability, unified-status or Talk endpoints
@@ -11,8 +11,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::openapi::{OpenApi, RecordedRequest};
 use deskbridge::http::RateLimit;
 use deskbridge::ports::StatusProvider;
@@ -23,19 +21,8 @@ use reqwest::Method;
 const SPEC_FILE: &str = "zendesk-support.oas.yaml";
 
 fn spec() -> OpenApi {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = Vec::new();
-    if let Ok(dir) = std::env::var("DESKBRIDGE_SPECS_DIR") {
-        candidates.push(PathBuf::from(dir).join(SPEC_FILE));
-    }
-    candidates.push(root.join("../shared/specs").join(SPEC_FILE));
-    candidates.push(root.join("../../shared/specs").join(SPEC_FILE));
-    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        panic!(
-            "Zendesk OpenAPI document {SPEC_FILE} not found; looked at {candidates:?}. Set DESKBRIDGE_SPECS_DIR."
-        );
-    };
-    OpenApi::load_yaml(path).unwrap_or_else(|e| panic!("{e}")).with_generic_query(&[
+    let path = common::specs::spec_path(SPEC_FILE);
+    OpenApi::load_yaml(&path).unwrap_or_else(|e| panic!("{e}")).with_generic_query(&[
         "page[size]",
         "page[after]",
         "page[before]",

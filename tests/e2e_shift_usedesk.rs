@@ -79,12 +79,17 @@ fn spec(filter: GroupFilter, unscheduled: Unscheduled) -> ShiftSpec {
     spec
 }
 
+/// Usedesk documents the status flags as the strings "true" / "false".
+fn flag(online: bool) -> &'static str {
+    if online { "true" } else { "false" }
+}
+
 fn chat(user_id: u64, online: bool) -> Value {
-    json!({"api_token": TOKEN, "user_id": user_id, "chat_online_status": online})
+    json!({"api_token": TOKEN, "user_id": user_id, "chat_online_status": flag(online)})
 }
 
 fn tickets(user_id: u64, online: bool) -> Value {
-    json!({"api_token": TOKEN, "user_id": user_id, "ticket_online_status": online})
+    json!({"api_token": TOKEN, "user_id": user_id, "ticket_online_status": flag(online)})
 }
 
 fn skipped(report: &SyncReport, email: &str, channel: Channel) -> Option<SkipReason> {

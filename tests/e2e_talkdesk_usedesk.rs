@@ -317,6 +317,30 @@ async fn interactions_are_the_contacts_tickets_mapped() {
     assert_eq!(search[0]["query"], "maria@example.net");
     assert_eq!(search[0]["search_type"], "full_match");
 
+    // The seed manifest's other type, `case`: the same tickets, typed as asked; with
+    // both asked, once each, as `ticket`.
+    let (status, cases) = bridge
+        .post(
+            "interaction_update",
+            &json!({"auth": auth(), "meta": {"interaction_types": ["case"]},
+                    "data": {"contact_external_id": "501"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut expected_cases = list.clone();
+    for item in expected_cases.as_array_mut().unwrap() {
+        item["type"] = json!("case");
+    }
+    assert_eq!(cases, expected_cases);
+    let (status, both) = bridge
+        .post(
+            "interaction_update",
+            &json!({"auth": auth(), "meta": {"interaction_types": ["case", "ticket"]},
+                    "data": {"contact_external_id": "501"}}),
+        )
+        .await;
+    assert_eq!((status, both), (200, list.clone()));
+
     // Other interaction types: nothing, and Usedesk is not asked.
     bridge.sim.server().clear_log();
     let (status, none) = bridge

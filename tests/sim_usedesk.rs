@@ -105,7 +105,7 @@ async fn statuses_are_set_per_section() {
     let last = sim.server().requests_matching(Method::POST, "/update/user").pop().unwrap();
     assert_eq!(
         last.body_json().unwrap(),
-        json!({"api_token": UsedeskSimConfig::DEFAULT_API_TOKEN, "user_id": 101, "ticket_online_status": false})
+        json!({"api_token": UsedeskSimConfig::DEFAULT_API_TOKEN, "user_id": 101, "ticket_online_status": "false"})
     );
     assert!(!last.path.contains(UsedeskSimConfig::DEFAULT_API_TOKEN));
     assert_eq!(last.query, None);
@@ -356,4 +356,71 @@ async fn the_simulator_refuses_bad_input_the_usedesk_way() {
     assert!(sim.user(103).unwrap().ticket_online);
     let response = http.get(sim.base_url().join("users").unwrap()).send().await.unwrap();
     assert_eq!(response.status(), 405);
+}
+
+/// Chat deliveries carry the API channel's application id as `secret`, ticket deliveries
+/// its token: each kind verifies against its own, never the other's.
+#[tokio::test]
+async fn chat_and_ticket_deliveries_each_verify_with_their_own_secret() {
+    let sim = UsedeskSim::start_with_sample().await.unwrap();
+    let verifier =
+        UsedeskWebhookVerifier::new("hook-token").unwrap().with_chat_secret("app-id-4417").unwrap();
+    let chat = sim.chat_message_delivery(9002, "Hello from Telegram", "app-id-4417").unwrap();
+    match verifier.verify(&chat.body).unwrap() {
+        UsedeskWebhookEvent::Chat(event) => {
+            assert_eq!(event.chat_id.as_deref(), Some("9002"));
+            assert_eq!(event.text.as_deref(), Some("Hello from Telegram"));
+            assert_eq!(event.from.as_deref(), Some("client"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let ticket = sim.new_ticket_delivery(9002, "hook-token").unwrap();
+    assert!(matches!(verifier.verify(&ticket.body).unwrap(), UsedeskWebhookEvent::NewTicket(_)));
+    // Crossed secrets are refused both ways.
+    let chat_with_token = sim.chat_message_delivery(9002, "hi", "hook-token").unwrap();
+    let ticket_with_app_id = sim.new_ticket_delivery(9002, "app-id-4417").unwrap();
+    for body in [&chat_with_token.body, &ticket_with_app_id.body] {
+        assert!(matches!(
+            verifier.verify(body),
+            Err(Error::WebhookVerification { failure: deskbridge::error::WebhookFailure::BadSignature, .. })
+        ));
+    }
+    // Without a configured application id a real chat delivery cannot verify (and the
+    // error is the same typed refusal); a blank application id is a configuration error.
+    let token_only = UsedeskWebhookVerifier::new("hook-token").unwrap();
+    assert!(token_only.verify(&chat.body).is_err());
+    assert!(UsedeskWebhookVerifier::new("hook-token").unwrap().with_chat_secret("  ").is_err());
+    assert!(!format!("{verifier:?}").contains("app-id-4417"));
+}
+
+/// An account that splits `tag` on spaces: the read-back reports the split; an account
+/// that keeps it: exact.
+#[tokio::test]
+async fn the_tag_read_back_sees_what_the_account_stored() {
+    use deskbridge::usedesk::{CreateTicketRequest, TagReadBack, TicketClient};
+    let request = CreateTicketRequest {
+        subject: "Mention".into(),
+        message: "m".into(),
+        client: TicketClient::New { name: "Amy".into() },
+        channel_id: None,
+        tags: vec!["Twitter: Mention".into()],
+        additional_id: Some("x-mention-9".into()),
+        from: "client".into(),
+    };
+    let keeping = UsedeskSim::start_with_sample().await.unwrap();
+    let exact = client(&keeping);
+    exact.create_ticket(&request).await.unwrap();
+    assert_eq!(exact.tag_check(), Some(TagReadBack::Exact));
+
+    let splitting = UsedeskSim::start_with_sample().await.unwrap();
+    splitting.split_tags_on_spaces(true);
+    let split = client(&splitting);
+    let created = split.create_ticket(&request).await.unwrap();
+    match split.tag_check() {
+        Some(TagReadBack::Mismatch { ticket_id, stored, .. }) => {
+            assert_eq!(ticket_id, created.ticket_id);
+            assert_eq!(stored, vec!["Twitter:".to_owned(), "Mention".to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -453,3 +453,40 @@ async fn ten_thousand_synthetic_agents_page_through_completely() {
     let total: usize = pages.iter().map(|page| page["data"].as_array().unwrap().len()).sum();
     assert_eq!(total, 10_000);
 }
+
+/// The client against a simulator that takes only one unified write body, each way round:
+/// the default client learns the JSON:API form from the 400; a client fixed on `{"id"}`
+/// writes at once; and the agent's status really changes.
+#[tokio::test]
+async fn the_client_writes_unified_statuses_to_accounts_taking_either_body() {
+    use deskbridge::http::RateLimit;
+    use deskbridge::zendesk::{UnifiedBody, UnifiedBodySetting, ZendeskAuth, ZendeskClient, ZendeskConfig};
+    let sim = start(config()).await;
+    let config = ZendeskConfig::for_base_url(sim.base_url(), ZendeskAuth::api_token(EMAIL, TOKEN))
+        .with_rate_limit(RateLimit::unlimited());
+
+    sim.accept_unified_body(Some(UnifiedBody::JsonApi));
+    let learning = ZendeskClient::new(config.clone()).unwrap();
+    learning.set_unified_status(ADA, 4).await.unwrap();
+    assert_eq!(sim.agent_status(ADA).unwrap().id, 4);
+    assert_eq!(learning.unified_body(), UnifiedBody::JsonApi);
+    learning.set_unified_status(ADA, IN_A_MEETING).await.unwrap();
+    let puts: Vec<Option<u16>> =
+        sim.server().requests().iter().filter(|r| r.method == Method::PUT).map(|r| r.status).collect();
+    assert_eq!(puts, vec![Some(400), Some(200), Some(200)], "one refusal, then the learned form");
+
+    sim.accept_unified_body(Some(UnifiedBody::IdObject));
+    let fixed =
+        ZendeskClient::new(config.with_unified_body(UnifiedBodySetting::Fixed(UnifiedBody::IdObject)))
+            .unwrap();
+    fixed.set_unified_status(BOB, 2).await.unwrap();
+    assert_eq!(sim.agent_status(BOB).unwrap().id, 2);
+    // The learned JSON:API client now meets an account that refuses it: it switches back.
+    learning.set_unified_status(ADA, 3).await.unwrap();
+    assert_eq!((learning.unified_body(), sim.agent_status(ADA).unwrap().id), (UnifiedBody::IdObject, 3));
+
+    sim.set_talk_availability_bare(true);
+    let bare = get_json(&sim, &format!("/api/v2/channels/voice/availabilities/{BOB}")).await;
+    assert!(bare.get("availability").is_none() && bare.get("agent_state").is_some(), "{bare}");
+    assert!(learning.talk_availability(BOB).await.unwrap().agent_state.is_some());
+}

@@ -58,7 +58,7 @@ fn mycrm_markdown_has_integration_and_action_tables() {
             "| contact_synchronization_endpoint | https://bridge.example.com/talkdesk/contact_sync |"
         )
     );
-    assert!(markdown.contains("| interaction_types | ticket |"));
+    assert!(markdown.contains("| interaction_types | ticket, case |"));
     assert!(markdown.contains("## Action Details: create_ticket\n\n| Field | Value |\n|---|---|\n"));
     assert!(markdown.contains("| provider | mycrm |"));
     assert!(markdown.contains("| endpoint | https://bridge.example.com/talkdesk/actions/create_ticket |"));

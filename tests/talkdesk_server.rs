@@ -153,10 +153,14 @@ struct Bridge {
 
 impl Bridge {
     async fn start() -> Self {
+        Self::start_with(RouterOptions::default()).await
+    }
+
+    async fn start_with(options: RouterOptions) -> Self {
         let manifest =
             Manifest::example_mycrm(&Url::parse("https://bridge.example.com/talkdesk/").unwrap()).unwrap();
         let backend = Arc::new(MemoryBackend::new());
-        let options = RouterOptions::default().contacts_page_size(2).agents_page_size(2).max_body_bytes(4096);
+        let options = options.contacts_page_size(2).agents_page_size(2).max_body_bytes(4096);
         let app = router_with_options(backend.clone(), manifest, options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -276,6 +280,26 @@ async fn auth_validation_answers_200_or_401() {
         bridge.post("auth_validation", json!({"auth": {"account": "acme", "token": "wrong-token"}})).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "unauthorized");
+}
+
+/// Talkdesk documents 200 today; its legacy documentation expected 204, which the router
+/// answers on request (no body, so no extra fields), still 401 for bad credentials.
+#[tokio::test]
+async fn auth_validation_answers_204_in_legacy_mode() {
+    let bridge = Bridge::start_with(RouterOptions::default().legacy_auth_validation_204(true)).await;
+    let response = bridge
+        .client
+        .post(format!("{}/auth_validation", bridge.base))
+        .header("content-type", "application/json")
+        .body(json!({"auth": auth()}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    assert!(response.bytes().await.unwrap().is_empty());
+    let (status, _) =
+        bridge.post("auth_validation", json!({"auth": {"account": "acme", "token": "wrong-token"}})).await;
+    assert_eq!(status, 401);
 }
 
 #[tokio::test]

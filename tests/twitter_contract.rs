@@ -631,3 +631,110 @@ fn the_webhook_refuses_a_blank_consumer_secret() {
         assert!(matches!(XWebhook::new(secret), Err(Error::Config(_))), "{secret:?}");
     }
 }
+
+/// X's answer when a query names a field its current document does not know.
+fn invalid_field_problem(parameter: &str, value: &str) -> Value {
+    json!({
+        "errors": [{
+            "parameters": { parameter: [value] },
+            "message": format!("The `{parameter}` query parameter value [{value}] is not one of [id,text]")
+        }],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request"
+    })
+}
+
+#[tokio::test]
+async fn a_400_about_the_fields_switches_to_the_v2_167_vocabulary_once_and_for_good() {
+    let server = strict_server().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{OWN}/mentions")))
+        .and(query_param("tweet.fields", deskbridge::twitter::client::TWEET_FIELDS))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(invalid_field_problem("tweet.fields", "author_id")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{OWN}/mentions")))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(query_param("post.fields", "id,text,created_at,conversation_id,attachments"))
+        .and(query_param(
+            "expansions",
+            "author_id,in_reply_to_user_id,referenced_posts,attachments.media_keys",
+        ))
+        .and(query_param("media.fields", "media_key,url,preview_image_url,type"))
+        .and(query_param("user.fields", "id,username,name"))
+        .and(query_param("max_results", "100"))
+        .and(query_param_is_missing("tweet.fields"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{ "id": "1790000000000000002", "text": "@acme_support and?", "author_id": "2244994945",
+                       "in_reply_to_user_id": OWN,
+                       "referenced_posts": [{ "type": "replied_to", "id": "1790000000000000001" }] }],
+            "includes": { "users": [{ "id": "2244994945", "username": "alice_w", "name": "Alice Walker" }] },
+            "meta": { "result_count": 1 }
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/2/dm_events"))
+        .and(query_param("dm_event.fields", "id,text,event_type,created_at,dm_conversation_id,attachments"))
+        .and(query_param("expansions", "sender_id,attachments.media_keys,referenced_posts"))
+        .and(query_param("event_types", "MessageCreate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{ "id": "1790000000000000003", "event_type": "MessageCreate", "text": "hi",
+                       "sender_id": "2244994945" }],
+            "meta": { "result_count": 1 }
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let page = client.mentions_page(OWN, None, None, 100).await.unwrap();
+    assert_eq!(page.data[0].author_id.as_deref(), Some("2244994945"));
+    assert_eq!(page.data[0].replied_to(), Some("1790000000000000001"));
+    assert_eq!(client.field_set(), deskbridge::twitter::XFieldSet::V2_167);
+    // Remembered: no second refusal, and the DM call uses the same vocabulary.
+    client.clone().mentions_page(OWN, None, None, 100).await.unwrap();
+    let dms = client.dm_events_page(None, 100).await.unwrap();
+    assert_eq!(dms.data[0].sender_id.as_deref(), Some("2244994945"));
+}
+
+#[tokio::test]
+async fn a_400_about_something_else_is_not_retried_and_a_fixed_vocabulary_never_switches() {
+    let server = strict_server().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{OWN}/mentions")))
+        .and(query_param("tweet.fields", deskbridge::twitter::client::TWEET_FIELDS))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "errors": [{ "message": "Could not find user with id: [1456789012345678901]." }],
+            "title": "Invalid Request", "detail": "Could not find user.",
+            "type": "https://api.twitter.com/2/problems/invalid-request"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = client(&server).mentions_page(OWN, None, None, 100).await.unwrap_err();
+    assert!(matches!(error, Error::Api { status: 400, .. }), "{error:?}");
+
+    let fixed_server = strict_server().await;
+    Mock::given(method("GET"))
+        .and(path("/2/dm_events"))
+        .and(query_param("dm_event.fields", deskbridge::twitter::client::DM_EVENT_FIELDS))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(invalid_field_problem("dm_event.fields", "sender_id")),
+        )
+        .expect(1)
+        .mount(&fixed_server)
+        .await;
+    let fixed = XClient::new(
+        config(&fixed_server)
+            .with_fields(deskbridge::twitter::XFields::Fixed(deskbridge::twitter::XFieldSet::V2_159)),
+    )
+    .unwrap();
+    assert!(fixed.dm_events_page(None, 100).await.is_err());
+    assert_eq!(fixed.field_set(), deskbridge::twitter::XFieldSet::V2_159);
+}

@@ -118,27 +118,27 @@ async fn groups_and_one_user_type() {
 }
 
 #[tokio::test]
-async fn status_writes_send_only_the_changed_field_as_a_boolean() {
+async fn status_writes_send_only_the_changed_field_as_a_documented_string_boolean() {
     let server = strict_server().await;
     let ok = json!({"status": "success", "user_id": 2154861});
     expect_post(
         &server,
         "/update/user",
-        json!({"api_token": TOKEN, "user_id": 2154861, "chat_online_status": true}),
+        json!({"api_token": TOKEN, "user_id": 2154861, "chat_online_status": "true"}),
         ok.clone(),
     )
     .await;
     expect_post(
         &server,
         "/update/user",
-        json!({"api_token": TOKEN, "user_id": 2154861, "ticket_online_status": false}),
+        json!({"api_token": TOKEN, "user_id": 2154861, "ticket_online_status": "false"}),
         ok.clone(),
     )
     .await;
     expect_post(
         &server,
         "/update/user",
-        json!({"api_token": TOKEN, "user_id": 42, "chat_online_status": false, "ticket_online_status": true}),
+        json!({"api_token": TOKEN, "user_id": 42, "chat_online_status": "false", "ticket_online_status": "true"}),
         json!({"status": "success", "user_id": "42"}),
     )
     .await;
@@ -175,14 +175,14 @@ async fn ticket_creation_and_comments_send_the_documented_bodies() {
         json!({"status": "success", "ticket_id": 501}),
     )
     .await;
-    // The new client's id is learned from the ticket.
-    expect_post(
-        &server,
-        "/ticket",
-        json!({"api_token": TOKEN, "ticket_id": 501}),
-        json!({"ticket": {"id": 501, "status_id": 8, "client_id": "77", "additional_id": "x-mention-1"}, "comments": []}),
-    )
-    .await;
+    // The first ticket created with tags is read back once to check its tags (the
+    // client), and the new client's id is learned from it (the adapter).
+    let read_back = json!({"ticket": {"id": 501, "status_id": 8, "client_id": "77", "additional_id": "x-mention-1"},
+                           "comments": [], "tags": [{"name": "Twitter: Mention"}, {"name": "Twitter:Direct"}]});
+    for _ in 0..2 {
+        expect_post(&server, "/ticket", json!({"api_token": TOKEN, "ticket_id": 501}), read_back.clone())
+            .await;
+    }
     expect_post(
         &server,
         "/create/ticket",
@@ -227,6 +227,11 @@ async fn ticket_creation_and_comments_send_the_documented_bodies() {
         .await
         .unwrap();
     assert_eq!((again.id.as_str(), again.client_id.as_deref()), ("502", Some("77")));
+    assert_eq!(
+        desk.client().tag_check(),
+        Some(deskbridge::usedesk::TagReadBack::Exact),
+        "checked once, exact"
+    );
     desk.add_client_comment("501", "More", "x-dm-3").await.unwrap();
 
     // A tag with a comma cannot be sent: refused before sending.
@@ -452,4 +457,55 @@ async fn comments_request_type_is_sent_as_given() {
     };
     let created = client(&server).create_comment(&request).await.unwrap();
     assert_eq!(created.comment_id.as_deref(), Some("10"));
+}
+
+#[tokio::test]
+async fn a_tag_split_by_usedesk_is_reported_once_and_never_silently() {
+    let server = strict_server().await;
+    expect_post(
+        &server,
+        "/create/ticket",
+        json!({"api_token": TOKEN, "subject": "s", "message": "m", "client_id": 77,
+               "tag": "Twitter: Mention", "from": "client"}),
+        json!({"status": "success", "ticket_id": 601}),
+    )
+    .await;
+    expect_post(
+        &server,
+        "/ticket",
+        json!({"api_token": TOKEN, "ticket_id": 601}),
+        json!({"ticket": {"id": 601, "status_id": 8, "client_id": 77}, "comments": [],
+               "tags": [{"name": "Twitter:"}, {"name": "Mention"}]}),
+    )
+    .await;
+    // The second creation is not read back: one check per client (and its clones).
+    expect_post(
+        &server,
+        "/create/ticket",
+        json!({"api_token": TOKEN, "subject": "s2", "message": "m", "client_id": 77,
+               "tag": "Twitter: Mention", "from": "client"}),
+        json!({"status": "success", "ticket_id": 602}),
+    )
+    .await;
+    let client = client(&server);
+    let request = |subject: &str| CreateTicketRequest {
+        subject: subject.into(),
+        message: "m".into(),
+        client: TicketClient::Existing("77".into()),
+        channel_id: None,
+        tags: vec!["Twitter: Mention".into()],
+        additional_id: None,
+        from: "client".into(),
+    };
+    assert_eq!(client.tag_check(), None);
+    assert_eq!(client.create_ticket(&request("s")).await.unwrap().ticket_id, "601");
+    assert_eq!(
+        client.tag_check(),
+        Some(deskbridge::usedesk::TagReadBack::Mismatch {
+            ticket_id: "601".into(),
+            sent: vec!["Twitter: Mention".into()],
+            stored: vec!["Twitter:".into(), "Mention".into()],
+        })
+    );
+    client.clone().create_ticket(&request("s2")).await.unwrap();
 }

@@ -829,3 +829,155 @@ fn verify_and_parse_runs_both_steps() {
         verifier.verify_and_parse(Some(VECTOR_SIGNATURE), Some(TIMESTAMP), body.as_bytes(), at(1)).is_err()
     );
 }
+
+fn unified_answer(agent: i64, status: i64) -> Value {
+    json!({ "data": { "attributes": { "agent_id": agent, "agent_status": { "id": status, "name": "online" } },
+                      "id": format!("agent_availabilities|{agent}"), "type": "agent_availabilities" } })
+}
+
+#[tokio::test]
+async fn a_400_on_the_unified_write_tries_the_json_api_body_once_and_keeps_it() {
+    let server = strict_server().await;
+    Mock::given(method("PUT"))
+        .and(path(unified_put_path(ADA)))
+        .and(no_query())
+        .and(header("authorization", BASIC))
+        .and(body_json(json!({ "id": 1 })))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({ "error": "BadRequest", "description": "Invalid request body: data is required" }),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for (agent, status) in [(ADA, 1), (BOB, 7)] {
+        Mock::given(method("PUT"))
+            .and(path(unified_put_path(agent)))
+            .and(no_query())
+            .and(header("authorization", BASIC))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({ "data": { "type": "agent_status",
+                                             "attributes": { "agent_status_id": status.to_string() } } })))
+            .respond_with(ok(unified_answer(agent, status)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+    assert_eq!(client.unified_body(), deskbridge::zendesk::UnifiedBody::IdObject);
+    client.set_unified_status(ADA, 1).await.unwrap();
+    assert_eq!(client.unified_body(), deskbridge::zendesk::UnifiedBody::JsonApi);
+    // Remembered by the clones: Bob's write goes straight to the JSON:API form.
+    client.clone().set_unified_status(BOB, 7).await.unwrap();
+}
+
+#[tokio::test]
+async fn other_refusals_and_a_fixed_body_are_not_retried_in_the_other_form() {
+    let server = strict_server().await;
+    Mock::given(method("PUT"))
+        .and(path(unified_put_path(ADA)))
+        .and(body_json(json!({ "id": 99 })))
+        .respond_with(ResponseTemplate::new(422).set_body_json(
+            json!({ "error": "RecordInvalid", "description": "Agent status 99 does not exist" }),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(unified_put_path(BOB)))
+        .and(body_json(
+            json!({ "data": { "type": "agent_status", "attributes": { "agent_status_id": "1" } } }),
+        ))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": "BadRequest" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    assert!(matches!(client.set_unified_status(ADA, 99).await, Err(Error::Api { status: 422, .. })));
+    let fixed = ZendeskClient::new(config(&server).with_unified_body(
+        deskbridge::zendesk::UnifiedBodySetting::Fixed(deskbridge::zendesk::UnifiedBody::JsonApi),
+    ))
+    .unwrap();
+    assert!(matches!(fixed.set_unified_status(BOB, 1).await, Err(Error::Api { status: 400, .. })));
+}
+
+#[tokio::test]
+async fn talk_availability_is_read_bare_or_wrapped_and_an_empty_answer_is_an_error() {
+    let server = strict_server().await;
+    let bodies = [
+        (ADA, json!({ "agent_state": "online", "via": "phone", "call_status": "on_call" })),
+        (BOB, json!({ "availability": { "agent_state": "away", "via": "client", "call_status": null } })),
+        (3, json!({ "something_else": true })),
+    ];
+    for (agent, body) in &bodies {
+        Mock::given(method("GET"))
+            .and(path(talk_put_path(*agent)))
+            .and(no_query())
+            .and(header("authorization", BASIC))
+            .respond_with(ok(body.clone()))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+    let bare = client.talk_availability(ADA).await.unwrap();
+    assert_eq!(
+        (bare.agent_state.as_deref(), bare.via.as_deref(), bare.call_status.as_deref()),
+        (Some("online"), Some("phone"), Some("on_call"))
+    );
+    let wrapped = client.talk_availability(BOB).await.unwrap();
+    assert_eq!(wrapped.agent_state.as_deref(), Some("away"));
+    let error = client.talk_availability(3).await.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_waits_for_ratelimit_reset_then_backs_off() {
+    let server = strict_server().await;
+    // First 429: no Retry-After, `ratelimit-reset: 1` (seconds).
+    Mock::given(method("GET"))
+        .and(path("/api/v2/groups"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("ratelimit-limit", "700")
+                .insert_header("ratelimit-remaining", "0")
+                .insert_header("ratelimit-reset", "1")
+                .set_body_string("Rate limit for ticket updates exceeded"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Second 429: no header at all, so the capped backoff decides (10 ms in these tests).
+    Mock::given(method("GET"))
+        .and(path("/api/v2/groups"))
+        .respond_with(ResponseTemplate::new(429).set_body_string("Too Many Requests"))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/groups"))
+        .and(query(&[("page[size]", "100")]))
+        .respond_with(ok(json!({ "groups": [{ "id": 1, "name": "Support" }], "meta": last_page() })))
+        .with_priority(3)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let groups = client(&server).list_groups().await.unwrap();
+    assert_eq!(groups.len(), 1);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(950), "ratelimit-reset honoured: waited {waited:?}");
+}
+
+#[test]
+fn the_two_unified_bodies_are_exactly_the_documented_shapes() {
+    use deskbridge::zendesk::UnifiedBody;
+    assert_eq!(UnifiedBody::IdObject.body(4), json!({ "id": 4 }));
+    assert_eq!(
+        UnifiedBody::JsonApi.body(4),
+        json!({ "data": { "type": "agent_status", "attributes": { "agent_status_id": "4" } } })
+    );
+}

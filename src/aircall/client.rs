@@ -17,6 +17,8 @@
 //! base URL instead. Aircall caps any one query at 10,000 records.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use futures_util::Stream;
@@ -30,8 +32,8 @@ use super::model::{
 };
 use crate::http::client::DEFAULT_TIMEOUT;
 use crate::http::{
-    ApiClient, ApiRequest, Auth, Cursor, Method, Page, RateLimit, RateLimitHeaders, RetryPolicy, collect_all,
-    paginate,
+    ApiClient, ApiRequest, Auth, Cursor, Method, Page, RateLimit, RateLimitHeaders, RateLimiter, RetryPolicy,
+    collect_all, paginate,
 };
 use crate::{Error, Result};
 
@@ -40,6 +42,14 @@ pub const PROVIDER: &str = "aircall";
 
 /// Aircall's production base URL (the client appends `/v1/...`).
 pub const DEFAULT_BASE_URL: &str = "https://api.aircall.io";
+
+const USERS_UNKNOWN: u8 = 0;
+const USERS_V2: u8 = 2;
+const USERS_V1: u8 = 1;
+
+fn is_status(error: &Error, statuses: &[u16]) -> bool {
+    matches!(error, Error::Api { status, .. } if statuses.contains(status))
+}
 
 /// Page size of every listing: Aircall's maximum.
 pub const PER_PAGE: u32 = 50;
@@ -111,10 +121,17 @@ pub struct AircallConfig {
     pub base_url: Url,
     /// Credentials.
     pub auth: AircallAuth,
-    /// Client-side pace (default 60 per minute). Aircall's limit headers can only make
-    /// the client slower than this, never faster: raise it when the headers report a
-    /// higher limit (120) for the account.
+    /// Client-side pace (default 60 per minute). With [`AircallConfig::learn_rate_limit`]
+    /// (the default) it is only the starting pace: the client then paces by the limit
+    /// Aircall states in `X-AircallApi-Limit` (per minute). Without learning it is a fixed
+    /// pace that the headers can only slow down.
     pub rate_limit: RateLimit,
+    /// Learn the account's limit from `X-AircallApi-Limit` on the first answer (default
+    /// `true`): published figures disagree (60 or 120 per minute per company, UNCONFIRMED
+    /// which applies), so the client starts at [`AircallConfig::rate_limit`] and follows
+    /// what Aircall says. [`AircallConfig::with_rate_limit`] turns learning off (an
+    /// override).
+    pub learn_rate_limit: bool,
     /// Per-attempt timeout (default 30 s).
     pub timeout: Duration,
     /// Retry policy (default [`RetryPolicy::default`]).
@@ -127,6 +144,7 @@ impl fmt::Debug for AircallConfig {
             .field("base_url", &self.base_url.as_str())
             .field("auth", &self.auth)
             .field("rate_limit", &self.rate_limit)
+            .field("learn_rate_limit", &self.learn_rate_limit)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .finish()
@@ -157,6 +175,7 @@ impl AircallConfig {
             base_url: default_base_url(),
             auth,
             rate_limit: RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE),
+            learn_rate_limit: true,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
         }
@@ -172,9 +191,19 @@ impl AircallConfig {
         Ok(self)
     }
 
-    /// Set the client-side pace.
+    /// Pace at exactly `rate_limit` (an override: the limit header no longer sets the pace,
+    /// though `X-AircallApi-Remaining` / `-Reset` and 429s can still slow it down).
     pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
         self.rate_limit = rate_limit;
+        self.learn_rate_limit = false;
+        self
+    }
+
+    /// Start at `initial` and pace by the limit Aircall states once it has answered
+    /// (the default, with 60 per minute).
+    pub fn with_learned_rate_limit(mut self, initial: RateLimit) -> Self {
+        self.rate_limit = initial;
+        self.learn_rate_limit = true;
         self
     }
 
@@ -265,6 +294,8 @@ fn parse_base_url(text: &str, source: &str) -> Result<Url> {
 #[derive(Clone, Debug)]
 pub struct AircallClient {
     api: ApiClient,
+    /// Which users API generation answered (`USERS_*`), shared by clones.
+    users_api: Arc<AtomicU8>,
 }
 
 impl AircallClient {
@@ -273,20 +304,45 @@ impl AircallClient {
     /// # Errors
     /// [`Error::Config`] for an unusable base URL or timeout.
     pub fn new(config: AircallConfig) -> Result<Self> {
+        let limiter = if config.learn_rate_limit {
+            RateLimiter::learning(config.rate_limit, RateLimitHeaders::aircall())
+        } else {
+            RateLimiter::new(config.rate_limit, RateLimitHeaders::aircall())
+        };
         let api = ApiClient::builder(PROVIDER, config.base_url)
             .auth(config.auth.to_http())
-            .rate_limit(config.rate_limit)
-            .rate_limit_headers(RateLimitHeaders::aircall())
+            .rate_limiter(limiter)
             .timeout(config.timeout)
             .retry_policy(config.retry)
             .build()?;
-        Ok(Self { api })
+        Ok(Self::from_api_client(api))
     }
 
     /// Wrap an [`ApiClient`] built elsewhere (a shared limiter or a custom transport). It
     /// should use [`RateLimitHeaders::aircall`] and the default error interpreter.
     pub fn from_api_client(api: ApiClient) -> Self {
-        Self { api }
+        Self { api, users_api: Arc::new(AtomicU8::new(USERS_UNKNOWN)) }
+    }
+
+    /// The users API generation in use: `Some(2)` once `/v2/users` answered, `Some(1)`
+    /// after falling back to `/v1/users`, `None` before the first users call.
+    pub fn users_api_version(&self) -> Option<u8> {
+        match self.users_api.load(Ordering::Relaxed) {
+            USERS_V2 => Some(2),
+            USERS_V1 => Some(1),
+            _ => None,
+        }
+    }
+
+    fn fall_back_to_v1_users(&self, error: &Error) {
+        if self.users_api.swap(USERS_V1, Ordering::Relaxed) != USERS_V1 {
+            tracing::warn!(
+                provider = PROVIDER,
+                %error,
+                "aircall: /v2/users is not available for this account; using the v1 user endpoints, \
+                 which public clients report as deprecated"
+            );
+        }
     }
 
     /// The underlying HTTP client.
@@ -302,12 +358,42 @@ impl AircallClient {
         self.api.send(ApiRequest::get("/v1/ping")).await.map(|_| ())
     }
 
-    /// `GET /v1/users`, every page, lazily.
+    /// Every user, lazily, one page at a time: `GET /v2/users` (the current line; public
+    /// clients report the v1 user endpoints deprecated), falling back to `GET /v1/users`
+    /// with a warning when the first v2 page answers 404 or 410. The generation that
+    /// worked is kept for this client and its clones.
     pub fn users(&self) -> impl Stream<Item = Result<User>> + Send + 'static {
-        self.paged::<UsersPage>("/v1/users")
+        let client = self.clone();
+        paginate(PROVIDER, "GET /v2/users", move |cursor| {
+            let client = client.clone();
+            async move {
+                let v1 = client.users_api.load(Ordering::Relaxed) == USERS_V1;
+                let path = if v1 { "/v1/users" } else { "/v2/users" };
+                let first_page = cursor.is_none();
+                match client.users_page(path, cursor).await {
+                    Err(error) if !v1 && first_page && is_status(&error, &[404, 410]) => {
+                        client.fall_back_to_v1_users(&error);
+                        client.users_page("/v1/users", None).await
+                    }
+                    Ok(page) => {
+                        if !v1 {
+                            client.users_api.store(USERS_V2, Ordering::Relaxed);
+                        }
+                        Ok(page)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+        })
     }
 
-    /// Every user (`GET /v1/users`, all pages).
+    async fn users_page(&self, path: &'static str, cursor: Option<Cursor>) -> Result<Page<User>> {
+        let request = page_request(&self.api, path, cursor)?;
+        let (items, meta) = self.api.send_json::<UsersPage>(request).await?.into_parts();
+        Page::with_link(PROVIDER, &format!("GET {path}"), items, meta.next_page_link.as_deref())
+    }
+
+    /// Every user (all pages of [`AircallClient::users`]).
     ///
     /// # Errors
     /// The first error of any page.
@@ -315,13 +401,33 @@ impl AircallClient {
         collect_all(self.users()).await
     }
 
-    /// `GET /v1/users/{id}`.
+    /// One user: `GET /v2/users/{id}`, or `GET /v1/users/{id}` once v2 proved missing.
+    /// A v2 404 is ambiguous (unknown user, or no v2 line), so it is asked once more on
+    /// v1: a v1 answer means v2 is missing (kept, with a warning); a v1 404 is the unknown
+    /// user's error.
     ///
     /// # Errors
     /// [`Error::Api`] (404) for an unknown user; [`Error::Decode`] for an unreadable body.
     pub async fn user(&self, id: u64) -> Result<User> {
-        let request = ApiRequest::get("/v1/users/{id}").param("id", id)?;
-        Ok(self.api.send_json::<UserEnvelope>(request).await?.user)
+        let get = |path: &'static str| async move {
+            let request = ApiRequest::get(path).param("id", id)?;
+            Ok::<User, Error>(self.api.send_json::<UserEnvelope>(request).await?.user)
+        };
+        if self.users_api.load(Ordering::Relaxed) == USERS_V1 {
+            return get("/v1/users/{id}").await;
+        }
+        match get("/v2/users/{id}").await {
+            Ok(user) => {
+                self.users_api.store(USERS_V2, Ordering::Relaxed);
+                Ok(user)
+            }
+            Err(v2_error) if is_status(&v2_error, &[404, 410]) => {
+                let user = get("/v1/users/{id}").await?;
+                self.fall_back_to_v1_users(&v2_error);
+                Ok(user)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// `GET /v1/users/availabilities`, every page, lazily: Aircall's read-only, computed
@@ -338,7 +444,8 @@ impl AircallClient {
         collect_all(self.availabilities()).await
     }
 
-    /// `GET /v1/teams`, every page, lazily.
+    /// `GET /v1/teams`, every page, lazily. Teams are Aircall's groups: deskbridge reads
+    /// an agent's groups from the teams that list them (there is no v2 teams line).
     pub fn teams(&self) -> impl Stream<Item = Result<Team>> + Send + 'static {
         self.paged::<TeamsPage>("/v1/teams")
     }
@@ -369,7 +476,7 @@ impl AircallClient {
     }
 
     /// A lazy stream over a paged listing at `path` (see the module docs on links).
-    fn paged<E>(&self, path: &'static str) -> impl Stream<Item = Result<E::Item>> + Send + 'static
+    pub(crate) fn paged<E>(&self, path: &'static str) -> impl Stream<Item = Result<E::Item>> + Send + 'static
     where
         E: PagedEnvelope + DeserializeOwned + Send + 'static,
         E::Item: Send + 'static,

@@ -38,6 +38,7 @@
 pub mod adapter;
 pub mod client;
 pub mod model;
+pub mod setup;
 pub mod webhook;
 
 pub use adapter::AircallProvider;

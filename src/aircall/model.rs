@@ -1,7 +1,7 @@
 //! Serde types of the Aircall Public API, written to be tolerant.
 //!
 //! Aircall publishes no OpenAPI document; these shapes follow the provider reference
-//! (`shared/providers/aircall.md`) and code defensively where it marks a fact UNCONFIRMED:
+//! (the Aircall section of `docs/PROVIDER_FACTS.md`) and code defensively where it marks a fact UNCONFIRMED:
 //!
 //! - ids are integers, but a string of digits is accepted too ([`de_id`]);
 //! - every status-like value is an *open* enum: a value this crate does not know (such as

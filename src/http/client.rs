@@ -186,6 +186,13 @@ impl ApiRequest {
         Ok(self)
     }
 
+    /// Set a body of any type (a multipart form, binary data), sent with `content_type`.
+    pub fn raw_body(mut self, content_type: HeaderValue, bytes: Vec<u8>) -> Self {
+        self.body = Some(bytes);
+        self.headers.insert(CONTENT_TYPE, content_type);
+        self
+    }
+
     /// Add a header (set after the defaults, before authentication).
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);

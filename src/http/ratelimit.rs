@@ -75,7 +75,17 @@ pub enum ResetKind {
     EpochSeconds,
     /// Seconds from now until the window refills (Zendesk `ratelimit-reset`).
     DeltaSeconds,
+    /// A header whose unit is not confirmed, read by its magnitude: at least 10^12 is UNIX
+    /// milliseconds, at least 10^9 UNIX seconds (both in the past read as "now"), anything
+    /// smaller seconds from now. No current UNIX time is below 10^9 (2001), and no window
+    /// lasts 30 years, so the three cannot be confused.
+    EpochOrDeltaSeconds,
 }
+
+/// At or above this, a reset value is a UNIX time in seconds ([`ResetKind::EpochOrDeltaSeconds`]).
+const EPOCH_SECONDS_FLOOR: f64 = 1e9;
+/// At or above this, a reset value is a UNIX time in milliseconds.
+const EPOCH_MILLIS_FLOOR: f64 = 1e12;
 
 /// Which response headers carry a provider's rate-limit budget. Names are matched
 /// case-insensitively; for each field, the first name present wins.
@@ -125,14 +135,22 @@ impl RateLimitHeaders {
         self
     }
 
-    /// Aircall: `X-AircallApi-Limit`, `X-AircallApi-Remaining`, `X-AircallApi-Reset`
-    /// (UNIX seconds); per-minute window.
+    /// Aircall: `X-AircallApi-Limit`, `X-AircallApi-Remaining`, `X-AircallApi-Reset`;
+    /// per-minute window. Public client code reads the reset as UNIX seconds; Aircall's
+    /// own pages do not state the unit (UNCONFIRMED), so it is read by magnitude
+    /// ([`ResetKind::EpochOrDeltaSeconds`]).
     pub fn aircall() -> Self {
         Self::none()
             .limit("X-AircallApi-Limit")
             .remaining("X-AircallApi-Remaining")
-            .reset("X-AircallApi-Reset", ResetKind::EpochSeconds)
+            .reset("X-AircallApi-Reset", ResetKind::EpochOrDeltaSeconds)
             .window(Duration::from_secs(60))
+    }
+
+    /// The window length assumed for the `limit` header (per minute for Aircall and
+    /// Zendesk, 15 minutes for X), when one is set.
+    pub fn window_length(&self) -> Option<Duration> {
+        self.window
     }
 
     /// X: `x-rate-limit-limit`, `x-rate-limit-remaining`, `x-rate-limit-reset` (UNIX
@@ -185,12 +203,17 @@ impl RateLimitHeaders {
     pub fn reset_in(&self, headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         self.reset.iter().find_map(|(name, kind)| {
             let value = header_number(headers, name)?;
+            let now_secs = || now.duration_since(SystemTime::UNIX_EPOCH).ok().map(|d| d.as_secs_f64());
             let wait = match kind {
                 ResetKind::DeltaSeconds => seconds(value),
-                ResetKind::EpochSeconds => {
-                    let now_secs = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs_f64();
-                    seconds(value - now_secs)
+                ResetKind::EpochSeconds => seconds(value - now_secs()?),
+                ResetKind::EpochOrDeltaSeconds if value >= EPOCH_MILLIS_FLOOR => {
+                    seconds(value / 1000.0 - now_secs()?)
                 }
+                ResetKind::EpochOrDeltaSeconds if value >= EPOCH_SECONDS_FLOOR => {
+                    seconds(value - now_secs()?)
+                }
+                ResetKind::EpochOrDeltaSeconds => seconds(value),
             };
             Some(wait)
         })
@@ -259,12 +282,27 @@ pub struct Pacer {
     rate: RateLimit,
     next_start: Option<Instant>,
     budget: Option<Budget>,
+    /// When set, the pace is learned from the provider's `limit` header: `limit` requests
+    /// per this window.
+    learn_window: Option<Duration>,
 }
 
 impl Pacer {
     /// A pacer for the configured rate, with no provider budget known yet.
     pub fn new(rate: RateLimit) -> Self {
-        Self { rate, next_start: None, budget: None }
+        Self { rate, next_start: None, budget: None, learn_window: None }
+    }
+
+    /// A pacer that starts at `initial` and, once a response states the provider's limit,
+    /// paces at `limit` requests per `window` instead (faster or slower than `initial`),
+    /// following later changes of the limit too.
+    pub fn learning(initial: RateLimit, window: Duration) -> Self {
+        Self { learn_window: Some(window), ..Self::new(initial) }
+    }
+
+    /// The pace in force (the configured one, or the learned one).
+    pub fn rate(&self) -> RateLimit {
+        self.rate
     }
 
     /// Reserve the next start slot; returns how long the caller must wait from `now`.
@@ -296,6 +334,18 @@ impl Pacer {
     /// Take in what a response's headers said about the provider's budget. A snapshot
     /// without both `remaining` and a reset time changes nothing.
     pub fn observe(&mut self, snapshot: LimitSnapshot, now: Instant) {
+        if let (Some(window), Some(limit)) = (self.learn_window, snapshot.limit.filter(|l| *l > 0)) {
+            let learned = RateLimit::every(window / saturating_u32(limit));
+            if learned != self.rate {
+                tracing::info!(
+                    limit,
+                    window_s = window.as_secs(),
+                    "pacing by the provider's stated limit ({limit} per {}s)",
+                    window.as_secs()
+                );
+                self.rate = learned;
+            }
+        }
         if let (Some(remaining), Some(reset_in)) = (snapshot.remaining, snapshot.reset_in) {
             self.budget = Some(Budget {
                 remaining,
@@ -361,9 +411,26 @@ impl RateLimiter {
         Self { inner: Arc::new(LimiterInner { rate, headers, pacer: Mutex::new(Pacer::new(rate)) }) }
     }
 
-    /// The configured rate.
+    /// A limiter that starts at `initial` and then paces by the provider's stated limit
+    /// (`limit` requests per the headers' window, see [`Pacer::learning`]). Without a
+    /// window in `headers` it never learns and behaves as [`RateLimiter::new`].
+    pub fn learning(initial: RateLimit, headers: RateLimitHeaders) -> Self {
+        let pacer = match headers.window_length() {
+            Some(window) => Pacer::learning(initial, window),
+            None => Pacer::new(initial),
+        };
+        Self { inner: Arc::new(LimiterInner { rate: initial, headers, pacer: Mutex::new(pacer) }) }
+    }
+
+    /// The configured (initial) rate.
     pub fn rate(&self) -> RateLimit {
         self.inner.rate
+    }
+
+    /// The pace in force now: the configured rate, or the one learned from the
+    /// provider's limit header.
+    pub fn current_rate(&self) -> RateLimit {
+        self.with_pacer(|pacer| pacer.rate())
     }
 
     /// The headers this limiter reads (the retry policy reads reset times from them too).
@@ -613,5 +680,48 @@ mod tests {
         other.acquire().await;
         limiter.acquire().await;
         assert_eq!(start.elapsed(), secs(2));
+    }
+
+    #[test]
+    fn a_learning_pacer_starts_at_its_initial_rate_then_follows_the_stated_limit() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::learning(RateLimit::per_minute(60), secs(60));
+        assert_eq!(pacer.reserve(t0), Duration::ZERO);
+        assert_eq!(pacer.reserve(t0), secs(1), "conservative until the provider speaks");
+        let snapshot = |limit| LimitSnapshot {
+            limit: Some(limit),
+            remaining: Some(limit - 2),
+            reset_in: Some(secs(60)),
+            reset_guessed: false,
+        };
+        pacer.observe(snapshot(120), t0);
+        assert_eq!(pacer.rate(), RateLimit::per_minute(120));
+        assert_eq!(pacer.reserve(t0 + secs(5)), Duration::ZERO);
+        assert_eq!(pacer.reserve(t0 + secs(5)), Duration::from_millis(500));
+        // A lower stated limit slows it down again; a limit of 0 is ignored.
+        pacer.observe(snapshot(30), t0 + secs(5));
+        assert_eq!(pacer.rate(), RateLimit::per_minute(30));
+        pacer.observe(LimitSnapshot { limit: Some(0), ..snapshot(30) }, t0 + secs(5));
+        assert_eq!(pacer.rate(), RateLimit::per_minute(30));
+        // A plain pacer never learns.
+        let mut fixed = Pacer::new(RateLimit::per_minute(60));
+        fixed.observe(snapshot(120), t0);
+        assert_eq!(fixed.rate(), RateLimit::per_minute(60));
+    }
+
+    #[test]
+    fn a_reset_of_unconfirmed_unit_is_read_by_its_magnitude() {
+        let now = SystemTime::UNIX_EPOCH + secs(1_700_000_000);
+        let headers_for = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-aircallapi-reset", HeaderValue::from_str(value).unwrap());
+            headers
+        };
+        let aircall = RateLimitHeaders::aircall();
+        assert_eq!(aircall.reset_in(&headers_for("1700000042"), now), Some(secs(42)), "UNIX seconds");
+        assert_eq!(aircall.reset_in(&headers_for("1700000042000"), now), Some(secs(42)), "UNIX milliseconds");
+        assert_eq!(aircall.reset_in(&headers_for("42"), now), Some(secs(42)), "seconds from now");
+        assert_eq!(aircall.reset_in(&headers_for("1699999000"), now), Some(Duration::ZERO), "past");
+        assert_eq!(aircall.reset_in(&headers_for("soon"), now), None);
     }
 }

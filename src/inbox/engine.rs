@@ -201,6 +201,23 @@ pub struct Inbox {
     config: InboxConfig,
     on_silence: Option<SilenceCallback>,
     instance_id: String,
+    attacher: Option<Arc<dyn MediaAttacher>>,
+}
+
+/// Attaches a direct message's media to the ticket it was written to, after the ticket
+/// or comment exists (for X: the DM media downloaded with the user's credentials and
+/// uploaded to Usedesk, `bridges::x_usedesk::XDmMediaToUsedesk`). Called once per DM
+/// with media, right after its fresh write; a failure is logged and does not fail the
+/// message (its text already lists the media URLs). A crash between the write and the
+/// attachment loses the attachment rather than duplicating it: a recovered write is
+/// not attached again.
+#[async_trait::async_trait]
+pub trait MediaAttacher: Send + Sync {
+    /// Attach `message.media` to ticket `ticket_id`.
+    ///
+    /// # Errors
+    /// Whatever the upload reports (logged by the inbox).
+    async fn attach(&self, ticket_id: &str, message: &InboundMessage) -> Result<()>;
 }
 
 impl std::fmt::Debug for Inbox {
@@ -228,6 +245,24 @@ impl Inbox {
             config,
             on_silence: None,
             instance_id: crate::sync::bridge::default_instance_id(),
+            attacher: None,
+        }
+    }
+
+    /// Attach DM media to tickets with `attacher` after each fresh write (see
+    /// [`MediaAttacher`]).
+    pub fn media_attacher(mut self, attacher: Arc<dyn MediaAttacher>) -> Self {
+        self.attacher = Some(attacher);
+        self
+    }
+
+    async fn attach_media(&self, ticket_id: &str, msg: &InboundMessage) {
+        let Some(attacher) = &self.attacher else { return };
+        if msg.kind != MessageKind::DirectMessage || msg.media.is_empty() {
+            return;
+        }
+        if let Err(error) = attacher.attach(ticket_id, msg).await {
+            tracing::warn!(message = %msg.id, ticket = ticket_id, %error, "inbox: DM media not attached");
         }
     }
 
@@ -538,6 +573,7 @@ impl Inbox {
             Route::Comment { ticket_id } => {
                 self.store.put_as(&intent_key, &Intent::Comment { ticket_id: ticket_id.clone() }).await?;
                 self.desk.add_client_comment(&ticket_id, &render(msg), &dedupe).await?;
+                self.attach_media(&ticket_id, msg).await;
                 self.record(msg, &TicketRef { id: ticket_id.clone(), client_id: None }, false, now).await?;
                 Ok(MessageOutcome::Commented { ticket_id })
             }
@@ -547,6 +583,7 @@ impl Inbox {
                 let client_id: Option<String> =
                     self.store.get_as(&self.key(&format!("client/{}", msg.author_id))).await?;
                 let ticket = self.desk.create_ticket(&self.new_ticket(msg, client_id, dedupe)).await?;
+                self.attach_media(&ticket.id, msg).await;
                 self.record(msg, &ticket, true, now).await?;
                 Ok(MessageOutcome::CreatedTicket { ticket_id: Some(ticket.id), why })
             }

@@ -87,11 +87,20 @@ pub struct RouterOptions {
     pub agents_page_size: usize,
     /// Largest request body accepted, in bytes; larger bodies get 413. Default 1 MiB.
     pub max_body_bytes: usize,
+    /// Answer a successful auth validation with `204 No Content` (what Talkdesk's legacy
+    /// documentation expected) instead of `200 OK` with the extra auth fields (what it
+    /// documents today, the default). With 204 the extra fields cannot be sent.
+    pub legacy_auth_validation_204: bool,
 }
 
 impl Default for RouterOptions {
     fn default() -> Self {
-        Self { contacts_page_size: 100, agents_page_size: 100, max_body_bytes: 1024 * 1024 }
+        Self {
+            contacts_page_size: 100,
+            agents_page_size: 100,
+            max_body_bytes: 1024 * 1024,
+            legacy_auth_validation_204: false,
+        }
     }
 }
 
@@ -111,6 +120,13 @@ impl RouterOptions {
     /// Set the largest accepted body, in bytes.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Answer auth validation the legacy way (`204 No Content`); see
+    /// [`RouterOptions::legacy_auth_validation_204`].
+    pub fn legacy_auth_validation_204(mut self, legacy: bool) -> Self {
+        self.legacy_auth_validation_204 = legacy;
         self
     }
 }
@@ -356,6 +372,15 @@ impl Bridge {
             .validate_auth(&request.auth)
             .await
             .map_err(|error| backend_failure("auth validation", error, &request.auth))?;
+        if self.options.legacy_auth_validation_204 {
+            if !validated.extra_fields.is_empty() {
+                tracing::warn!(
+                    fields = validated.extra_fields.len(),
+                    "talkdesk: legacy 204 auth validation answer drops the extra auth fields"
+                );
+            }
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
         Ok(json_response(StatusCode::OK, &validated.extra_fields))
     }
 

@@ -8,10 +8,12 @@
 //! | GET | `/v1/ping` | `{"ping":"pong"}` |
 //! | GET | `/v1/users` | `page` (default 1), `per_page` (default 20, clamped to 1..=50), `order=asc\|desc` by id |
 //! | GET | `/v1/users/{id}` | `{"user": …}` |
+//! | GET | `/v2/users`, `/v2/users/{id}` | as v1, users without `numbers` ([`AircallSim::set_users_v2`] turns them off: 404) |
 //! | GET | `/v1/users/availabilities` | paged like users: `users[]{id, availability}` |
 //! | GET | `/v1/users/{id}/availability` | `{"availability": …}` (shape UNCONFIRMED upstream) |
 //! | PUT | `/v1/users/{id}` | `availability_status` and `substatus` are validated and applied |
 //! | GET | `/v1/teams`, `/v1/teams/{id}` | teams with their users |
+//! | GET, POST | `/v1/webhooks` | pages of `webhooks[]`; POST `{custom_name, url, events?}` → `201 {"webhook": {webhook_id, url, active, events, token, …}}` (at most 100) |
 //!
 //! Paged answers carry `meta{count, total, current_page, per_page, next_page_link,
 //! previous_page_link}`; the links are absolute URLs to this server, `null` at either end.
@@ -223,6 +225,17 @@ impl AircallUser {
         })
     }
 
+    /// The v2 `User` JSON object: as v1 without `numbers` (the one documented difference;
+    /// the rest of the v2 payload is UNCONFIRMED), its `direct_link` on `/v2/users`.
+    pub fn to_json_v2(&self, base_url: &Url) -> Value {
+        let mut user = self.to_json(base_url);
+        if let Some(object) = user.as_object_mut() {
+            object.remove("numbers");
+            object.insert("direct_link".into(), json!(link(base_url, &format!("v2/users/{}", self.id))));
+        }
+        user
+    }
+
     fn from_seed(seed: AircallUserSeed) -> Self {
         let substatus = match seed.availability_status {
             AircallAvailabilityStatus::Unavailable => seed.substatus,
@@ -304,6 +317,10 @@ struct AircallState {
     /// Sorted by id.
     users: Vec<AircallUser>,
     teams: Vec<AircallTeamSeed>,
+    /// Whether `/v2/users` is served (as on the real API since January 2026).
+    users_v2: bool,
+    /// Webhooks created through `POST /v1/webhooks`, in creation order.
+    webhooks: Vec<Value>,
 }
 
 impl AircallState {
@@ -346,7 +363,7 @@ impl AircallSim {
         }
         let mut teams = config.teams;
         teams.sort_by_key(|team| team.id);
-        let state = Arc::new(Mutex::new(AircallState { users, teams }));
+        let state = Arc::new(Mutex::new(AircallState { users, teams, users_v2: true, webhooks: Vec::new() }));
         let mut credentials = vec![Credential::Basic { username: config.api_id, password: config.api_token }];
         credentials.extend(config.bearer_token.map(Credential::Bearer));
         let provider = Arc::new(AircallProvider { state: Arc::clone(&state) });
@@ -357,6 +374,12 @@ impl AircallSim {
     /// The shared server: request log, credentials, rate limits, faults.
     pub fn server(&self) -> &SimServer {
         &self.server
+    }
+
+    /// Serve `/v2/users` or not (default: served). Off, it answers 404 as an account
+    /// or region without the v2 line would, so the client's fallback to v1 can be tested.
+    pub fn set_users_v2(&self, served: bool) {
+        lock(&self.state).users_v2 = served;
     }
 
     /// The base URL (`http://127.0.0.1:PORT/`); the client appends `v1/...`.
@@ -546,6 +569,16 @@ fn paginate<'a, T>(items: &'a [T], paging: &PageRequest, base_url: &Url, path: &
 
 impl AircallProvider {
     fn list_users(&self, request: &SimRequest, base_url: &Url, availabilities: bool) -> SimResponse {
+        self.list_users_as(request, base_url, availabilities, false)
+    }
+
+    fn list_users_as(
+        &self,
+        request: &SimRequest,
+        base_url: &Url,
+        availabilities: bool,
+        v2: bool,
+    ) -> SimResponse {
         let paging = match page_request(request) {
             Ok(paging) => paging,
             Err(response) => return *response,
@@ -557,6 +590,8 @@ impl AircallProvider {
             .map(|user| {
                 if availabilities {
                     json!({ "id": user.id, "availability": user.availability() })
+                } else if v2 {
+                    user.to_json_v2(base_url)
                 } else {
                     user.to_json(base_url)
                 }
@@ -578,6 +613,58 @@ impl AircallProvider {
             "created_at": SEED_CREATED_AT,
             "users": users,
         })
+    }
+
+    /// `POST /v1/webhooks`: `{custom_name, url, events?}` → `201 {"webhook": {…, token}}`.
+    fn create_webhook(&self, request: &SimRequest) -> SimResponse {
+        let Some(Value::Object(body)) = request.body_json() else {
+            return error(StatusCode::BAD_REQUEST, "Bad request", "The request body must be a JSON object");
+        };
+        let url = body.get("url").and_then(Value::as_str).unwrap_or_default();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return error(StatusCode::BAD_REQUEST, "Invalid url", "url must be an https URL");
+        }
+        let events: Vec<String> = match body.get("events") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut events = Vec::new();
+                for item in items {
+                    match item.as_str() {
+                        Some(event) if event.contains('.') => events.push(event.to_owned()),
+                        _ => {
+                            return error(
+                                StatusCode::BAD_REQUEST,
+                                "Invalid events",
+                                "events must be event names",
+                            );
+                        }
+                    }
+                }
+                events
+            }
+            Some(_) => return error(StatusCode::BAD_REQUEST, "Invalid events", "events must be an array"),
+        };
+        let mut state = lock(&self.state);
+        if state.webhooks.len() >= 100 {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Too many webhooks",
+                "A company may have at most 100 webhooks",
+            );
+        }
+        let n = state.webhooks.len() + 1;
+        let webhook = json!({
+            "webhook_id": format!("00000000-0000-4000-8000-{n:012}"),
+            "direct_link": format!("https://api.aircall.io/v1/webhooks/00000000-0000-4000-8000-{n:012}"),
+            "created_at": SEED_CREATED_AT,
+            "url": url,
+            "active": true,
+            "custom_name": body.get("custom_name").cloned().unwrap_or(Value::Null),
+            "events": events,
+            "token": format!("sim-aircall-webhook-token-{n}"),
+        });
+        state.webhooks.push(webhook.clone());
+        SimResponse::json(StatusCode::CREATED, &json!({ "webhook": webhook }))
     }
 
     fn update_user(&self, request: &SimRequest, id: u64, base_url: &Url) -> SimResponse {
@@ -649,6 +736,19 @@ impl SimProvider for AircallProvider {
             (&Method::GET, ["v1", "ping"]) => SimResponse::json(StatusCode::OK, &json!({ "ping": "pong" })),
             (&Method::GET, ["v1", "users"]) => self.list_users(request, base_url, false),
             (&Method::GET, ["v1", "users", "availabilities"]) => self.list_users(request, base_url, true),
+            (&Method::GET, ["v2", "users"]) if lock(&self.state).users_v2 => {
+                self.list_users_as(request, base_url, false, true)
+            }
+            (&Method::GET, ["v2", "users", user_id]) if lock(&self.state).users_v2 => {
+                let state = lock(&self.state);
+                match id(user_id).and_then(|user_id| state.index_of(user_id)) {
+                    Some(index) => SimResponse::json(
+                        StatusCode::OK,
+                        &json!({ "user": state.users[index].to_json_v2(base_url) }),
+                    ),
+                    None => not_found("User"),
+                }
+            }
             (&Method::GET, ["v1", "users", user_id]) => {
                 let state = lock(&self.state);
                 match id(user_id).and_then(|user_id| state.index_of(user_id)) {
@@ -673,6 +773,16 @@ impl SimProvider for AircallProvider {
                 Some(user_id) => self.update_user(request, user_id, base_url),
                 None => not_found("User"),
             },
+            (&Method::GET, ["v1", "webhooks"]) => {
+                let paging = match page_request(request) {
+                    Ok(paging) => paging,
+                    Err(response) => return *response,
+                };
+                let state = lock(&self.state);
+                let (page, meta) = paginate(&state.webhooks, &paging, base_url, &request.path);
+                SimResponse::json(StatusCode::OK, &json!({ "webhooks": page, "meta": meta }))
+            }
+            (&Method::POST, ["v1", "webhooks"]) => self.create_webhook(request),
             (&Method::GET, ["v1", "teams"]) => {
                 let paging = match page_request(request) {
                     Ok(paging) => paging,

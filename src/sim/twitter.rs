@@ -9,6 +9,10 @@
 //! | GET | `/2/users/{id}/mentions` | posts by others that mention `@username` or reply to the user, newest first; `since_id`, `until_id`, `max_results` 5–100 (default 10), `pagination_token`, `tweet.fields`, `expansions`, `media.fields`, `user.fields` |
 //! | POST | `/2/dm_conversations/with/{participant_id}/messages` | `{"text"}` → `201 {"data":{"dm_conversation_id","dm_event_id"}}`; the DM then appears in `/2/dm_events` as an event sent by our account, as on X |
 //! | POST | `/2/tweets` | `{"text","reply":{"in_reply_to_tweet_id"}}` → `201 {"data":{"id","text","edit_history_tweet_ids"}}` |
+//! | GET | `/2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}` | a DM attachment's bytes (`media_id` = the numeric part of its media key), user context only |
+//! | GET | `/2/webhooks` | registered webhooks; app-only bearer token ([`XSimConfig::app_token`]) only, else 403 |
+//! | POST | `/2/webhooks` | `{"url"}` → `{"data":{"id","url","valid","created_at"}}`; a URL already registered answers 400 |
+//! | GET, POST | `/2/account_activity/webhooks/{id}/subscriptions/all` | user context only; `{"data":{"subscribed"}}` |
 //!
 //! **As strict as X:** an undeclared query parameter, an unknown value in a `*.fields` or
 //! `expansions` list, an out-of-range `max_results`, an unreadable token, an undeclared body
@@ -16,7 +20,14 @@
 //! (`{"errors":[{"message"}],"title":"Invalid Request","detail","type":
 //! "https://api.twitter.com/2/problems/invalid-request"}`). Object fields beyond `id`,
 //! `text` (and `event_type`) are returned only when requested, and `includes` only for
-//! requested expansions, as X does.
+//! requested expansions, as X does; an expanded id (`sender_id`, `author_id`,
+//! `in_reply_to_user_id`, the referenced posts) fills its field on the object too.
+//!
+//! **Two vocabularies:** by default the list endpoints enforce the v2.159 document's
+//! parameter and field names; [`XSim::set_field_set`] switches them to the v2.167
+//! production document's (`post.fields` instead of `tweet.fields`, no `sender_id` /
+//! `referenced_tweets` in `dm_event.fields`, `referenced_posts`), so a test can play the
+//! day X changes its API under a running client.
 //!
 //! **Ids** are snowflakes derived from the creation time (`(ms - 1288834974657) << 22`,
 //! plus a sequence), so they grow with time as X's do. **Pagination tokens** are opaque
@@ -50,6 +61,7 @@ use url::Url;
 use super::WebhookDelivery;
 use super::server::lock;
 use super::{Credential, RateLimitRule, RateLimitStatus, SimProvider, SimRequest, SimResponse, SimServer};
+use crate::twitter::XFieldSet;
 use crate::{Error, Result};
 
 /// X's snowflake epoch (2010-11-04T01:42:54.657Z), in UNIX milliseconds.
@@ -162,6 +174,90 @@ const TWEET_EXPANSIONS: &[&str] = &[
     "referenced_tweets.id.author_id",
 ];
 
+// The v2.167 production document's vocabulary (`post.fields` replaces `tweet.fields`;
+// `sender_id`, `author_id`, `in_reply_to_user_id` and the referenced posts come only
+// with their expansions).
+const DM_EVENT_FIELDS_V2_167: &[&str] =
+    &["attachments", "created_at", "dm_conversation_id", "entities", "event_type", "id", "text"];
+const DM_EXPANSIONS_V2_167: &[&str] =
+    &["attachments.media_keys", "participant_ids", "referenced_posts", "sender_id"];
+const USER_FIELDS_V2_167: &[&str] = &[
+    "confirmed_email",
+    "connection_status",
+    "created_at",
+    "description",
+    "entities",
+    "id",
+    "is_identity_verified",
+    "location",
+    "name",
+    "parody",
+    "profile_banner_url",
+    "profile_image_url",
+    "protected",
+    "public_metrics",
+    "receives_your_dm",
+    "subscribes_to_you",
+    "subscription",
+    "subscription_type",
+    "url",
+    "username",
+    "verified",
+    "verified_followers_count",
+    "verified_type",
+    "withheld",
+];
+const POST_FIELDS_V2_167: &[&str] = &[
+    "article",
+    "article_title",
+    "attachments",
+    "card_uri",
+    "community_id",
+    "context_annotations",
+    "conversation_id",
+    "created_at",
+    "display_text_range",
+    "edit_controls",
+    "entities",
+    "geo",
+    "id",
+    "lang",
+    "matched_media_notes",
+    "media_metadata",
+    "non_public_metrics",
+    "note_post",
+    "note_request_suggestions",
+    "organic_metrics",
+    "paid_partnership",
+    "possibly_sensitive",
+    "promoted_metrics",
+    "public_metrics",
+    "reply_settings",
+    "scopes",
+    "source",
+    "suggested_source_links",
+    "suggested_source_links_with_counts",
+    "text",
+    "withheld",
+];
+const POST_EXPANSIONS_V2_167: &[&str] = &[
+    "article.cover_media",
+    "article.media_entities",
+    "attachments.media_keys",
+    "attachments.media_source_tweet",
+    "attachments.poll_ids",
+    "author_id",
+    "edit_history_post_ids",
+    "entities.mentions.username",
+    "geo.place_id",
+    "in_reply_to_user_id",
+    "referenced_posts",
+    "username",
+];
+
+/// Marks a DM photo whose URL is filled in when the DM gets its id.
+const DM_MEDIA_PLACEHOLDER: &str = "dm-media:";
+
 /// A user account in the simulator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XSimUser {
@@ -200,6 +296,19 @@ impl XSimMedia {
             media_key: String::new(),
             kind: "photo".into(),
             url: Some(url.into()),
+            preview_image_url: None,
+        }
+    }
+
+    /// A photo sent in a DM, served as X serves DM media: its URL is filled in when the DM
+    /// is added (`https://ton.twitter.com/1.1/ton/data/dm/{dm_id}/{media_id}/{file_name}`),
+    /// and the bytes come only from `GET /2/dm_conversations/media/…` with the user's
+    /// credentials.
+    pub fn dm_photo(file_name: impl Into<String>) -> Self {
+        Self {
+            media_key: String::new(),
+            kind: "photo".into(),
+            url: Some(format!("{DM_MEDIA_PLACEHOLDER}{}", file_name.into())),
             preview_image_url: None,
         }
     }
@@ -322,15 +431,25 @@ pub struct XSimConfig {
     pub token: String,
     /// Rate limits (none by default).
     pub rate_limits: Vec<RateLimitRule>,
+    /// The app's bearer token (app-only authentication), accepted by `GET /2/webhooks`.
+    pub app_token: String,
 }
 
 impl XSimConfig {
     /// The user token accepted by default.
     pub const DEFAULT_TOKEN: &'static str = "sim-x-user-token";
+    /// The app bearer token accepted by default (webhook listing).
+    pub const DEFAULT_APP_TOKEN: &'static str = "sim-x-app-bearer-token";
 
     /// Our account `own`, no other users, the default token, no rate limit.
     pub fn new(own: XSimUser) -> Self {
-        Self { own, users: Vec::new(), token: Self::DEFAULT_TOKEN.to_owned(), rate_limits: Vec::new() }
+        Self {
+            own,
+            users: Vec::new(),
+            token: Self::DEFAULT_TOKEN.to_owned(),
+            rate_limits: Vec::new(),
+            app_token: Self::DEFAULT_APP_TOKEN.to_owned(),
+        }
     }
 
     /// Add a user.
@@ -360,6 +479,14 @@ struct XState {
     dms: BTreeMap<u64, XSimDm>,
     posts: BTreeMap<u64, XSimPost>,
     media_counter: u64,
+    /// Which OpenAPI document's query vocabulary the list endpoints enforce.
+    field_set: XFieldSet,
+    /// The app's bearer token (app-only endpoints).
+    app_token: String,
+    /// Registered webhooks: (id, url).
+    webhooks: Vec<(String, String)>,
+    /// Webhook ids our account's activity is subscribed to.
+    subscriptions: HashSet<String>,
 }
 
 impl XState {
@@ -407,7 +534,13 @@ impl XState {
             return Err(Error::invalid("x simulator DM", "one side must be our own account"));
         }
         let id = self.next_id(at);
-        let media = self.assign_media(media);
+        let mut media = self.assign_media(media);
+        for item in &mut media {
+            if let Some(file) = item.url.as_deref().and_then(|u| u.strip_prefix(DM_MEDIA_PLACEHOLDER)) {
+                let media_id = item.media_key.rsplit('_').next().unwrap_or_default();
+                item.url = Some(format!("https://ton.twitter.com/1.1/ton/data/dm/{id}/{media_id}/{file}"));
+            }
+        }
         let dm = XSimDm {
             id: id.to_string(),
             sender_id: sender_id.to_owned(),
@@ -652,24 +785,48 @@ struct XProvider {
 #[allow(clippy::result_large_err)]
 impl XProvider {
     fn list_dm_events(&self, request: &SimRequest) -> std::result::Result<SimResponse, SimResponse> {
-        let query = ListQuery::parse(
-            request,
-            &[
-                "max_results",
-                "pagination_token",
-                "event_types",
-                "dm_event.fields",
-                "expansions",
-                "media.fields",
-                "user.fields",
-                "tweet.fields",
-            ],
-        )?;
-        let fields = query.list("dm_event.fields", DM_EVENT_FIELDS)?;
-        let expansions = query.list("expansions", DM_EXPANSIONS)?;
-        let media_fields = query.list("media.fields", MEDIA_FIELDS)?;
-        let user_fields = query.list("user.fields", USER_FIELDS)?;
-        query.list("tweet.fields", TWEET_FIELDS)?;
+        let v2_167 = lock(&self.state).field_set == XFieldSet::V2_167;
+        let (query, fields, expansions, media_fields, user_fields) = if v2_167 {
+            let query = ListQuery::parse(
+                request,
+                &[
+                    "max_results",
+                    "pagination_token",
+                    "event_types",
+                    "dm_event.fields",
+                    "expansions",
+                    "user.fields",
+                    "post.fields",
+                    "media.fields",
+                ],
+            )?;
+            query.list("post.fields", POST_FIELDS_V2_167)?;
+            let fields = query.list("dm_event.fields", DM_EVENT_FIELDS_V2_167)?;
+            let expansions = query.list("expansions", DM_EXPANSIONS_V2_167)?;
+            let media_fields = query.list("media.fields", MEDIA_FIELDS)?;
+            let user_fields = query.list("user.fields", USER_FIELDS_V2_167)?;
+            (query, fields, expansions, media_fields, user_fields)
+        } else {
+            let query = ListQuery::parse(
+                request,
+                &[
+                    "max_results",
+                    "pagination_token",
+                    "event_types",
+                    "dm_event.fields",
+                    "expansions",
+                    "media.fields",
+                    "user.fields",
+                    "tweet.fields",
+                ],
+            )?;
+            query.list("tweet.fields", TWEET_FIELDS)?;
+            let fields = query.list("dm_event.fields", DM_EVENT_FIELDS)?;
+            let expansions = query.list("expansions", DM_EXPANSIONS)?;
+            let media_fields = query.list("media.fields", MEDIA_FIELDS)?;
+            let user_fields = query.list("user.fields", USER_FIELDS)?;
+            (query, fields, expansions, media_fields, user_fields)
+        };
         let event_types =
             query.list("event_types", &["MessageCreate", "ParticipantsJoin", "ParticipantsLeave"])?;
         let max_results = query.max_results(1, 100, 100)?;
@@ -692,7 +849,9 @@ impl XProvider {
                 object.insert("id".into(), json!(dm.id));
                 object.insert("event_type".into(), json!("MessageCreate"));
                 object.insert("text".into(), json!(dm.text));
-                if fields.contains("sender_id") {
+                // X fills an expanded id field even when it is not a requested field
+                // (v2.167 only offers `sender_id` as an expansion).
+                if fields.contains("sender_id") || expansions.contains("sender_id") {
                     object.insert("sender_id".into(), json!(dm.sender_id));
                 }
                 if fields.contains("created_at") {
@@ -743,6 +902,8 @@ impl XProvider {
         request: &SimRequest,
         user_id: &str,
     ) -> std::result::Result<SimResponse, SimResponse> {
+        let v2_167 = lock(&self.state).field_set == XFieldSet::V2_167;
+        let fields_key = if v2_167 { "post.fields" } else { "tweet.fields" };
         let query = ListQuery::parse(
             request,
             &[
@@ -752,7 +913,7 @@ impl XProvider {
                 "pagination_token",
                 "start_time",
                 "end_time",
-                "tweet.fields",
+                fields_key,
                 "expansions",
                 "media.fields",
                 "poll.fields",
@@ -760,10 +921,20 @@ impl XProvider {
                 "place.fields",
             ],
         )?;
-        let fields = query.list("tweet.fields", TWEET_FIELDS)?;
-        let expansions = query.list("expansions", TWEET_EXPANSIONS)?;
+        let (fields, expansions, user_fields) = if v2_167 {
+            (
+                query.list("post.fields", POST_FIELDS_V2_167)?,
+                query.list("expansions", POST_EXPANSIONS_V2_167)?,
+                query.list("user.fields", USER_FIELDS_V2_167)?,
+            )
+        } else {
+            (
+                query.list("tweet.fields", TWEET_FIELDS)?,
+                query.list("expansions", TWEET_EXPANSIONS)?,
+                query.list("user.fields", USER_FIELDS)?,
+            )
+        };
         let media_fields = query.list("media.fields", MEDIA_FIELDS)?;
-        let user_fields = query.list("user.fields", USER_FIELDS)?;
         let max_results = query.max_results(5, 100, 10)?;
         let before = query.token()?;
         let since = query.id("since_id")?;
@@ -799,7 +970,10 @@ impl XProvider {
                 object.insert("id".into(), json!(post.id));
                 object.insert("text".into(), json!(post.text));
                 object.insert("edit_history_tweet_ids".into(), json!([post.id]));
-                if fields.contains("author_id") {
+                // An expanded id field is filled even when not requested as a field (v2.167
+                // offers `author_id`, `in_reply_to_user_id` and `referenced_posts` only
+                // as expansions).
+                if fields.contains("author_id") || expansions.contains("author_id") {
                     object.insert("author_id".into(), json!(post.author_id));
                 }
                 if fields.contains("created_at") {
@@ -808,15 +982,18 @@ impl XProvider {
                 if fields.contains("conversation_id") {
                     object.insert("conversation_id".into(), json!(post.conversation_id));
                 }
-                if fields.contains("in_reply_to_user_id") {
+                if fields.contains("in_reply_to_user_id") || expansions.contains("in_reply_to_user_id") {
                     if let Some(id) = &post.in_reply_to_user_id {
                         object.insert("in_reply_to_user_id".into(), json!(id));
                     }
                 }
-                if fields.contains("referenced_tweets") {
+                let referenced_key = if v2_167 { "referenced_posts" } else { "referenced_tweets" };
+                if fields.contains("referenced_tweets")
+                    || expansions.contains("referenced_tweets.id")
+                    || expansions.contains("referenced_posts")
+                {
                     if let Some(id) = &post.in_reply_to {
-                        object
-                            .insert("referenced_tweets".into(), json!([{ "type": "replied_to", "id": id }]));
+                        object.insert(referenced_key.into(), json!([{ "type": "replied_to", "id": id }]));
                     }
                 }
                 if fields.contains("attachments") && !post.media.is_empty() {
@@ -893,6 +1070,100 @@ impl XProvider {
             StatusCode::CREATED,
             &json!({ "data": { "dm_conversation_id": dm.conversation_id(), "dm_event_id": dm.id } }),
         ))
+    }
+
+    /// `GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}`: the bytes of a
+    /// DM attachment (`media_id` is the numeric part of its media key), user context only.
+    fn dm_media(
+        &self,
+        request: &SimRequest,
+        dm_id: &str,
+        media_id: &str,
+        resource_id: &str,
+    ) -> std::result::Result<SimResponse, SimResponse> {
+        if self.is_app(request) {
+            return Err(problem(StatusCode::FORBIDDEN, "DM media needs user-context authentication."));
+        }
+        let state = lock(&self.state);
+        let dm = state.dms.values().find(|dm| dm.id == dm_id);
+        let media =
+            dm.and_then(|dm| dm.media.iter().find(|m| m.media_key.rsplit('_').next() == Some(media_id)));
+        let Some(media) = media else {
+            return Err(problem(StatusCode::NOT_FOUND, "Could not find the requested media."));
+        };
+        let content_type = match media.kind.as_str() {
+            "photo" => "image/jpeg",
+            "animated_gif" => "video/mp4",
+            _ => "video/mp4",
+        };
+        let mut response =
+            SimResponse::text(StatusCode::OK, format!("SIMMEDIA {} {resource_id}", media.media_key));
+        response = response.with_header("content-type", content_type);
+        Ok(response)
+    }
+
+    fn is_app(&self, request: &SimRequest) -> bool {
+        let app = lock(&self.state).app_token.clone();
+        request.header("authorization") == Some(format!("Bearer {app}").as_str())
+    }
+
+    fn list_webhooks(&self, request: &SimRequest) -> std::result::Result<SimResponse, SimResponse> {
+        if !self.is_app(request) {
+            return Err(problem(
+                StatusCode::FORBIDDEN,
+                "Authenticating with OAuth 2.0 User Context is forbidden for this endpoint. \
+                 Supported authentication types are [OAuth 2.0 Application-Only].",
+            ));
+        }
+        let state = lock(&self.state);
+        let data: Vec<Value> = state
+            .webhooks
+            .iter()
+            .map(|(id, url)| json!({ "id": id, "url": url, "valid": true, "created_at": "2024-05-06T08:00:00.000Z" }))
+            .collect();
+        Ok(SimResponse::json(
+            StatusCode::OK,
+            &json!({ "data": data, "meta": { "result_count": data.len() } }),
+        ))
+    }
+
+    fn register_webhook(&self, request: &SimRequest) -> std::result::Result<SimResponse, SimResponse> {
+        let body = request.body_json().ok_or_else(|| bad_request("The request body is not valid JSON"))?;
+        let url = body.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if url.is_empty() || url.chars().count() > 200 || body.as_object().is_some_and(|o| o.len() != 1) {
+            return Err(bad_request("The request body must be {\"url\": <1 to 200 characters>}"));
+        }
+        let mut state = lock(&self.state);
+        if state.webhooks.iter().any(|(_, existing)| *existing == url) {
+            return Err(bad_request("DuplicateUrlFailed: a webhook with this URL is already registered"));
+        }
+        let id = format!("17{:017}", state.webhooks.len() + 1);
+        state.webhooks.push((id.clone(), url.clone()));
+        Ok(SimResponse::json(
+            StatusCode::OK,
+            &json!({ "data": { "id": id, "url": url, "valid": true, "created_at": "2024-05-06T08:00:00.000Z" } }),
+        ))
+    }
+
+    fn subscription(
+        &self,
+        request: &SimRequest,
+        webhook_id: &str,
+    ) -> std::result::Result<SimResponse, SimResponse> {
+        if self.is_app(request) {
+            return Err(problem(StatusCode::FORBIDDEN, "This endpoint needs user-context authentication."));
+        }
+        let mut state = lock(&self.state);
+        if !state.webhooks.iter().any(|(id, _)| id == webhook_id) {
+            return Err(problem(StatusCode::NOT_FOUND, "Webhook not found"));
+        }
+        let subscribed = if request.method == Method::POST {
+            state.subscriptions.insert(webhook_id.to_owned());
+            true
+        } else {
+            state.subscriptions.contains(webhook_id)
+        };
+        Ok(SimResponse::json(StatusCode::OK, &json!({ "data": { "subscribed": subscribed } })))
     }
 
     fn create_post(&self, request: &SimRequest) -> std::result::Result<SimResponse, SimResponse> {
@@ -972,6 +1243,16 @@ impl SimProvider for XProvider {
                 self.send_dm(request, participant_id)
             }
             (&Method::POST, ["2", "tweets"]) => self.create_post(request),
+            (&Method::GET, ["2", "dm_conversations", "media", dm_id, media_id, resource_id]) => {
+                self.dm_media(request, dm_id, media_id, resource_id)
+            }
+            (&Method::GET, ["2", "webhooks"]) => self.list_webhooks(request),
+            (&Method::POST, ["2", "webhooks"]) => self.register_webhook(request),
+            (method, ["2", "account_activity", "webhooks", webhook_id, "subscriptions", "all"])
+                if *method == Method::GET || *method == Method::POST =>
+            {
+                self.subscription(request, webhook_id)
+            }
             _ => Err(problem(StatusCode::NOT_FOUND, "Sorry, that page does not exist")),
         };
         result.unwrap_or_else(|error| error)
@@ -1045,11 +1326,18 @@ impl XSim {
             dms: BTreeMap::new(),
             posts: BTreeMap::new(),
             media_counter: 0,
+            field_set: XFieldSet::V2_159,
+            app_token: config.app_token.clone(),
+            webhooks: Vec::new(),
+            subscriptions: HashSet::new(),
         }));
         let provider = Arc::new(XProvider { state: Arc::clone(&state) });
-        let server =
-            SimServer::start(provider, vec![Credential::bearer(config.token.clone())], config.rate_limits)
-                .await?;
+        let server = SimServer::start(
+            provider,
+            vec![Credential::bearer(config.token.clone()), Credential::bearer(config.app_token.clone())],
+            config.rate_limits,
+        )
+        .await?;
         Ok(Self { server, state, own: config.own, token: config.token })
     }
 
@@ -1129,6 +1417,12 @@ impl XSim {
     /// Our account.
     pub fn own_user(&self) -> &XSimUser {
         &self.own
+    }
+
+    /// Enforce this OpenAPI document's query vocabulary from now on (default
+    /// [`XFieldSet::V2_159`]); a request in the other one answers 400 as X does.
+    pub fn set_field_set(&self, set: XFieldSet) {
+        lock(&self.state).field_set = set;
     }
 
     /// The accepted user token.
@@ -1280,6 +1574,77 @@ impl XSim {
     pub fn mention_delivery(&self, post_id: &str, consumer_secret: &str) -> Option<WebhookDelivery> {
         self.post_payload(post_id).map(|payload| signed_delivery(&payload, consumer_secret))
     }
+
+    /// A signed X Activity API delivery (`post.mention.create`) of one post, v2-shaped:
+    /// `{"data": {event_type, event_uuid, filter: {user_id}, tag, payload: <post>,
+    /// includes: {users, media}}}`; `None` for an unknown id.
+    pub fn activity_mention_delivery(&self, post_id: &str, consumer_secret: &str) -> Option<WebhookDelivery> {
+        let state = lock(&self.state);
+        let post = state.posts.values().find(|post| post.id == post_id)?;
+        let mut payload = json!({
+            "id": post.id, "text": post.text, "author_id": post.author_id,
+            "created_at": iso(&post.created_at), "conversation_id": post.conversation_id,
+            "edit_history_post_ids": [post.id],
+        });
+        if let Some(target) = &post.in_reply_to {
+            payload["referenced_posts"] = json!([{ "type": "replied_to", "id": target }]);
+        }
+        if let Some(user) = &post.in_reply_to_user_id {
+            payload["in_reply_to_user_id"] = json!(user);
+        }
+        if !post.media.is_empty() {
+            payload["attachments"] =
+                json!({ "media_keys": post.media.iter().map(|m| &m.media_key).collect::<Vec<_>>() });
+        }
+        let body =
+            activity_body(&state, "post.mention.create", &post.id, payload, &post.author_id, &post.media);
+        Some(signed_delivery(&body, consumer_secret))
+    }
+
+    /// A signed X Activity API delivery (`dm.received`) of one DM, with a v2 DM event
+    /// as payload (the documents give no `dm.*` payload schema: UNCONFIRMED); `None` for
+    /// an unknown id.
+    pub fn activity_dm_delivery(&self, event_id: &str, consumer_secret: &str) -> Option<WebhookDelivery> {
+        let state = lock(&self.state);
+        let dm = state.dms.values().find(|dm| dm.id == event_id)?;
+        let mut payload = json!({
+            "id": dm.id, "event_type": "MessageCreate", "text": dm.text, "sender_id": dm.sender_id,
+            "created_at": iso(&dm.created_at), "dm_conversation_id": dm.conversation_id(),
+        });
+        if !dm.media.is_empty() {
+            payload["attachments"] =
+                json!({ "media_keys": dm.media.iter().map(|m| &m.media_key).collect::<Vec<_>>() });
+        }
+        let body = activity_body(&state, "dm.received", &dm.id, payload, &dm.sender_id, &dm.media);
+        Some(signed_delivery(&body, consumer_secret))
+    }
+}
+
+/// The X Activity API envelope of one event.
+fn activity_body(
+    state: &XState,
+    event_type: &str,
+    item_id: &str,
+    payload: Value,
+    author_id: &str,
+    media: &[XSimMedia],
+) -> Value {
+    let all: HashSet<String> =
+        ["url", "preview_image_url", "type", "media_key"].iter().map(|f| (*f).to_owned()).collect();
+    let users: Vec<Value> = state
+        .user(author_id)
+        .map(|u| json!({ "id": u.id, "username": u.username, "name": u.name }))
+        .into_iter()
+        .collect();
+    let media: Vec<Value> = media.iter().map(|m| m.to_v2_json(&all)).collect();
+    json!({ "data": {
+        "event_type": event_type,
+        "event_uuid": item_id,
+        "filter": { "user_id": state.own_id },
+        "tag": "deskbridge",
+        "payload": payload,
+        "includes": { "users": users, "media": media },
+    }})
 }
 
 fn v1_user(user: &XSimUser) -> Value {

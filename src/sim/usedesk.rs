@@ -7,7 +7,8 @@
 //! |---|---|---|
 //! | `/users` | `user_type` (`admin`, `employee`, `support`; default `employee`), `user_id`, `group_id` | `[{id, name, email, position, role, phone, chat_online_status:"0"/"1", online_status:"0"/"1", groups:[{id, name, company_id, deleted:"0"/"1", deleted_at, custom_working_time, timezone, pivot}]}]` |
 //! | `/groups` | none | `[{id, name, company_id, deleted, deleted_at, custom_working_time, timezone, users:[…]}]` (deleted groups included, flagged) |
-//! | `/update/user` | `user_id`\*, `chat_online_status`, `ticket_online_status` (booleans; `"true"`, `1`, `"1"` accepted) | `{"status":"success","user_id":N}` |
+//! | `/create/comment` (multipart) | the same fields as form parts plus `files[]` parts, as Usedesk documents for uploads; see [`UsedeskSim::comment_files`] |
+//! | `/update/user` | `user_id`\*, `chat_online_status`, `ticket_online_status` (`"true"` / `"false"` as documented; JSON booleans, `1`, `"1"` accepted) | `{"status":"success","user_id":N}` |
 //! | `/create/ticket` | `subject`\* (≤ 255), `message`\*, `client_id` (id or `"new_client"` + `client_name`), `channel_id`, `status` (default 8), `tag` (comma-separated), `additional_id`, `from` | `{"status":"success","ticket_id":N}` |
 //! | `/create/comment` | `ticket_id`\*, `message`\*, `type` (`public` / `private`, default private), `from` (default `user`) | `{"status":"success","comment_id":N}` |
 //! | `/ticket` | `ticket_id`\* | `{ticket:{…, status_id, additional_id}, comments:[…], tags:[{name}], changes:[]}` |
@@ -438,6 +439,10 @@ struct UsedeskState {
     next_ticket_id: u64,
     next_comment_id: u64,
     next_client_id: u64,
+    /// Split `tag` on spaces too, as "tags separated by commas and spaces" may mean.
+    split_tags_on_spaces: bool,
+    /// Files uploaded with comments (multipart `files[]`), by comment id.
+    comment_files: BTreeMap<u64, Vec<Value>>,
 }
 
 struct UsedeskProvider {
@@ -488,6 +493,8 @@ impl UsedeskSim {
             next_ticket_id,
             next_comment_id,
             next_client_id,
+            split_tags_on_spaces: false,
+            comment_files: BTreeMap::new(),
         }));
         let provider = Arc::new(UsedeskProvider { state: Arc::clone(&state) });
         let server = SimServer::start(provider, Vec::new(), config.rate_limits).await?;
@@ -505,6 +512,18 @@ impl UsedeskSim {
     /// The shared server: request log, rate limits, faults.
     pub fn server(&self) -> &SimServer {
         &self.server
+    }
+
+    /// The files uploaded with a comment (`[{name, content_type, size}]`), empty when none.
+    pub fn comment_files(&self, comment_id: u64) -> Vec<Value> {
+        lock(&self.state).comment_files.get(&comment_id).cloned().unwrap_or_default()
+    }
+
+    /// Split `/create/ticket`'s `tag` on spaces as well as commas (default: commas only).
+    /// Usedesk documents `tag` as "tags separated by commas and spaces", so an account may
+    /// turn `Twitter: Mention` into `Twitter:` and `Mention`; this plays that account.
+    pub fn split_tags_on_spaces(&self, split: bool) {
+        lock(&self.state).split_tags_on_spaces = split;
     }
 
     /// The base URL (`http://127.0.0.1:PORT/`); the client appends the method name.
@@ -632,6 +651,31 @@ impl UsedeskSim {
         });
         Some(delivery(&body))
     }
+
+    /// A chat-message webhook delivery on an existing ticket, as Usedesk documents it:
+    /// `{chat_id, text, client_id, client, from, platform, secret, ticket}`, where `secret`
+    /// is the API channel's **application id** (ticket deliveries carry the token
+    /// instead). `chat_id` is the ticket id here. `None` for an unknown ticket.
+    pub fn chat_message_delivery(
+        &self,
+        ticket_id: u64,
+        text: &str,
+        application_id: &str,
+    ) -> Option<WebhookDelivery> {
+        let state = lock(&self.state);
+        let ticket = state.tickets.get(&ticket_id)?;
+        let body = json!({
+            "chat_id": ticket_id,
+            "text": text,
+            "client_id": ticket.client_id,
+            "client": state.clients.get(&ticket.client_id).map(client_json),
+            "from": "client",
+            "platform": "usedesk_tg",
+            "secret": application_id,
+            "ticket": ticket_json(ticket),
+        });
+        Some(delivery(&body))
+    }
 }
 
 fn delivery(body: &Value) -> WebhookDelivery {
@@ -702,8 +746,63 @@ fn ok(value: Value) -> SimResponse {
     SimResponse::json(StatusCode::OK, &value)
 }
 
-/// The request's parameters: a JSON object, or form fields as strings.
+/// The parts of a `multipart/form-data` body: text fields as strings, and file parts
+/// (`filename=` given) collected under `"files"` as `[{name, content_type, size}]`.
+fn multipart_params(request: &SimRequest) -> Option<Map<String, Value>> {
+    let content_type = request.header("content-type")?;
+    let boundary = content_type.strip_prefix("multipart/form-data; boundary=")?.trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let body = &request.body[..];
+    let mut map = Map::new();
+    let mut files = Vec::new();
+    let mut rest = body;
+    while let Some(start) = find(rest, delimiter.as_bytes()) {
+        rest = &rest[start + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let rest_after = rest.strip_prefix(b"\r\n").unwrap_or(rest);
+        let header_end = find(rest_after, b"\r\n\r\n")?;
+        let headers = String::from_utf8_lossy(&rest_after[..header_end]).into_owned();
+        let content = &rest_after[header_end + 4..];
+        let end = find(content, format!("\r\n{delimiter}").as_bytes())?;
+        let value = &content[..end];
+        let attribute = |name: &str| {
+            let key = format!("{name}=\"");
+            let start = headers.find(&key)? + key.len();
+            let length = headers[start..].find('"')?;
+            Some(headers[start..start + length].to_owned())
+        };
+        let name = attribute("name")?;
+        match attribute("filename") {
+            Some(filename) => {
+                let content_type = headers
+                    .lines()
+                    .find_map(|line| line.strip_prefix("Content-Type: "))
+                    .unwrap_or("application/octet-stream");
+                files.push(json!({ "name": filename, "content_type": content_type, "size": value.len() }));
+            }
+            None => {
+                map.insert(name, Value::from(String::from_utf8_lossy(value).into_owned()));
+            }
+        }
+        rest = &content[end + 2..];
+    }
+    if !files.is_empty() {
+        map.insert("files".into(), Value::Array(files));
+    }
+    Some(map)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+/// The request's parameters: a JSON object, multipart fields, or form fields as strings.
 fn params(request: &SimRequest) -> Option<Map<String, Value>> {
+    if request.header("content-type").is_some_and(|c| c.starts_with("multipart/form-data")) {
+        return multipart_params(request);
+    }
     if let Some(value) = request.body_json() {
         return match value {
             Value::Object(map) => Some(map),
@@ -957,8 +1056,9 @@ impl UsedeskState {
         let now = Utc::now();
         let ticket_id = self.next_ticket_id;
         self.next_ticket_id += 1;
+        let separators: &[char] = if self.split_tags_on_spaces { &[',', ' '] } else { &[','] };
         let tags: Vec<String> =
-            tag.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+            tag.split(separators).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
         self.tickets.insert(
             ticket_id,
             UsedeskSimTicket {
@@ -1025,6 +1125,9 @@ impl UsedeskState {
             is_first: false,
             published_at: Utc::now(),
         });
+        if let Some(Value::Array(files)) = params.get("files") {
+            self.comment_files.insert(comment_id, files.clone());
+        }
         ok(json!({ "status": "success", "comment_id": comment_id }))
     }
 

@@ -13,8 +13,10 @@
 //! | GET | `/api/v2/agent_availabilities/agent_statuses` | `default[]`, `custom[]`, ordered by name |
 //! | GET | `/api/v2/agent_availabilities` | JSON:API list, cursor pages, `filter[agent_id]=1,2` |
 //! | GET | `/api/v2/agent_availabilities/{agent_id}` | JSON:API document with `included` channels |
-//! | PUT | `/api/v2/agent_availabilities/agent_statuses/agents/{agent_id}` | body `{"id": N}` or JSON:API `{"data":{"attributes":{"agent_status_id":"N"}}}` |
-//! | GET, PUT | `/api/v2/channels/voice/availabilities/{agent_id}` | Talk availability |
+//! | PUT | `/api/v2/agent_availabilities/agent_statuses/agents/{agent_id}` | body `{"id": N}` or JSON:API `{"data":{"attributes":{"agent_status_id":"N"}}}` (both by default; [`ZendeskSim::accept_unified_body`] restricts it to one, answering 400 to the other) |
+//! | GET, POST | `/api/v2/webhooks` | cursor pages of `webhooks[]`; POST `{"webhook": {…}}` → 201 (event subscriptions need `POST` + `json`) |
+//! | GET | `/api/v2/webhooks/{id}/signing_secret` | `{"signing_secret": {"algorithm": "SHA256", "secret"}}` |
+//! | GET, PUT | `/api/v2/channels/voice/availabilities/{agent_id}` | Talk availability, `{"availability":{…}}` (bare after [`ZendeskSim::set_talk_availability_bare`]) |
 //!
 //! **Cursor pagination** (`page[size]`, default and maximum 100, larger sizes are clamped;
 //! `page[after]` / `page[before]`): answers carry `meta{has_more, after_cursor,
@@ -65,6 +67,7 @@ use url::Url;
 use super::WebhookDelivery;
 use super::server::lock;
 use super::{Credential, RateLimitRule, RateLimitStatus, SimProvider, SimRequest, SimResponse, SimServer};
+use crate::zendesk::UnifiedBody;
 use crate::{Error, Result};
 
 /// Default and largest `page[size]`.
@@ -491,6 +494,12 @@ struct ZendeskState {
     memberships: Vec<Membership>,
     statuses: Vec<ZendeskUnifiedStatus>,
     routing: bool,
+    /// Which unified write bodies are accepted (`None`: both).
+    unified_body: Option<UnifiedBody>,
+    /// Whether the Talk availability GET answers the bare object instead of the wrapped one.
+    talk_bare: bool,
+    /// Webhooks created through `POST /api/v2/webhooks`: (sequence, webhook JSON, secret).
+    webhooks: Vec<(i64, Value, String)>,
 }
 
 impl std::fmt::Debug for ZendeskState {
@@ -679,6 +688,9 @@ impl ZendeskSim {
             memberships,
             statuses,
             routing: config.omnichannel_routing,
+            unified_body: None,
+            talk_bare: false,
+            webhooks: Vec::new(),
         }));
         let mut credentials = vec![Credential::Basic {
             username: format!("{}/token", config.email),
@@ -718,6 +730,20 @@ impl ZendeskSim {
     /// Switch omnichannel routing on or off (as an admin would in Admin Center).
     pub fn set_omnichannel_routing(&self, on: bool) {
         lock(&self.state).routing = on;
+    }
+
+    /// Accept only this unified status write body from now on (`None`, the default:
+    /// both `{"id": N}` and the JSON:API form, since which one Zendesk takes is
+    /// unconfirmed). The other form answers `400 {"error":"BadRequest",…}` naming the
+    /// expected body, so clients can be tested against either account.
+    pub fn accept_unified_body(&self, form: Option<UnifiedBody>) {
+        lock(&self.state).unified_body = form;
+    }
+
+    /// Answer the Talk availability GET with the bare object (`{"agent_state",…}`)
+    /// instead of the documented `{"availability":{…}}` wrapper.
+    pub fn set_talk_availability_bare(&self, bare: bool) {
+        lock(&self.state).talk_bare = bare;
     }
 
     /// Every unified status, defaults first.
@@ -1064,17 +1090,24 @@ fn cursor_page<'a, T>(
 }
 
 /// Read the unified status id of a PUT body: `{"id": N}` or the JSON:API shape, numbers or
-/// numeric strings.
-fn requested_status_id(body: &Value) -> Option<i64> {
+/// numeric strings; with `only`, just that form.
+fn requested_status_id(body: &Value, only: Option<UnifiedBody>) -> Option<i64> {
     let number = |value: &Value| match value {
         Value::Number(number) => number.as_i64(),
         Value::String(text) => text.trim().parse().ok(),
         _ => None,
     };
-    body.get("id")
-        .and_then(number)
-        .or_else(|| body.pointer("/data/attributes/agent_status_id").and_then(number))
-        .or_else(|| body.pointer("/data/id").and_then(number))
+    let id_object = || body.get("id").and_then(number);
+    let json_api = || {
+        body.pointer("/data/attributes/agent_status_id")
+            .and_then(number)
+            .or_else(|| body.pointer("/data/id").and_then(number))
+    };
+    match only {
+        Some(UnifiedBody::IdObject) => id_object(),
+        Some(UnifiedBody::JsonApi) => json_api(),
+        _ => id_object().or_else(json_api),
+    }
 }
 
 impl ZendeskProvider {
@@ -1093,6 +1126,68 @@ impl ZendeskProvider {
                 SimResponse::json(StatusCode::OK, &json!({ "users": users, "meta": meta, "links": links }))
             }
             Err(response) => *response,
+        }
+    }
+
+    fn list_webhooks(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
+        let state = lock(&self.state);
+        let all: Vec<&(i64, Value, String)> = state.webhooks.iter().collect();
+        match cursor_page(&all, |webhook| webhook.0, request, base_url) {
+            Ok((page, meta, links)) => {
+                let webhooks: Vec<&Value> = page.iter().map(|webhook| &webhook.1).collect();
+                SimResponse::json(
+                    StatusCode::OK,
+                    &json!({ "webhooks": webhooks, "meta": meta, "links": links }),
+                )
+            }
+            Err(response) => *response,
+        }
+    }
+
+    /// `POST /api/v2/webhooks` with `{"webhook": {name, status, endpoint, http_method,
+    /// request_format, subscriptions}}`; event-subscribed webhooks must be POST + JSON.
+    fn create_webhook(&self, request: &SimRequest) -> SimResponse {
+        let Some(webhook) = request.body_json().and_then(|body| body.get("webhook").cloned()) else {
+            return classic_error(StatusCode::BAD_REQUEST, "BadRequest", "Expected {\"webhook\": {…}}");
+        };
+        let text = |key: &str| webhook.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let subscriptions: Vec<String> = webhook
+            .get("subscriptions")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let events = subscriptions.iter().any(|s| s.starts_with("zen:event-type:"));
+        if text("name").is_empty() || !text("endpoint").starts_with("http") {
+            return invalid_record("endpoint", "Name and an http(s) endpoint are required");
+        }
+        if events && (text("http_method") != "POST" || text("request_format") != "json") {
+            return invalid_record("subscriptions", "Event-subscribed webhooks must use POST and json");
+        }
+        let mut state = lock(&self.state);
+        let sequence = state.webhooks.len() as i64 + 1;
+        let id = format!("01GXSIMWEBHOOK{sequence:012}");
+        let json = json!({
+            "id": id,
+            "name": text("name"),
+            "status": if text("status").is_empty() { "active".to_owned() } else { text("status") },
+            "endpoint": text("endpoint"),
+            "http_method": text("http_method"),
+            "request_format": text("request_format"),
+            "subscriptions": subscriptions,
+            "created_at": SEED_TIME,
+        });
+        state.webhooks.push((sequence, json.clone(), format!("sim-zendesk-signing-secret-{sequence}")));
+        SimResponse::json(StatusCode::CREATED, &json!({ "webhook": json }))
+    }
+
+    fn webhook_signing_secret(&self, webhook_id: &str) -> SimResponse {
+        let state = lock(&self.state);
+        match state.webhooks.iter().find(|w| w.1.get("id").and_then(Value::as_str) == Some(webhook_id)) {
+            Some((_, _, secret)) => SimResponse::json(
+                StatusCode::OK,
+                &json!({ "signing_secret": { "algorithm": "SHA256", "secret": secret } }),
+            ),
+            None => not_found(),
         }
     }
 
@@ -1227,12 +1322,17 @@ impl ZendeskProvider {
         let Some(body) = request.body_json() else {
             return classic_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must be JSON");
         };
-        let Some(status_id) = requested_status_id(&body) else {
-            return classic_error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Expected {\"id\": <agent status id>} or {\"data\":{\"attributes\":{\"agent_status_id\": …}}}",
-            );
+        let Some(status_id) = requested_status_id(&body, state.unified_body) else {
+            let expected = match state.unified_body {
+                Some(UnifiedBody::IdObject) => "Invalid request body: expected {\"id\": <agent status id>}",
+                Some(UnifiedBody::JsonApi) => {
+                    "Invalid request body: expected {\"data\":{\"attributes\":{\"agent_status_id\": …}}}"
+                }
+                _ => {
+                    "Invalid request body: expected {\"id\": <agent status id>} or {\"data\":{\"attributes\":{\"agent_status_id\": …}}}"
+                }
+            };
+            return classic_error(StatusCode::BAD_REQUEST, "BadRequest", expected);
         };
         match state.set_status(index, status_id, REASON_PUBLIC_API) {
             Some(status) => SimResponse::json(
@@ -1338,6 +1438,11 @@ impl SimProvider for ZendeskProvider {
                 None => not_found(),
             },
             (&Method::GET, ["api", "v2", "groups"]) => self.list_groups(request, base_url),
+            (&Method::GET, ["api", "v2", "webhooks"]) => self.list_webhooks(request, base_url),
+            (&Method::POST, ["api", "v2", "webhooks"]) => self.create_webhook(request),
+            (&Method::GET, ["api", "v2", "webhooks", webhook_id, "signing_secret"]) => {
+                self.webhook_signing_secret(webhook_id)
+            }
             (&Method::GET, ["api", "v2", "groups", group_id]) => {
                 let state = lock(&self.state);
                 match id(group_id)
@@ -1391,7 +1496,11 @@ impl SimProvider for ZendeskProvider {
                 let state = lock(&self.state);
                 match id(agent_id).and_then(|agent_id| state.staff_index(agent_id)) {
                     Some(index) => {
-                        SimResponse::json(StatusCode::OK, &state.talk_view(&state.agents[index]).to_json())
+                        let mut body = state.talk_view(&state.agents[index]).to_json();
+                        if state.talk_bare {
+                            body = body.get("availability").cloned().unwrap_or(body);
+                        }
+                        SimResponse::json(StatusCode::OK, &body)
                     }
                     None => not_found(),
                 }
@@ -1447,11 +1556,11 @@ mod tests {
 
     #[test]
     fn status_id_is_read_from_both_body_shapes() {
-        assert_eq!(requested_status_id(&json!({ "id": 4 })), Some(4));
-        assert_eq!(requested_status_id(&json!({ "id": "4" })), Some(4));
+        assert_eq!(requested_status_id(&json!({ "id": 4 }), None), Some(4));
+        assert_eq!(requested_status_id(&json!({ "id": "4" }), None), Some(4));
         let jsonapi = json!({ "data": { "type": "agent_status", "attributes": { "agent_status_id": "1" } } });
-        assert_eq!(requested_status_id(&jsonapi), Some(1));
-        assert_eq!(requested_status_id(&json!({ "status": 4 })), None);
+        assert_eq!(requested_status_id(&jsonapi, None), Some(1));
+        assert_eq!(requested_status_id(&json!({ "status": 4 }), None), None);
     }
 
     #[test]

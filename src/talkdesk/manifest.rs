@@ -610,7 +610,7 @@ impl Manifest {
                     .format("https://{{account}}.example.org"),
             )
             .auth_field(AuthField::input("token", "API Token"))
-            .interaction_types(["ticket"]);
+            .interaction_types(["ticket", "case"]);
         builder.integration.auth_validation_endpoint = Some(endpoint(&["auth_validation"]));
         builder.integration.contact_synchronization_endpoint = Some(endpoint(&["contact_sync"]));
         builder.integration.interaction_retrieval_endpoint = Some(endpoint(&["interaction_update"]));

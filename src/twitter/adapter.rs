@@ -217,7 +217,7 @@ fn created_at_or_snowflake(
 }
 
 /// A DM event as an inbound message; `None` for events that are not messages.
-fn dm_message(event: &DmEvent, includes: &Includes) -> Result<Option<InboundMessage>> {
+pub(crate) fn dm_message(event: &DmEvent, includes: &Includes) -> Result<Option<InboundMessage>> {
     if event.event_type != "MessageCreate" {
         return Ok(None);
     }
@@ -240,7 +240,7 @@ fn dm_message(event: &DmEvent, includes: &Includes) -> Result<Option<InboundMess
 }
 
 /// A mention as an inbound message; `None` for retweets.
-fn mention_message(tweet: &Tweet, includes: &Includes) -> Result<Option<InboundMessage>> {
+pub(crate) fn mention_message(tweet: &Tweet, includes: &Includes) -> Result<Option<InboundMessage>> {
     if tweet.is_retweet() {
         return Ok(None);
     }

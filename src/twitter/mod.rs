@@ -36,10 +36,12 @@
 //! # Ok(()) }
 //! ```
 
+pub mod activity;
 pub mod adapter;
 pub mod client;
 pub mod model;
 pub mod oauth1;
+pub mod setup;
 pub mod webhook;
 
 use std::fmt;
@@ -54,7 +56,7 @@ use crate::http::{ApiClient, ApiClientBuilder, Auth, RateLimit, RateLimitHeaders
 use crate::{Error, Result};
 
 pub use adapter::{XSource, XSourceOptions};
-pub use client::XClient;
+pub use client::{XClient, XFieldSet, XFields};
 pub use oauth1::{OAuth1Credentials, OAuth1Signer};
 pub use webhook::XWebhook;
 
@@ -109,6 +111,9 @@ pub struct XConfig {
     pub retry: RetryPolicy,
     /// Per-request timeout (default 30 s).
     pub timeout: Duration,
+    /// Which OpenAPI document's field names to request (default [`XFields::Auto`]: start
+    /// with v2.159's, switch to v2.167's when X refuses them).
+    pub fields: XFields,
 }
 
 impl XConfig {
@@ -122,6 +127,7 @@ impl XConfig {
             rate_limit: RateLimit::unlimited(),
             retry: RetryPolicy::default(),
             timeout: DEFAULT_TIMEOUT,
+            fields: XFields::Auto,
         }
     }
 
@@ -144,6 +150,12 @@ impl XConfig {
     /// Use another per-request timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Request this field vocabulary (see [`XFields`]).
+    pub fn with_fields(mut self, fields: XFields) -> Self {
+        self.fields = fields;
         self
     }
 

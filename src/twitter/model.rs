@@ -33,7 +33,9 @@ pub struct Includes {
     pub users: Vec<User>,
     /// Media (from `attachments.media_keys`).
     pub media: Vec<MediaObject>,
-    /// Posts (from `referenced_tweets.id`).
+    /// Posts (from `referenced_tweets.id`; `includes.posts` under v2.167's
+    /// `referenced_posts` is read too).
+    #[serde(alias = "posts")]
     pub tweets: Vec<Tweet>,
 }
 
@@ -157,7 +159,9 @@ pub struct DmEvent {
     pub created_at: Option<DateTime<Utc>>,
     /// Attached media.
     pub attachments: Option<Attachments>,
-    /// Posts the DM refers to.
+    /// Posts the DM refers to (`referenced_tweets` in X's v2.159 document,
+    /// `referenced_posts` in v2.167; both spellings are read).
+    #[serde(alias = "referenced_posts")]
     pub referenced_tweets: Vec<ReferencedTweet>,
 }
 
@@ -181,7 +185,9 @@ pub struct Tweet {
     /// The user this post replies to.
     #[serde(deserialize_with = "opt_id")]
     pub in_reply_to_user_id: Option<String>,
-    /// Replied-to, quoted or retweeted posts.
+    /// Replied-to, quoted or retweeted posts (`referenced_tweets` in X's v2.159 document,
+    /// `referenced_posts` in v2.167; both spellings are read).
+    #[serde(alias = "referenced_posts")]
     pub referenced_tweets: Vec<ReferencedTweet>,
     /// Attached media.
     pub attachments: Option<Attachments>,

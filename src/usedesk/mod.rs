@@ -41,8 +41,8 @@ pub mod webhook;
 
 pub use adapter::{UsedeskDesk, UsedeskProvider, comment_marker};
 pub use client::{
-    ClientQuery, CreateCommentRequest, CreateTicketRequest, StatusUpdate, TicketClient, TicketQuery,
-    UsedeskClient, UsedeskConfig,
+    ClientQuery, CreateCommentRequest, CreateTicketRequest, StatusUpdate, TagReadBack, TicketClient,
+    TicketQuery, UploadFile, UsedeskClient, UsedeskConfig,
 };
 pub use model::{ClientSummary, TicketStatus, UserType};
 pub use webhook::{UsedeskWebhookEvent, UsedeskWebhookVerifier};

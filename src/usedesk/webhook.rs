@@ -1,8 +1,16 @@
 //! Usedesk's outbound webhooks: verification and parsing.
 //!
 //! The API channel's "Redirect URL" receives a POST for every tracked ticket and chat
-//! event. Usedesk signs nothing: every payload carries the channel's `secret` field, which
-//! [`UsedeskWebhookVerifier`] compares with the configured secret in constant time.
+//! event. Usedesk signs nothing: every payload carries a `secret` field, which
+//! [`UsedeskWebhookVerifier`] compares with the configured secret in constant time. The
+//! two kinds carry different secrets (documented): **ticket** events carry the API
+//! channel's token ("app secret key"), **chat** events (those with a `chat_id`) carry the
+//! channel's **application id** ("app ID"). Each kind is checked against its own secret
+//! ([`UsedeskWebhookVerifier::with_chat_secret`]); without a configured application id, a
+//! chat delivery is accepted only if it carries the token (the behaviour of earlier
+//! releases), which real chat deliveries will not. The application id is shown in the
+//! Usedesk UI to anyone who can see the channel page, so it is a weaker secret than the
+//! token: treat chat deliveries as hints and confirm them through the API where it matters.
 //! Payloads carry no timestamp, so no replay window can be enforced (and no clock is
 //! needed); receivers deduplicate by the ids inside the event.
 //!
@@ -44,12 +52,23 @@ fn failure(failure: WebhookFailure) -> Error {
 #[derive(Clone)]
 pub struct UsedeskWebhookVerifier {
     secret: SecretString,
+    chat_secret: Option<SecretString>,
 }
 
 impl fmt::Debug for UsedeskWebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UsedeskWebhookVerifier").field("secret", &REDACTED).finish()
+        f.debug_struct("UsedeskWebhookVerifier")
+            .field("secret", &REDACTED)
+            .field("chat_secret", &self.chat_secret.as_ref().map(|_| REDACTED))
+            .finish()
     }
+}
+
+/// Constant-time equality of two secrets (digests compared, so neither content nor length
+/// leaks through timing). An empty expected secret never matches.
+fn same_secret(given: &str, expected: &str) -> bool {
+    let same: bool = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into();
+    !expected.is_empty() && same
 }
 
 impl UsedeskWebhookVerifier {
@@ -62,10 +81,28 @@ impl UsedeskWebhookVerifier {
         if secret.expose_secret().trim().is_empty() {
             return Err(Error::config("usedesk: the webhook (API channel) secret is empty"));
         }
-        Ok(Self { secret })
+        Ok(Self { secret, chat_secret: None })
     }
 
-    /// Verify a raw delivery body and parse it.
+    /// Check chat deliveries (payloads with a `chat_id`) against the API channel's
+    /// application id ("app ID" on the channel page), which Usedesk documents as their
+    /// `secret`; ticket deliveries keep using the token given to [`Self::new`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the application id is empty or blank.
+    pub fn with_chat_secret(mut self, application_id: impl Into<SecretString>) -> Result<Self> {
+        let application_id: SecretString = application_id.into();
+        if application_id.expose_secret().trim().is_empty() {
+            return Err(Error::config(
+                "usedesk: the chat webhook secret (the API channel's application id) is empty",
+            ));
+        }
+        self.chat_secret = Some(application_id);
+        Ok(self)
+    }
+
+    /// Verify a raw delivery body and parse it: a chat delivery (top-level `chat_id`)
+    /// against the chat secret when one is configured, anything else against the token.
     ///
     /// # Errors
     /// [`Error::WebhookVerification`] with [`WebhookFailure::Malformed`] when the body is
@@ -84,10 +121,12 @@ impl UsedeskWebhookVerifier {
         let Some(Value::String(given)) = map.get("secret") else {
             return Err(failure(WebhookFailure::Missing("`secret` field".into())));
         };
-        let expected = self.secret.expose_secret();
-        // Compare digests so that neither the content nor the length leaks through timing.
-        let same: bool = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into();
-        if expected.is_empty() || !same {
+        let is_chat = map.get("chat_id").is_some_and(|v| !v.is_null());
+        let expected = match (&self.chat_secret, is_chat) {
+            (Some(chat_secret), true) => chat_secret,
+            _ => &self.secret,
+        };
+        if !same_secret(given, expected.expose_secret()) {
             return Err(failure(WebhookFailure::BadSignature));
         }
         Ok(UsedeskWebhookEvent::from_object(map))

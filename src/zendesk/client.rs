@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -18,9 +19,8 @@ use url::Url;
 
 use super::model::{
     AccountSettings, AgentAvailability, AgentStatusesPage, AvailabilitiesPage, AvailabilityDocument,
-    CursorLinks, CursorMeta, GroupMembership, GroupMembershipsPage, GroupsPage, TalkAvailability,
-    TalkAvailabilityEnvelope, TalkState, UnifiedStatus, User, UsersPage, ZendeskErrorInterpreter,
-    ZendeskGroup,
+    CursorLinks, CursorMeta, GroupMembership, GroupMembershipsPage, GroupsPage, TalkAvailability, TalkState,
+    UnifiedStatus, User, UsersPage, ZendeskErrorInterpreter, ZendeskGroup, talk_availability_from,
 };
 use crate::http::{
     ApiClient, ApiRequest, Auth, Cursor, Method, Page, RateLimit, RateLimitHeaders, RetryPolicy, collect_all,
@@ -116,6 +116,68 @@ pub enum ModeSetting {
     Forced(AccountMode),
 }
 
+/// The body of the unified status write (`PUT
+/// /api/v2/agent_availabilities/agent_statuses/agents/{id}`).
+///
+/// **UNCONFIRMED which one Zendesk takes**: its reference documents the endpoint and the
+/// answer (a `agent_availabilities` resource) but shows no request body we could verify;
+/// two independent public callers send `{"id": N}`, a third-party API catalogue shows the
+/// JSON:API form. See [`UnifiedBodySetting`] for how the client copes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnifiedBody {
+    /// `{"id": N}` (the unified status id as a number).
+    IdObject,
+    /// `{"data":{"type":"agent_status","attributes":{"agent_status_id":"N"}}}` (the id as
+    /// a string, as the catalogue shows it).
+    JsonApi,
+}
+
+impl UnifiedBody {
+    /// The other form.
+    pub fn other(self) -> Self {
+        match self {
+            Self::IdObject => Self::JsonApi,
+            Self::JsonApi => Self::IdObject,
+        }
+    }
+
+    /// The JSON body for `status_id` in this form.
+    pub fn body(self, status_id: i64) -> Value {
+        match self {
+            Self::IdObject => json!({ "id": status_id }),
+            Self::JsonApi => json!({ "data": {
+                "type": "agent_status",
+                "attributes": { "agent_status_id": status_id.to_string() },
+            }}),
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            Self::IdObject => 0,
+            Self::JsonApi => 1,
+        }
+    }
+
+    fn from_u8(value: u8) -> Self {
+        if value == 1 { Self::JsonApi } else { Self::IdObject }
+    }
+}
+
+/// How the client chooses the [`UnifiedBody`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnifiedBodySetting {
+    /// Send `{"id": N}` first; when Zendesk answers 400 (it names a body it cannot read),
+    /// send the same change once in the other form, and keep the form that worked for
+    /// this client and its clones (a warning is logged on the switch). Default.
+    #[default]
+    Auto,
+    /// Always this form; a 400 is returned as is.
+    Fixed(UnifiedBody),
+}
+
 /// How a custom unified status is reported as an agent's voice status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CustomStatusReading {
@@ -145,6 +207,8 @@ pub struct ZendeskConfig {
     pub mode: ModeSetting,
     /// How custom unified statuses read as voice statuses.
     pub custom_status_reading: CustomStatusReading,
+    /// Which body the unified status write sends (default: learn it).
+    pub unified_body: UnifiedBodySetting,
 }
 
 impl fmt::Debug for ZendeskConfig {
@@ -198,6 +262,7 @@ impl ZendeskConfig {
             retry: RetryPolicy::default(),
             mode: ModeSetting::Auto,
             custom_status_reading: CustomStatusReading::ByName,
+            unified_body: UnifiedBodySetting::Auto,
         }
     }
 
@@ -228,6 +293,12 @@ impl ZendeskConfig {
     /// Set how custom statuses read.
     pub fn with_custom_status_reading(mut self, reading: CustomStatusReading) -> Self {
         self.custom_status_reading = reading;
+        self
+    }
+
+    /// Set the unified status write body (default [`UnifiedBodySetting::Auto`]).
+    pub fn with_unified_body(mut self, setting: UnifiedBodySetting) -> Self {
+        self.unified_body = setting;
         self
     }
 
@@ -368,6 +439,9 @@ pub struct ZendeskClient {
     /// Held while the catalog is first fetched, so concurrent writes wait for that one
     /// request instead of each fetching the catalog.
     catalog_fetch: Arc<tokio::sync::Mutex<()>>,
+    unified_body_setting: UnifiedBodySetting,
+    /// The unified write body in use ([`UnifiedBody`] as a number), shared by clones.
+    unified_body: Arc<AtomicU8>,
 }
 
 impl fmt::Debug for ZendeskClient {
@@ -381,7 +455,7 @@ impl fmt::Debug for ZendeskClient {
 }
 
 /// A page's items, `meta` and `links`.
-type PageParts<T> = (Vec<T>, Option<CursorMeta>, Option<CursorLinks>);
+pub(crate) type PageParts<T> = (Vec<T>, Option<CursorMeta>, Option<CursorLinks>);
 
 fn is_status(error: &Error, statuses: &[u16]) -> bool {
     matches!(error, Error::Api { status, .. } if statuses.contains(status))
@@ -428,7 +502,8 @@ impl ZendeskClient {
             .retry_policy(config.retry)
             .error_interpreter(ZendeskErrorInterpreter)
             .build()?;
-        Ok(Self::from_api_client(api, config.mode, config.custom_status_reading))
+        Ok(Self::from_api_client(api, config.mode, config.custom_status_reading)
+            .with_unified_body(config.unified_body))
     }
 
     /// Wrap an already built [`ApiClient`] (custom transport, shared limiter).
@@ -445,6 +520,25 @@ impl ZendeskClient {
             learned_mode: Arc::new(RwLock::new(None)),
             catalog: Arc::new(RwLock::new(None)),
             catalog_fetch: Arc::new(tokio::sync::Mutex::new(())),
+            unified_body_setting: UnifiedBodySetting::Auto,
+            unified_body: Arc::new(AtomicU8::new(UnifiedBody::IdObject.to_u8())),
+        }
+    }
+
+    /// Choose the unified status write body (default [`UnifiedBodySetting::Auto`]).
+    pub fn with_unified_body(mut self, setting: UnifiedBodySetting) -> Self {
+        self.unified_body_setting = setting;
+        if let UnifiedBodySetting::Fixed(form) = setting {
+            self.unified_body.store(form.to_u8(), Ordering::Relaxed);
+        }
+        self
+    }
+
+    /// The body form the next unified status write sends.
+    pub fn unified_body(&self) -> UnifiedBody {
+        match self.unified_body_setting {
+            UnifiedBodySetting::Fixed(form) => form,
+            UnifiedBodySetting::Auto => UnifiedBody::from_u8(self.unified_body.load(Ordering::Relaxed)),
         }
     }
 
@@ -460,7 +554,7 @@ impl ZendeskClient {
 
     /// Stream every item of a cursor listing at `path` (`page[size]=100`, then
     /// `page[after]` from `meta.after_cursor`, or `links.next` when only that is given).
-    fn cursor_list<P, T>(
+    pub(crate) fn cursor_list<P, T>(
         &self,
         path: &'static str,
         query: Vec<(&'static str, String)>,
@@ -671,32 +765,64 @@ impl ZendeskClient {
     }
 
     /// Set an agent's unified status by id (`PUT
-    /// /api/v2/agent_availabilities/agent_statuses/agents/{id}` with `{"id": N}`).
+    /// /api/v2/agent_availabilities/agent_statuses/agents/{id}`).
     ///
-    /// **The body shape is UNCONFIRMED**: two independent public callers send `{"id": N}`;
-    /// a third-party catalogue shows a JSON:API body instead. The answer is not decoded
-    /// (whether it is wrapped in `data` is also unconfirmed).
+    /// **The body shape is UNCONFIRMED** (see [`UnifiedBody`]): under the default
+    /// [`UnifiedBodySetting::Auto`] the client sends `{"id": N}` and, on a 400, the JSON:API
+    /// form once, then keeps whichever Zendesk took. The answer is not decoded (whether
+    /// it is wrapped in `data` is also unconfirmed).
     ///
     /// # Errors
     /// [`Error::Api`]: 403/404 when omnichannel routing is off (or the agent is unknown),
-    /// 422 for an unknown status id.
+    /// 422 for an unknown status id, 400 when neither body form is accepted (the error of
+    /// the second form, which names both in the log).
     pub async fn set_unified_status(&self, agent_id: i64, status_id: i64) -> Result<()> {
+        let form = self.unified_body();
+        match self.put_unified_status(agent_id, status_id, form).await {
+            Err(error)
+                if self.unified_body_setting == UnifiedBodySetting::Auto && is_status(&error, &[400]) =>
+            {
+                let other = form.other();
+                tracing::warn!(
+                    provider = PROVIDER,
+                    agent_id,
+                    refused = ?form,
+                    trying = ?other,
+                    %error,
+                    "zendesk: the unified status write body was refused; trying the other documented form once"
+                );
+                self.put_unified_status(agent_id, status_id, other).await?;
+                self.unified_body.store(other.to_u8(), Ordering::Relaxed);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn put_unified_status(&self, agent_id: i64, status_id: i64, form: UnifiedBody) -> Result<()> {
         let request = ApiRequest::put("/api/v2/agent_availabilities/agent_statuses/agents/{agent_id}")
             .param("agent_id", agent_id)?
-            .json(&json!({ "id": status_id }))?;
+            .json(&form.body(status_id))?;
         self.api.send(request).await?;
         Ok(())
     }
 
     /// An agent's Talk availability (`GET /api/v2/channels/voice/availabilities/{id}`).
     /// With omnichannel routing on, `agent_state` is derived from the unified status.
+    /// The answer is read wrapped in `availability` (as documented) or bare.
     ///
     /// # Errors
     /// [`Error::Api`], [`Error::Decode`].
     pub async fn talk_availability(&self, agent_id: i64) -> Result<TalkAvailability> {
         let request = ApiRequest::get("/api/v2/channels/voice/availabilities/{agent_id}")
             .param("agent_id", agent_id)?;
-        Ok(self.api.send_json::<TalkAvailabilityEnvelope>(request).await?.availability)
+        let value: Value = self.api.send_json(request).await?;
+        talk_availability_from(&value).map_err(|(json_path, message)| Error::Decode {
+            provider: PROVIDER,
+            context: "GET /api/v2/channels/voice/availabilities/{agent_id}".into(),
+            json_path,
+            message,
+        })
     }
 
     /// Set an agent's Talk state (`PUT /api/v2/channels/voice/availabilities/{id}` with
@@ -709,15 +835,11 @@ impl ZendeskClient {
             .param("agent_id", agent_id)?
             .json(&json!({ "availability": { "agent_state": state.as_str() } }))?;
         let answer: Value = self.api.send_json(request).await?;
-        let availability = answer
-            .get("availability")
-            .cloned()
-            .and_then(|value| serde_json::from_value::<TalkAvailability>(value).ok())
-            .unwrap_or(TalkAvailability {
-                agent_state: Some(state.as_str().to_owned()),
-                via: None,
-                call_status: None,
-            });
+        let availability = talk_availability_from(&answer).ok().unwrap_or(TalkAvailability {
+            agent_state: Some(state.as_str().to_owned()),
+            via: None,
+            call_status: None,
+        });
         Ok(availability)
     }
 

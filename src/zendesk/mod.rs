@@ -48,12 +48,13 @@
 pub mod adapter;
 pub mod client;
 pub mod model;
+pub mod setup;
 pub mod webhook;
 
 pub use adapter::ZendeskProvider;
 pub use client::{
-    AccountMode, CustomStatusReading, ModeSetting, StatusCatalog, WritePath, ZendeskAuth, ZendeskClient,
-    ZendeskConfig,
+    AccountMode, CustomStatusReading, ModeSetting, StatusCatalog, UnifiedBody, UnifiedBodySetting, WritePath,
+    ZendeskAuth, ZendeskClient, ZendeskConfig,
 };
 pub use model::{AgentAvailability, AgentStatus, TalkAvailability, TalkState, UnifiedStatus};
 pub use webhook::{AgentEvent, WebhookEvent, WebhookVerifier};

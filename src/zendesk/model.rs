@@ -408,9 +408,33 @@ pub struct TalkAvailability {
     pub call_status: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct TalkAvailabilityEnvelope {
-    pub availability: TalkAvailability,
+/// Read a Talk availability answer: the documented `{"availability": {…}}` or the bare
+/// object (the reference's JSON-format example shows `{"agent_state": …, "via": …}`
+/// unwrapped; both are accepted). A body with neither an `availability` object nor any of
+/// `agent_state`, `via`, `call_status` is an error, never an empty availability.
+pub(crate) fn talk_availability_from(
+    value: &serde_json::Value,
+) -> Result<TalkAvailability, (String, String)> {
+    let object = value.as_object().ok_or_else(|| (".".to_owned(), "expected a JSON object".to_owned()))?;
+    let (inner, path) = match object.get("availability") {
+        Some(inner @ serde_json::Value::Object(_)) => (inner, "availability"),
+        Some(_) => return Err(("availability".into(), "expected an object".into())),
+        None if ["agent_state", "via", "call_status"].iter().any(|key| object.contains_key(*key)) => {
+            (value, ".")
+        }
+        None => {
+            return Err((
+                ".".into(),
+                "neither an `availability` object nor a bare availability (agent_state, via, call_status)"
+                    .into(),
+            ));
+        }
+    };
+    serde_path_to_error::deserialize(inner).map_err(|e| {
+        let at = e.path().to_string();
+        let message = e.inner().to_string();
+        (if path == "." { at } else { format!("{path}.{at}") }, message)
+    })
 }
 
 /// The parts of `GET /api/v2/account/settings` that reveal the status API in use.

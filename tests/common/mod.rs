@@ -9,6 +9,8 @@ pub mod claim_conformance;
 
 pub mod openapi;
 
+pub mod specs;
+
 pub mod mock;
 
 pub mod usedesk_mock;
