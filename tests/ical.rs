@@ -1,0 +1,195 @@
+//! iCalendar schedules: Google- and Outlook-shaped feeds (fixtures written for these tests),
+//! DST transitions in Europe/Berlin and America/New_York, recurrence with exceptions, the
+//! file and URL sources.
+#![cfg(feature = "ical")]
+
+use chrono::{DateTime, TimeZone, Utc};
+use deskbridge::Error;
+use deskbridge::schedule::ical::{AllDay, Assignee, IcalOptions, IcalSchedule};
+use deskbridge::schedule::normalize_email;
+
+const GOOGLE: &str = include_str!("fixtures/ical/google_shared.ics");
+const OUTLOOK: &str = include_str!("fixtures/ical/outlook_hal.ics");
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().unwrap()
+}
+
+fn year() -> (DateTime<Utc>, DateTime<Utc>) {
+    (utc(2026, 1, 1, 0, 0), utc(2027, 1, 1, 0, 0))
+}
+
+/// (email, start, end) triples of one agent, sorted.
+fn shifts_of(
+    expansion: &deskbridge::schedule::ical::Expansion,
+    email: &str,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    expansion.shifts.iter().filter(|s| normalize_email(&s.email) == email).map(|s| (s.start, s.end)).collect()
+}
+
+#[test]
+fn a_google_shared_calendar_expands_with_exceptions_dst_and_cancellations() {
+    let calendar = IcalSchedule::parse(GOOGLE, "google_shared.ics", &IcalOptions::default()).unwrap();
+    let (from, to) = year();
+    let expansion = calendar.shifts(from, to, &Assignee::Attendees).unwrap();
+
+    // Weekly on Mondays 09:00–17:00 Berlin: one EXDATE (Easter Monday), one moved instance
+    // (RECURRENCE-ID, SEQUENCE 1 while the master has 0), one RDATE, and the clocks going
+    // forward on 2026-03-29 (08:00Z before, 07:00Z after).
+    assert_eq!(
+        shifts_of(&expansion, "ana@example.com"),
+        vec![
+            (utc(2026, 3, 16, 8, 0), utc(2026, 3, 16, 16, 0)),
+            (utc(2026, 3, 23, 8, 0), utc(2026, 3, 23, 16, 0)),
+            (utc(2026, 3, 30, 7, 0), utc(2026, 3, 30, 15, 0)),
+            (utc(2026, 4, 2, 7, 0), utc(2026, 4, 2, 15, 0)),
+            (utc(2026, 4, 13, 10, 0), utc(2026, 4, 13, 18, 0)),
+            (utc(2026, 4, 20, 7, 0), utc(2026, 4, 20, 15, 0)),
+        ]
+    );
+    // One cancelled instance; the attendee who declined gets nothing; the room is no agent.
+    assert_eq!(
+        shifts_of(&expansion, "ben@example.com"),
+        vec![
+            (utc(2026, 3, 17, 8, 0), utc(2026, 3, 17, 16, 0)),
+            (utc(2026, 3, 31, 7, 0), utc(2026, 3, 31, 15, 0))
+        ]
+    );
+    assert!(shifts_of(&expansion, "gus@example.com").is_empty());
+    assert!(expansion.shifts.iter().all(|s| !s.email.contains("resource.calendar")));
+    // Night shifts across both Berlin transitions: 7 hours in March, 9 in October.
+    assert_eq!(
+        shifts_of(&expansion, "cy@example.com"),
+        vec![
+            (utc(2026, 3, 28, 21, 0), utc(2026, 3, 29, 4, 0)),
+            (utc(2026, 10, 24, 20, 0), utc(2026, 10, 25, 5, 0))
+        ]
+    );
+    // All-day event, read in the calendar's X-WR-TIMEZONE; agent named in the summary.
+    assert_eq!(
+        shifts_of(&expansion, "dee@example.com"),
+        vec![(utc(2026, 3, 31, 22, 0), utc(2026, 4, 1, 22, 0))]
+    );
+    // A cancelled series gives nothing.
+    assert!(shifts_of(&expansion, "eve@example.com").is_empty());
+    // UTC times; the agent named in the summary with a display name.
+    assert_eq!(
+        shifts_of(&expansion, "fay@example.com"),
+        vec![(utc(2026, 3, 18, 13, 0), utc(2026, 3, 18, 17, 0))]
+    );
+    assert_eq!(expansion.unassigned, vec!["4b6d8f0h2j@google.com".to_owned()]);
+    assert_eq!(expansion.shifts.len(), 12);
+}
+
+#[test]
+fn a_window_returns_only_overlapping_instances() {
+    let calendar = IcalSchedule::parse(GOOGLE, "google_shared.ics", &IcalOptions::default()).unwrap();
+    // 2026-03-29T03:00Z: cy's night shift ends at 04:00Z; ana's next Monday shift is outside.
+    let expansion =
+        calendar.shifts(utc(2026, 3, 29, 3, 0), utc(2026, 3, 29, 12, 0), &Assignee::Attendees).unwrap();
+    assert_eq!(expansion.shifts.len(), 1);
+    assert_eq!(expansion.shifts[0].email, "cy@example.com");
+    assert!(
+        calendar
+            .shifts(utc(2026, 3, 29, 12, 0), utc(2026, 3, 29, 3, 0), &Assignee::Attendees)
+            .unwrap()
+            .shifts
+            .is_empty()
+    );
+}
+
+#[test]
+fn all_day_events_can_be_ignored_and_summaries_can_be_the_only_rule() {
+    let options = IcalOptions { all_day: AllDay::Ignore, ..IcalOptions::default() };
+    let calendar = IcalSchedule::parse(GOOGLE, "google_shared.ics", &options).unwrap();
+    let (from, to) = year();
+    let expansion = calendar.shifts(from, to, &Assignee::Attendees).unwrap();
+    assert!(shifts_of(&expansion, "dee@example.com").is_empty());
+    let by_summary = calendar.shifts(from, to, &Assignee::Summary).unwrap();
+    assert_eq!(
+        by_summary.shifts.iter().map(|s| s.email.as_str()).collect::<Vec<_>>(),
+        vec!["fay@example.com"]
+    );
+}
+
+#[test]
+fn an_outlook_calendar_with_windows_zone_names_and_vtimezone_blocks() {
+    let calendar = IcalSchedule::parse(OUTLOOK, "outlook_hal.ics", &IcalOptions::default()).unwrap();
+    let (from, to) = year();
+    let expansion = calendar.shifts(from, to, &Assignee::Calendar("hal@example.com".into())).unwrap();
+    assert_eq!(
+        shifts_of(&expansion, "hal@example.com"),
+        vec![
+            // Weekly 08:00–16:00 Eastern; New York springs forward on 2026-03-08.
+            (utc(2026, 3, 2, 13, 0), utc(2026, 3, 2, 21, 0)),
+            (utc(2026, 3, 9, 12, 0), utc(2026, 3, 9, 20, 0)),
+            // The one exception: 10:00–18:00.
+            (utc(2026, 3, 16, 14, 0), utc(2026, 3, 16, 22, 0)),
+            (utc(2026, 3, 23, 12, 0), utc(2026, 3, 23, 20, 0)),
+            // "W. Europe Standard Time" is Berlin (already on summer time on 2026-03-30).
+            (utc(2026, 3, 30, 7, 0), utc(2026, 3, 30, 15, 0)),
+            // Night across New York's fall back on 2026-11-01: 9 hours.
+            (utc(2026, 11, 1, 2, 0), utc(2026, 11, 1, 11, 0)),
+        ]
+    );
+    assert!(expansion.unassigned.is_empty());
+}
+
+fn error_of(text: &str) -> (String, String) {
+    match IcalSchedule::parse(text, "bad.ics", &IcalOptions::default()) {
+        Err(Error::InvalidInput { what, message }) => (what, message),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
+
+fn wrap(event: &str) -> String {
+    format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n{event}END:VCALENDAR\r\n")
+}
+
+#[test]
+fn malformed_feeds_are_errors_that_name_the_source_and_line() {
+    let (what, message) = error_of("<html><body>Sign in</body></html>\n");
+    assert!(what.contains("bad.ics"), "{what}");
+    assert!(message.contains("iCalendar") || message.contains("calendar"), "{message}");
+
+    let (what, message) = error_of(&wrap(
+        "BEGIN:VEVENT\r\nUID:x1\r\nDTSTART;TZID=Mars/Olympus:20260316T090000\r\nDTEND;TZID=Mars/Olympus:20260316T170000\r\nEND:VEVENT\r\n",
+    ));
+    assert!(what.contains("bad.ics, line 4") && what.contains("x1"), "{what}");
+    assert!(message.contains("Mars/Olympus"), "{message}");
+
+    let (what, message) = error_of(&wrap(
+        "BEGIN:VEVENT\r\nUID:x2\r\nDTEND:20260316T170000Z\r\nSUMMARY:a@b.com\r\nEND:VEVENT\r\n",
+    ));
+    assert!(what.contains("line 4") && what.contains("x2"), "{what}");
+    assert!(message.contains("DTSTART"), "{message}");
+
+    let (_, message) = error_of(&wrap(
+        "BEGIN:VEVENT\r\nUID:x3\r\nDTSTART:20260316T090000Z\r\nDTEND:20260316T170000Z\r\nRRULE:FREQ=MONTHLY;BYMONTHDAY=40\r\nEND:VEVENT\r\n",
+    ));
+    assert!(message.contains("RRULE"), "{message}");
+
+    let (what, message) =
+        error_of("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x4\r\nDTSTART:20260316T090000Z\r\n");
+    assert!(what.contains("bad.ics"), "{what}");
+    assert!(message.contains("never closed"), "{message}");
+
+    let (_, message) = error_of("");
+    assert!(message.contains("no calendar"), "{message}");
+}
+
+#[test]
+fn a_runaway_rule_is_refused_not_expanded_forever() {
+    let text = wrap(
+        "BEGIN:VEVENT\r\nUID:spin\r\nDTSTART:19700101T000000Z\r\nDURATION:PT1S\r\nRRULE:FREQ=SECONDLY\r\nSUMMARY:a@example.com\r\nEND:VEVENT\r\n",
+    );
+    let calendar = IcalSchedule::parse(&text, "spin.ics", &IcalOptions::default()).unwrap();
+    let (from, to) = year();
+    match calendar.shifts(from, to, &Assignee::Summary) {
+        Err(Error::InvalidInput { what, message }) => {
+            assert!(what.contains("spin.ics") && what.contains("spin"), "{what}");
+            assert!(message.contains("RRULE"), "{message}");
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
