@@ -184,6 +184,8 @@
 pub mod error;
 pub mod filter;
 pub mod http;
+#[cfg(feature = "ical")]
+pub mod ical;
 pub mod identity;
 pub mod inbox;
 pub mod mapping;

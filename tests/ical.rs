@@ -193,3 +193,175 @@ fn a_runaway_rule_is_refused_not_expanded_forever() {
         other => panic!("expected InvalidInput, got {other:?}"),
     }
 }
+
+mod sources {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use deskbridge::ical::{FeedCheck, FeedLocation, IcalFeed, IcalSource};
+    use deskbridge::ports::ScheduleSource;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const SECRET_PATH: &str =
+        "/calendar/ical/c_8f3a1e%40group.calendar.google.com/private-5e1f0c9a/basic.ics";
+
+    fn march() -> (DateTime<Utc>, DateTime<Utc>) {
+        (utc(2026, 3, 16, 0, 0), utc(2026, 3, 19, 0, 0))
+    }
+
+    #[test]
+    fn locations_are_files_or_urls_and_urls_are_never_shown_whole() {
+        assert_eq!(FeedLocation::parse("rota.ics").unwrap(), FeedLocation::File("rota.ics".into()));
+        let url = FeedLocation::parse("webcal://calendar.example.com/private-abc/basic.ics").unwrap();
+        assert!(matches!(&url, FeedLocation::Url(u) if u.scheme() == "https"));
+        assert_eq!(url.label(), "https://calendar.example.com/…");
+        assert!(!format!("{url:?}").contains("private-abc"));
+        assert!(FeedLocation::parse("  ").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_url_feed_is_polled_with_etag_and_last_modified_and_a_304_costs_no_parse() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(SECRET_PATH))
+            .and(header("if-none-match", "\"v1\""))
+            .and(header("if-modified-since", "Mon, 02 Mar 2026 10:00:00 GMT"))
+            .respond_with(ResponseTemplate::new(304))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(SECRET_PATH))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("etag", "\"v1\"")
+                    .insert_header("last-modified", "Mon, 02 Mar 2026 10:00:00 GMT")
+                    .insert_header("content-type", "text/calendar; charset=UTF-8")
+                    .set_body_string(GOOGLE),
+            )
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        let url = format!("{}{SECRET_PATH}", server.uri());
+        let source = IcalSource::new(vec![IcalFeed::parse_location(&url).unwrap()])
+            .unwrap()
+            .with_poll_interval(Duration::from_secs(3600));
+        let (from, to) = march();
+        let first = source.shifts(from, to).await.unwrap();
+        // Ana on the 16th, Ben on the 17th, Fay on the 18th (Eve's series is cancelled).
+        assert_eq!(first.len(), 3, "{first:?}");
+        // Within the poll interval: no request at all.
+        let again = source.shifts(from, to).await.unwrap();
+        assert_eq!(again, first);
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+        // A forced check sends both validators and gets 304: nothing parsed again.
+        assert_eq!(source.refresh().await.unwrap(), vec![FeedCheck::Unchanged]);
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(source.stats().reloads, 1);
+        assert_eq!(source.stats().unchanged, 1);
+        assert_eq!(source.shifts(from, to).await.unwrap(), first);
+        // Agents named anywhere in the feed count as scheduled.
+        let agents: Vec<String> =
+            source.agents().await.unwrap().unwrap().iter().map(|a| normalize_email(a)).collect();
+        assert_eq!(
+            agents,
+            ["ana@example.com", "ben@example.com", "cy@example.com", "dee@example.com", "fay@example.com"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_changed_feed_is_reloaded_and_a_broken_one_loads_nothing() {
+        let server = MockServer::start().await;
+        let url = format!("{}{SECRET_PATH}", server.uri());
+        let source = IcalSource::new(vec![IcalFeed::parse_location(&url).unwrap()])
+            .unwrap()
+            .with_poll_interval(Duration::ZERO);
+        let (from, to) = march();
+        let ok = Mock::given(method("GET"))
+            .and(path(SECRET_PATH))
+            .respond_with(ResponseTemplate::new(200).insert_header("etag", "\"v1\"").set_body_string(GOOGLE))
+            .mount_as_scoped(&server)
+            .await;
+        assert!(!source.shifts(from, to).await.unwrap().is_empty());
+        drop(ok);
+        // The feed is cut short in transit: an error naming the feed and line, no shifts.
+        let cut = &GOOGLE[..GOOGLE.len() / 2];
+        let broken = Mock::given(method("GET"))
+            .and(path(SECRET_PATH))
+            .respond_with(ResponseTemplate::new(200).insert_header("etag", "\"v2\"").set_body_string(cut))
+            .mount_as_scoped(&server)
+            .await;
+        match source.shifts(from, to).await {
+            Err(Error::InvalidInput { what, message }) => {
+                assert!(what.contains("ical feed http://127.0.0.1") && what.contains("line"), "{what}");
+                assert!(!what.contains("private-5e1f0c9a"), "{what}");
+                assert!(message.contains("never closed"), "{message}");
+            }
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+        drop(broken);
+        // A server error: the status, the feed's host only, nothing stale used.
+        let failing = Mock::given(method("GET"))
+            .and(path(SECRET_PATH))
+            .respond_with(ResponseTemplate::new(503).set_body_string("maintenance"))
+            .mount_as_scoped(&server)
+            .await;
+        match source.shifts(from, to).await {
+            Err(error @ Error::Api { status: 503, .. }) => {
+                assert!(!error.to_string().contains("private-5e1f0c9a"), "{error}");
+            }
+            other => panic!("expected Api 503, got {other:?}"),
+        }
+        drop(failing);
+        Mock::given(method("GET"))
+            .and(path("/moved.ics"))
+            .respond_with(ResponseTemplate::new(301).insert_header("location", SECRET_PATH))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(SECRET_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_string(OUTLOOK))
+            .mount(&server)
+            .await;
+        let moved = IcalSource::new(vec![
+            IcalFeed::parse_location(&format!("{}/moved.ics", server.uri()))
+                .unwrap()
+                .assignee(deskbridge::schedule::ical::Assignee::Calendar("hal@example.com".into())),
+        ])
+        .unwrap();
+        let shifts = moved.shifts(utc(2026, 3, 1, 0, 0), utc(2026, 3, 3, 0, 0)).await.unwrap();
+        assert_eq!(shifts.len(), 1);
+        assert_eq!(shifts[0].start, utc(2026, 3, 2, 13, 0));
+    }
+
+    #[tokio::test]
+    async fn a_file_feed_is_read_again_only_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hal.ics");
+        std::fs::write(&file, OUTLOOK).unwrap();
+        let source: Arc<IcalSource> = Arc::new(
+            IcalSource::new(vec![
+                IcalFeed::new(FeedLocation::File(file.clone()))
+                    .assignee(deskbridge::schedule::ical::Assignee::Calendar("hal@example.com".into())),
+            ])
+            .unwrap()
+            .with_poll_interval(Duration::ZERO),
+        );
+        let window = (utc(2026, 3, 1, 0, 0), utc(2026, 4, 1, 0, 0));
+        assert_eq!(source.shifts(window.0, window.1).await.unwrap().len(), 5);
+        assert_eq!(source.refresh().await.unwrap(), vec![FeedCheck::Unchanged]);
+        // Cancel the moved instance: the file changes (size), and is read again.
+        std::fs::write(&file, OUTLOOK.replace("SEQUENCE:1\r\n", "SEQUENCE:1\r\nSTATUS:CANCELLED\r\n"))
+            .unwrap();
+        assert_eq!(source.shifts(window.0, window.1).await.unwrap().len(), 4);
+        assert_eq!(source.stats().reloads, 2);
+        std::fs::remove_file(&file).unwrap();
+        match source.shifts(window.0, window.1).await {
+            Err(Error::InvalidInput { what, .. }) => assert!(what.contains("hal.ics"), "{what}"),
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+}

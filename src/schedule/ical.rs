@@ -363,6 +363,18 @@ impl IcalSchedule {
         self.events.len()
     }
 
+    /// Every agent the feed names per `assignee` (in events that are not cancelled), as
+    /// written, sorted by [`normalize_email`](super::normalize_email), each once.
+    pub fn agents(&self, assignee: &Assignee) -> Vec<String> {
+        let mut agents: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        for event in self.events.iter().filter(|event| !event.cancelled) {
+            for email in self.emails_for(event, assignee) {
+                agents.entry(super::normalize_email(&email)).or_insert(email);
+            }
+        }
+        agents.into_values().collect()
+    }
+
     /// The shifts that overlap `[from, to)` and whose event names an agent per `assignee`.
     ///
     /// # Errors
