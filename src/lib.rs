@@ -204,6 +204,8 @@ pub mod aircall;
 pub mod bridges;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "shifton")]
+pub mod shifton;
 #[cfg(feature = "talkdesk")]
 pub mod talkdesk;
 #[cfg(feature = "twitter")]
