@@ -478,7 +478,7 @@ impl ShiftonClient {
                     token_endpoint,
                 }))
                 .timeout(config.timeout)
-                .retry_policy(config.retry.clone())
+                .retry_policy(config.retry)
                 .rate_limit(config.rate_limit)
                 .rate_limit_headers(RateLimitHeaders::none());
             if let Some(transport) = &transport {
