@@ -53,7 +53,8 @@ use reqwest::Method;
 /// The schedule used when no `--schedule` is given on the simulator.
 const SAMPLE_SCHEDULE: &str = include_str!("data/sample_schedule.csv");
 /// The employee map used with the Shifton simulator.
-const SAMPLE_EMPLOYEE_MAP: &str = "examples/data/shifton_employee_map.csv";
+const SAMPLE_EMPLOYEE_MAP: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/shifton_employee_map.csv");
 /// Default seconds between two checks of a Shifton or iCalendar source in watch mode.
 const DEFAULT_POLL_SECONDS: u64 = 60;
 /// The instant used with the bundled sample when no `--at` is given (11:00 in Berlin on
