@@ -148,7 +148,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report.insert("load_and_expand_allocated_bytes".into(), whole.allocated.into());
     // The process's peak resident memory (Linux), feed text and every run included.
     if let Some(kib) = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
-        status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
     }) {
         report.insert("process_peak_rss_bytes".into(), (kib * 1024).into());
     }

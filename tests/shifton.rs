@@ -272,3 +272,30 @@ fn partial_environment_configurations_name_what_is_missing() {
     assert_eq!(config.time_zone, chrono_tz::America::New_York);
     assert!(!format!("{config:?}").contains("secret-key-77"));
 }
+
+#[tokio::test]
+async fn a_shift_of_a_newly_hired_employee_reads_the_employees_again() {
+    let mut config = ShiftonSimConfig::sample();
+    config.shifts.push(ShiftonShiftSeed::new(
+        7001,
+        200,
+        Some(1010),
+        "2026-11-26 09:00:00",
+        "2026-11-26 17:00:00",
+    ));
+    let sim = ShiftonSim::start(config).await.unwrap();
+    let client = ShiftonClient::new(api_key_config(&sim, &sim)).unwrap();
+    let schedule = ShiftonSchedule::connect_with_map(client, &sample_map()).await.unwrap();
+    let window = (utc(2026, 11, 26, 0), utc(2026, 11, 27, 0));
+    // 1010 is not an employee yet: the shift is nobody's (read once more, then ignored).
+    assert!(schedule.shifts(window.0, window.1).await.unwrap().is_empty());
+    assert_eq!(sim.server().requests_matching(Method::GET, "/api/v1/employees").len(), 2);
+    sim.add_employee(
+        deskbridge::sim::shifton::ShiftonEmployeeSeed::new(1010, "Greta Gruber")
+            .with_email("greta@example.com"),
+    );
+    let schedule = schedule.with_refresh_interval(Duration::ZERO);
+    let shifts = schedule.shifts(window.0, window.1).await.unwrap();
+    assert_eq!(shifts.len(), 1);
+    assert_eq!(shifts[0].email, "greta@example.com");
+}

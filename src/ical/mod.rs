@@ -496,7 +496,11 @@ impl ScheduleSource for IcalSource {
         let mut agents = Vec::new();
         for state in &self.feeds {
             let (schedule, _) = self.check(state, false).await?;
-            agents.extend(schedule.agents(&state.feed.assignee));
+            match &state.feed.assignee {
+                // An agent's own calendar covers them even when it holds no event yet.
+                Assignee::Calendar(email) => agents.push(email.trim().to_owned()),
+                assignee => agents.extend(schedule.agents(assignee)),
+            }
         }
         Ok(Some(agents))
     }

@@ -284,10 +284,14 @@ struct Cached {
 /// [`with_refresh_interval`](Self::with_refresh_interval) (default 5 minutes): Shifton
 /// documents no change marker (no `ETag`, no "updated since" filter; UNCONFIRMED), so a
 /// window is read again only once it is that old.
+///
+/// Employees are read when the source connects, and again when a shift names an employee
+/// the last read did not have (someone hired since), so their shifts are not lost.
 #[derive(Debug)]
 pub struct ShiftonSchedule {
     client: ShiftonClient,
-    roster: Roster,
+    map: EmployeeMap,
+    roster: std::sync::RwLock<Roster>,
     refresh: Duration,
     cache: tokio::sync::Mutex<HashMap<NaiveDateTime, Cached>>,
 }
@@ -322,7 +326,13 @@ impl ShiftonSchedule {
                 "shifton employees with no e-mail and no mapping entry: their shifts are ignored"
             );
         }
-        Ok(Self { client, roster, refresh: Self::DEFAULT_REFRESH, cache: Default::default() })
+        Ok(Self {
+            client,
+            map: map.clone(),
+            roster: std::sync::RwLock::new(roster),
+            refresh: Self::DEFAULT_REFRESH,
+            cache: Default::default(),
+        })
     }
 
     /// Read a window of shifts again once it is this old.
@@ -331,9 +341,20 @@ impl ShiftonSchedule {
         self
     }
 
-    /// The join of employees and agents.
-    pub fn roster(&self) -> &Roster {
-        &self.roster
+    /// The join of employees and agents, as last read.
+    pub fn roster(&self) -> Roster {
+        self.roster.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Read the employees again and join them with the mapping file.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub async fn refresh_roster(&self) -> Result<()> {
+        let employees = self.client.employees().await?;
+        let roster = Roster::join(&employees, &self.map)?;
+        *self.roster.write().unwrap_or_else(std::sync::PoisonError::into_inner) = roster;
+        Ok(())
     }
 
     /// The shifts of one aligned window starting at `start` (company-local).
@@ -345,7 +366,14 @@ impl ShiftonSchedule {
             }
         }
         let raw = self.client.shifts(start, start + length).await?;
-        let (shifts, unnamed) = convert_shifts(&raw, &self.roster, self.client.config().time_zone)?;
+        let zone = self.client.config().time_zone;
+        let (mut shifts, mut unnamed) = convert_shifts(&raw, &self.roster(), zone)?;
+        let roster = self.roster();
+        if unnamed.iter().any(|id| !roster.unmapped.iter().any(|e| &e.id == id)) {
+            // A shift of an employee the last read did not know: read the employees again.
+            self.refresh_roster().await?;
+            (shifts, unnamed) = convert_shifts(&raw, &self.roster(), zone)?;
+        }
         if !unnamed.is_empty() {
             tracing::warn!(employees = ?unnamed, "shifton shifts of employees with no e-mail: ignored");
         }
@@ -389,7 +417,7 @@ impl ScheduleSource for ShiftonSchedule {
     }
 
     async fn agents(&self) -> Result<Option<Vec<String>>> {
-        let mut agents: Vec<String> = self.roster.emails.values().cloned().collect();
+        let mut agents: Vec<String> = self.roster().emails.into_values().collect();
         agents.sort_by_key(|a| normalize_email(a));
         agents.dedup_by_key(|a| normalize_email(a));
         Ok(Some(agents))

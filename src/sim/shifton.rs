@@ -443,6 +443,13 @@ impl ShiftonSim {
         state.config.shifts.push(shift);
     }
 
+    /// Add or replace an employee (as a manager hiring someone).
+    pub fn add_employee(&self, employee: ShiftonEmployeeSeed) {
+        let mut state = lock(&self.state);
+        state.config.employees.retain(|e| e.id != employee.id);
+        state.config.employees.push(employee);
+    }
+
     /// Stop the server gracefully.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
