@@ -2,6 +2,8 @@
 //! polled URL), against the simulators, as a user runs it.
 #![cfg(all(feature = "sim", feature = "usedesk", feature = "shifton", feature = "ical"))]
 
+// Shared with the other shift → Usedesk tests; only the example runner is used here.
+#[allow(dead_code)]
 #[path = "support_shift.rs"]
 mod support;
 
