@@ -10,7 +10,8 @@
 //! Europe/Berlin, attendee = the agent) plus, for every tenth agent, an `EXDATE` and an
 //! overridden instance. Timed, per run: parsing and checking the feed
 //! ([`IcalSchedule::parse`]) and expanding the whole of 2026 into shifts
-//! ([`IcalSchedule::shifts`]). Memory is measured with a counting global allocator:
+//! ([`IcalSchedule::shifts`]), and the four-day window a sync run asks for at the end of the
+//! year (every rule still walks from its `DTSTART`). Memory is measured with a counting global allocator:
 //! bytes allocated during each step, the peak held at once, and what the parsed calendar
 //! keeps, and the process's peak resident memory (`VmHWM`). Prints one JSON document.
 
@@ -111,15 +112,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = feed(agents, days);
     let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().ok_or("date")?;
     let to = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).single().ok_or("date")?;
-    let (mut parse_s, mut expand_s) = (Vec::new(), Vec::new());
+    let (mut parse_s, mut expand_s, mut window_s) = (Vec::new(), Vec::new(), Vec::new());
+    // What a sync run asks for at the end of the year: two days either side of now.
+    let now = Utc.with_ymd_and_hms(2026, 12, 28, 10, 0, 0).single().ok_or("date")?;
+    let (window_from, window_to) = (now - chrono::Duration::days(2), now + chrono::Duration::days(2));
     let mut report = serde_json::Map::new();
     for run in 0..runs {
         let (calendar, parse) = measure(|| IcalSchedule::parse(&text, "bench.ics", &IcalOptions::default()));
         let calendar = calendar?;
         let (expansion, expand) = measure(|| calendar.shifts(from, to, &Assignee::Attendees));
         let expansion = expansion?;
+        let (window, window_step) = measure(|| calendar.shifts(window_from, window_to, &Assignee::Attendees));
+        let window = window?;
         parse_s.push(parse.seconds);
         expand_s.push(expand.seconds);
+        window_s.push(window_step.seconds);
+        if run == 0 {
+            report.insert("window_shifts".into(), window.shifts.len().into());
+        }
         if run == 0 {
             report.insert("feed_bytes".into(), text.len().into());
             report.insert("events".into(), calendar.event_count().into());
@@ -145,6 +155,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report.insert("parse_seconds_best".into(), parse_s[0].into());
     report.insert("expand_seconds_median".into(), median(&mut expand_s).into());
     report.insert("expand_seconds_best".into(), expand_s[0].into());
+    report.insert("window_4_days_seconds_median".into(), median(&mut window_s).into());
+    report.insert("window_4_days_seconds_best".into(), window_s[0].into());
     report.insert("load_and_expand_allocated_bytes".into(), whole.allocated.into());
     // The process's peak resident memory (Linux), feed text and every run included.
     if let Some(kib) = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
