@@ -368,3 +368,47 @@ mod sources {
         }
     }
 }
+
+/// Hostile or damaged feeds: every prefix, and copies with lines dropped or values
+/// garbled, parse to a calendar or to an `InvalidInput` error, never a panic; whatever
+/// parses also expands without panicking.
+#[test]
+fn damaged_feeds_never_panic() {
+    let (from, to) = year();
+    let check = |text: &str| match IcalSchedule::parse(text, "damaged.ics", &IcalOptions::default()) {
+        Ok(calendar) => {
+            let _ = calendar.shifts(from, to, &Assignee::Attendees);
+        }
+        Err(Error::InvalidInput { .. }) => {}
+        Err(other) => panic!("unexpected error kind: {other:?}"),
+    };
+    for source in [GOOGLE, OUTLOOK] {
+        for cut in (0..source.len()).step_by(37).filter(|&i| source.is_char_boundary(i)) {
+            check(&source[..cut]);
+        }
+        let lines: Vec<&str> = source.split("\r\n").collect();
+        for skip in 0..lines.len() {
+            let dropped: Vec<&str> =
+                lines.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, l)| *l).collect();
+            check(&dropped.join("\r\n"));
+            let garbled: Vec<String> =
+                lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        if i == skip { l.replace(|c: char| c.is_ascii_digit(), "9") } else { (*l).to_owned() }
+                    })
+                    .collect();
+            check(&garbled.join("\r\n"));
+        }
+    }
+    check(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:99999999T999999Z\r\nRRULE:FREQ=YEARLY;INTERVAL=99999999\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    check(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20260101T000000Z\r\nDURATION:P99999999W\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    check(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20260101T000000Z\r\nRRULE:FREQ=DAILY;UNTIL=19000101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+}
