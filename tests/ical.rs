@@ -412,3 +412,17 @@ fn damaged_feeds_never_panic() {
         "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20260101T000000Z\r\nRRULE:FREQ=DAILY;UNTIL=19000101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
     );
 }
+
+#[test]
+fn rdates_without_a_rule_honour_exdate() {
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nUID:r1\r\n\
+        DTSTART;TZID=America/New_York:20260307T090000\r\nDTEND;TZID=America/New_York:20260307T170000\r\n\
+        RDATE;TZID=America/New_York:20260308T090000,20260309T090000\r\n\
+        EXDATE;TZID=America/New_York:20260309T090000\r\nSUMMARY:ivy@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let calendar = IcalSchedule::parse(text, "rdate.ics", &IcalOptions::default()).unwrap();
+    let (from, to) = year();
+    let starts: Vec<_> =
+        calendar.shifts(from, to, &Assignee::Summary).unwrap().shifts.iter().map(|s| s.start).collect();
+    // Saturday before New York springs forward (EST), Sunday after (EDT); Monday excluded.
+    assert_eq!(starts, vec![utc(2026, 3, 7, 14, 0), utc(2026, 3, 8, 13, 0)]);
+}

@@ -446,8 +446,16 @@ impl IcalSchedule {
     ) -> Result<Vec<(When, Option<Length>)>> {
         let mut out = Vec::new();
         let Some(rule) = &event.rule else {
+            // No rule: the start and any RDATEs form the set; EXDATE still applies to them.
             out.push((event.start, None));
             out.extend(event.rdates.iter().copied());
+            out.retain(|(when, _)| {
+                let local = match *when {
+                    When::Local { at, .. } => at,
+                    When::Date(date) => date.and_time(NaiveTime::MIN),
+                };
+                !event.exdates.contains(&local)
+            });
             return Ok(out);
         };
         // Wall-clock bounds, padded by a day more than any offset and the event's length.
