@@ -426,3 +426,37 @@ fn rdates_without_a_rule_honour_exdate() {
     // Saturday before New York springs forward (EST), Sunday after (EDT); Monday excluded.
     assert_eq!(starts, vec![utc(2026, 3, 7, 14, 0), utc(2026, 3, 8, 13, 0)]);
 }
+
+/// A window far from the rules' start (where the expansion restarts the rule near the
+/// window instead of walking from `DTSTART`) gives exactly the instances a full
+/// expansion from the start gives, across DST changes, intervals, EXDATEs, overrides,
+/// UNTIL and rules that cannot be restarted (COUNT, MONTHLY, BYSETPOS).
+#[test]
+fn windows_far_from_the_start_match_a_full_expansion() {
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n\
+        BEGIN:VEVENT\r\nUID:w2\r\nDTSTART;TZID=Europe/Berlin:20200108T220000\r\nDTEND;TZID=Europe/Berlin:20200109T060000\r\n\
+        RRULE:FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=MO,WE,SA\r\nEXDATE;TZID=Europe/Berlin:20261021T220000\r\nSUMMARY:a@example.com\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:w2\r\nRECURRENCE-ID;TZID=Europe/Berlin:20261104T220000\r\nDTSTART;TZID=Europe/Berlin:20261104T230000\r\n\
+        DTEND;TZID=Europe/Berlin:20261105T070000\r\nSUMMARY:a@example.com\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:d3\r\nDTSTART;TZID=America/New_York:20190301T073000\r\nDURATION:PT9H\r\n\
+        RRULE:FREQ=DAILY;INTERVAL=3;BYDAY=MO,TU,WE,TH,FR;UNTIL=20261120T000000Z\r\nSUMMARY:b@example.com\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:c1\r\nDTSTART:20210104T090000Z\r\nDTEND:20210104T170000Z\r\nRRULE:FREQ=WEEKLY;COUNT=400\r\n\
+        SUMMARY:c@example.com\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:m1\r\nDTSTART;TZID=Europe/Berlin:20200131T090000\r\nDTEND;TZID=Europe/Berlin:20200131T170000\r\n\
+        RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1\r\nSUMMARY:d@example.com\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:a1\r\nDTSTART;VALUE=DATE:20200104\r\nDTEND;VALUE=DATE:20200105\r\nRRULE:FREQ=WEEKLY;BYDAY=SA\r\n\
+        SUMMARY:e@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let calendar = IcalSchedule::parse(text, "far.ics", &IcalOptions::default()).unwrap();
+    let beginning = utc(2019, 1, 1, 0, 0);
+    let mut checked = 0;
+    for (month, day) in [(3, 27), (3, 29), (10, 20), (10, 24), (11, 1), (11, 4), (11, 18), (11, 30)] {
+        let from = utc(2026, month, day, 0, 0);
+        let to = from + chrono::Duration::days(4);
+        let window = calendar.shifts(from, to, &Assignee::Summary).unwrap().shifts;
+        let mut reference = calendar.shifts(beginning, to, &Assignee::Summary).unwrap().shifts;
+        reference.retain(|s| s.start < to && s.end > from);
+        assert_eq!(window, reference, "window from {from}");
+        checked += window.len();
+    }
+    assert!(checked >= 30, "{checked}");
+}

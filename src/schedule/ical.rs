@@ -154,6 +154,18 @@ enum Length {
     Exact(TimeDelta),
 }
 
+/// A rule that may be restarted at a later start without changing any instance after
+/// it: `FREQ=DAILY` or `WEEKLY` with no `COUNT` (counting needs the walk from the start),
+/// no `BYSETPOS`, `BYWEEKNO` or `BYYEARDAY`. Moving its start by whole periods
+/// (`INTERVAL` days or weeks, in wall-clock time) keeps the period grid, the default
+/// weekday and time, and `UNTIL`; so the instances from one period after the new start on
+/// are exactly the original ones.
+#[derive(Debug, Clone)]
+struct Jump {
+    rule: rrule::RRule<rrule::Unvalidated>,
+    period: TimeDelta,
+}
+
 /// One `VEVENT`, read and checked.
 #[derive(Debug, Clone)]
 struct Event {
@@ -162,6 +174,10 @@ struct Event {
     start: When,
     length: Length,
     rule: Option<rrule::RRuleSet>,
+    /// For a rule whose instances repeat with a fixed wall-clock period (see
+    /// [`Jump`]): the rule again, to be restarted near a window instead of walked from
+    /// `DTSTART`.
+    jump: Option<Jump>,
     rdates: Vec<(When, Option<Length>)>,
     exdates: HashSet<NaiveDateTime>,
     recurrence_id: Option<NaiveDateTime>,
@@ -464,6 +480,8 @@ impl IcalSchedule {
                 Length::Nominal(d) | Length::Exact(d) => d.max(TimeDelta::zero()),
             };
         let (low, high) = (from.naive_utc() - pad, to.naive_utc() + TimeDelta::days(2));
+        let restarted = event.jump.as_ref().and_then(|jump| restart(jump, event.start, low));
+        let rule = restarted.as_ref().unwrap_or(rule);
         let mut seen = 0usize;
         for instance in rule {
             let local = instance.naive_utc();
@@ -500,6 +518,23 @@ impl IcalSchedule {
         }
         Ok(out)
     }
+}
+
+/// `jump`'s rule restarted at the last whole period that leaves a full period before
+/// `low` (wall-clock), when that is later than the event's start; `None` to walk from the
+/// start.
+fn restart(jump: &Jump, start: When, low: NaiveDateTime) -> Option<rrule::RRuleSet> {
+    let local_start = match start {
+        When::Local { at, .. } => at,
+        When::Date(date) => date.and_time(NaiveTime::MIN),
+    };
+    let target = low.checked_sub_signed(jump.period)?;
+    if target <= local_start.checked_add_signed(jump.period)? {
+        return None;
+    }
+    let periods = (target - local_start).num_seconds() / jump.period.num_seconds().max(1);
+    let new_start = local_start.checked_add_signed(jump.period.checked_mul(i32::try_from(periods).ok()?)?)?;
+    jump.rule.clone().build(rrule::Tz::UTC.from_utc_datetime(&new_start)).ok()
 }
 
 /// One instance's UTC range (dates read in `date_zone`).
@@ -714,9 +749,12 @@ impl EventReader<'_> {
             When::Local { zone, .. } => Some(zone),
             When::Date(_) => None,
         };
-        let rule = match rule_text {
-            Some(rule) => Some(self.rule(&uid, rule, start)?),
-            None => None,
+        let (rule, jump) = match rule_text {
+            Some(rule) => {
+                let (set, jump) = self.rule(&uid, rule, start)?;
+                (Some(set), jump)
+            }
+            None => (None, None),
         };
         let exdates = exdates.into_iter().map(|when| Self::in_zone(when, master_zone)).collect();
         let recurrence_id = recurrence_id.map(|when| Self::in_zone(when, master_zone));
@@ -728,6 +766,7 @@ impl EventReader<'_> {
             start,
             length,
             rule,
+            jump,
             rdates,
             exdates,
             recurrence_id,
@@ -746,7 +785,22 @@ impl EventReader<'_> {
         uid: &str,
         mut rule: calcard::icalendar::ICalendarRecurrenceRule,
         start: When,
-    ) -> Result<rrule::RRuleSet> {
+    ) -> Result<(rrule::RRuleSet, Option<Jump>)> {
+        use calcard::icalendar::ICalendarFrequency;
+        let interval = i64::from(rule.interval.unwrap_or(1).max(1));
+        let period = match rule.freq {
+            ICalendarFrequency::Daily => Some(TimeDelta::days(interval)),
+            ICalendarFrequency::Weekly => Some(TimeDelta::weeks(interval)),
+            _ => None,
+        }
+        .filter(|_| {
+            rule.count.is_none()
+                && rule.bysetpos.is_empty()
+                && rule.byweekno.is_empty()
+                && rule.byyearday.is_empty()
+                && rule.rscale.is_none()
+                && rule.skip.is_none()
+        });
         let until = rule.until.take();
         let text = rule.to_string();
         let bad = |message: String| self.error(uid, format!("RRULE \"{}\": {message}", excerpt(&text, 120)));
@@ -779,7 +833,9 @@ impl EventReader<'_> {
             When::Local { at, .. } => at,
             When::Date(date) => date.and_time(NaiveTime::MIN),
         };
-        parsed.build(wall(local_start)).map_err(|e| bad(e.to_string()))
+        let jump = period.map(|period| Jump { rule: parsed.clone(), period });
+        let set = parsed.build(wall(local_start)).map_err(|e| bad(e.to_string()))?;
+        Ok((set, jump))
     }
 }
 
