@@ -14,11 +14,17 @@
 //! cargo run --example shift_to_usedesk -- --group-chats "Chat team" --group-requests "Mail team"
 //! cargo run --example shift_to_usedesk -- --watch --for 10
 //! USEDESK_API_TOKEN=… cargo run --example shift_to_usedesk -- --schedule shifts.csv --dry-run
+//! cargo run --example shift_to_usedesk -- --source shifton    # Shifton simulator unless SHIFTON_* set
+//! cargo run --example shift_to_usedesk -- --source ical examples/data/sample_rota.ics
+//! cargo run --example shift_to_usedesk -- --source ical https://calendar.example.com/rota.ics --watch
 //! ```
 //!
 //! Without `USEDESK_API_TOKEN` it runs against the in-process Usedesk simulator (sample
 //! roster) with the bundled `examples/data/sample_schedule.csv`, at 2026-11-23T10:00:00Z
-//! unless `--at` is given. Exit codes: 0 when every planned change was written or
+//! unless `--at` is given. `--source shifton` reads Shifton (the `SHIFTON_*` variables;
+//! without them, the in-process Shifton simulator's sample company and
+//! `examples/data/shifton_employee_map.csv`); `--source ical FILE_OR_URL` reads an
+//! iCalendar file or feed URL (polled with `ETag` / `If-Modified-Since` in watch mode). Exit codes: 0 when every planned change was written or
 //! deliberately skipped, 1 when a write or a provider call failed, 2 for bad usage or
 //! configuration (unknown group names included, in which case nothing was written).
 
@@ -32,7 +38,12 @@ use chrono_tz::Tz;
 use deskbridge::Error;
 use deskbridge::filter::GroupFilter;
 use deskbridge::http::RateLimit;
+use deskbridge::ical::{IcalFeed, IcalSource};
+use deskbridge::ports::ScheduleSource;
+use deskbridge::schedule::ical::{AllDay, Assignee, IcalOptions};
 use deskbridge::schedule::{Schedule, parse_zone, shifts_from_csv, shifts_from_json};
+use deskbridge::shifton::{ShiftonAuth, ShiftonClient, ShiftonConfig, ShiftonSchedule};
+use deskbridge::sim::shifton::{ShiftonSim, ShiftonSimConfig};
 use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
 use deskbridge::status::Channel;
 use deskbridge::sync::{ShiftSpec, ShiftSync, SyncReport, Unscheduled};
@@ -41,6 +52,11 @@ use reqwest::Method;
 
 /// The schedule used when no `--schedule` is given on the simulator.
 const SAMPLE_SCHEDULE: &str = include_str!("data/sample_schedule.csv");
+/// The employee map used with the Shifton simulator.
+const SAMPLE_EMPLOYEE_MAP: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/shifton_employee_map.csv");
+/// Default seconds between two checks of a Shifton or iCalendar source in watch mode.
+const DEFAULT_POLL_SECONDS: u64 = 60;
 /// The instant used with the bundled sample when no `--at` is given (11:00 in Berlin on
 /// the sample's first day: some agents on shift, some off).
 const SAMPLE_INSTANT: (i32, u32, u32, u32) = (2026, 11, 23, 10);
@@ -57,6 +73,18 @@ OPTIONS:
     --schedule PATH            Shift schedule, CSV or JSON (by extension .csv/.json, else
                                by content). Columns/fields: email, start, end, timezone.
                                Default on the simulator: the bundled sample schedule.
+    --source schedule          Read --schedule (default).
+    --source shifton           Read shifts from Shifton (SHIFTON_* variables below; none
+                               set: the Shifton simulator's sample company).
+    --source ical FILE_OR_URL  Read an iCalendar file or feed (https://, webcal://). A
+                               shared calendar by default: each event's attendees, or an
+                               e-mail in its summary, are the agents on shift.
+    --ical-agent EMAIL         The iCalendar feed is this one agent's own calendar.
+    --ical-calendars PATH      One calendar per agent: a CSV file with the columns
+                               feed,email (feed = file or URL); replaces FILE_OR_URL.
+    --ical-all-day shift|ignore  All-day events are shifts (default) or ignored.
+    --poll-every SECONDS       Watch mode: check a Shifton or iCalendar source at most
+                               this often (default 60; an unchanged feed costs a 304).
     --at RFC3339               The instant to apply (default: now; on the simulator with
                                the bundled sample: 2026-11-23T10:00:00Z). With --watch the
                                clock starts there and runs at real speed.
@@ -83,6 +111,14 @@ ENVIRONMENT:
     USEDESK_API_TOKEN          API channel token. Unset: run on the in-process simulator.
     USEDESK_BASE_URL           Everything before the method name (default
                                https://api.usedesk.ru; e.g. https://secure.usedesk.com/uapi).
+    SHIFTON_API_KEY            Shifton API key (current API), or the legacy login:
+    SHIFTON_USERNAME, SHIFTON_PASSWORD, SHIFTON_CLIENT_ID, SHIFTON_CLIENT_SECRET
+    SHIFTON_COMPANY_ID         Company id (needed by the legacy login).
+    SHIFTON_PROJECT_ID         The project whose shifts are read.
+    SHIFTON_TIME_ZONE          The company's IANA zone (planned times are local to it).
+    SHIFTON_BASE_URL           Token and employees host (default https://api2.shifton.com).
+    SHIFTON_SHIFTS_BASE_URL    Shifts host (default https://api.shifton.com).
+    SHIFTON_EMPLOYEE_MAP       CSV employee_id,email for employees without an e-mail.
 
 EXIT CODES:
     0  every planned change was written or deliberately skipped
@@ -94,6 +130,11 @@ EXIT CODES:
 #[derive(Debug)]
 struct Options {
     schedule: Option<PathBuf>,
+    source: Source,
+    ical_agent: Option<String>,
+    ical_calendars: Option<PathBuf>,
+    ical_all_day: AllDay,
+    poll_every: Duration,
     at: Option<DateTime<Utc>>,
     timezone: Tz,
     group_chats: Vec<String>,
@@ -106,6 +147,17 @@ struct Options {
     watch: bool,
     reconcile_every: Duration,
     run_for: Option<Duration>,
+}
+
+/// Where the shifts come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// `--schedule PATH` (or the bundled sample).
+    Schedule,
+    /// Shifton.
+    Shifton,
+    /// An iCalendar file or URL (`None` with `--ical-calendars`).
+    Ical(Option<String>),
 }
 
 /// What the command line asks for.
@@ -127,6 +179,11 @@ fn parse_seconds(flag: &str, value: &str) -> Result<Duration, String> {
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut options = Options {
         schedule: None,
+        source: Source::Schedule,
+        ical_agent: None,
+        ical_calendars: None,
+        ical_all_day: AllDay::Shift,
+        poll_every: Duration::from_secs(DEFAULT_POLL_SECONDS),
         at: None,
         timezone: Tz::UTC,
         group_chats: Vec::new(),
@@ -157,6 +214,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
                 | "--do-not-change"
                 | "--reconcile-every"
                 | "--for"
+                | "--source"
+                | "--ical-agent"
+                | "--ical-calendars"
+                | "--ical-all-day"
+                | "--poll-every"
         );
         let value = if takes_value {
             match inline {
@@ -186,6 +248,46 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
                 })?;
                 options.at = Some(at.with_timezone(&Utc));
             }
+            "--source" => {
+                options.source = match value.trim() {
+                    "schedule" | "file" => Source::Schedule,
+                    "shifton" => Source::Shifton,
+                    "ical" => {
+                        // The location follows, unless --ical-calendars gives the feeds.
+                        match args.next() {
+                            Some(next) if next == "--ical-calendars" => {
+                                let path = args.next().ok_or("--ical-calendars needs a path")?;
+                                options.ical_calendars = Some(PathBuf::from(path));
+                                Source::Ical(None)
+                            }
+                            Some(next) if !next.starts_with("--") => Source::Ical(Some(next)),
+                            _ => {
+                                return Err(
+                                    "--source ical needs a FILE_OR_URL (or --ical-calendars PATH)".into()
+                                );
+                            }
+                        }
+                    }
+                    other => {
+                        return Err(format!("--source expects schedule, shifton or ical, got \"{other}\""));
+                    }
+                };
+            }
+            "--ical-agent" => {
+                if !value.contains('@') {
+                    return Err(format!("--ical-agent expects an e-mail, got \"{value}\""));
+                }
+                options.ical_agent = Some(value.trim().to_owned());
+            }
+            "--ical-calendars" => options.ical_calendars = Some(PathBuf::from(value)),
+            "--ical-all-day" => {
+                options.ical_all_day = match value.trim() {
+                    "shift" => AllDay::Shift,
+                    "ignore" => AllDay::Ignore,
+                    other => return Err(format!("--ical-all-day expects shift or ignore, got \"{other}\"")),
+                };
+            }
+            "--poll-every" => options.poll_every = parse_seconds("--poll-every", &value)?,
             "--timezone" => options.timezone = parse_zone(&value).map_err(|e| format!("--timezone: {e}"))?,
             "--group-chats" => options.group_chats.extend(GroupFilter::parse_names(&value)),
             "--group-requests" => options.group_requests.extend(GroupFilter::parse_names(&value)),
@@ -205,6 +307,26 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     }
     if !options.watch && options.run_for.is_some() {
         return Err("--for only applies with --watch".into());
+    }
+    if options.ical_calendars.is_some() && options.source == Source::Schedule {
+        options.source = Source::Ical(None);
+    }
+    match &options.source {
+        Source::Schedule | Source::Shifton
+            if options.ical_agent.is_some() || options.ical_calendars.is_some() =>
+        {
+            return Err("--ical-agent and --ical-calendars only apply with --source ical".into());
+        }
+        Source::Shifton | Source::Ical(_) if options.schedule.is_some() => {
+            return Err("--schedule only applies with --source schedule".into());
+        }
+        Source::Ical(Some(_)) if options.ical_calendars.is_some() => {
+            return Err("give either --source ical FILE_OR_URL or --ical-calendars PATH, not both".into());
+        }
+        Source::Ical(None) if options.ical_agent.is_some() => {
+            return Err("--ical-agent applies to one feed; --ical-calendars names each feed's agent".into());
+        }
+        _ => {}
     }
     Ok(Command::Run(Box::new(options)))
 }
@@ -297,22 +419,149 @@ async fn connect() -> Result<Target, Failure> {
     Ok(Target { provider: UsedeskProvider::new(client), simulator: Some(sim) })
 }
 
+/// A schedule source, and the Shifton simulator behind it when one was started.
+struct Loaded {
+    source: Arc<dyn ScheduleSource>,
+    shifton_sim: Option<ShiftonSim>,
+    /// Whether the source is a bundled sample (the demo then defaults `--at` to the sample
+    /// instant).
+    sample: bool,
+}
+
+async fn load_source(options: &Options, usedesk_on_simulator: bool) -> Result<Loaded, Failure> {
+    match &options.source {
+        Source::Schedule => {
+            let schedule = match &options.schedule {
+                Some(path) => load_schedule(path, options.timezone)?,
+                None if usedesk_on_simulator => {
+                    eprintln!(
+                        "no --schedule: using the bundled sample schedule (examples/data/sample_schedule.csv)"
+                    );
+                    let shifts = shifts_from_csv(SAMPLE_SCHEDULE, Some(options.timezone))
+                        .map_err(|e| Failure::usage(format!("bundled sample schedule: {e}")))?;
+                    Schedule::new(shifts)
+                }
+                None => return Err(Failure::usage("--schedule PATH is required with USEDESK_API_TOKEN")),
+            };
+            let sample = options.schedule.is_none();
+            Ok(Loaded { source: Arc::new(schedule), shifton_sim: None, sample })
+        }
+        Source::Shifton => {
+            let refresh = options.poll_every;
+            if let Some(config) = ShiftonConfig::from_env().map_err(|e| Failure::from_error(&e))? {
+                eprintln!(
+                    "using the Shifton API at {} (shifts: {})",
+                    config.base_url, config.shifts_base_url
+                );
+                let client = ShiftonClient::new(config).map_err(|e| Failure::from_error(&e))?;
+                let schedule = ShiftonSchedule::connect(client).await.map_err(|e| Failure::from_error(&e))?;
+                report_unmapped(&schedule);
+                let source = Arc::new(schedule.with_refresh_interval(refresh));
+                return Ok(Loaded { source, shifton_sim: None, sample: false });
+            }
+            if !usedesk_on_simulator {
+                return Err(Failure::usage(
+                    "--source shifton with a real Usedesk account needs SHIFTON_API_KEY (or the legacy \
+                     SHIFTON_USERNAME/PASSWORD/CLIENT_ID/CLIENT_SECRET), SHIFTON_PROJECT_ID and SHIFTON_TIME_ZONE",
+                ));
+            }
+            let sim = ShiftonSim::start_with_sample().await.map_err(|e| Failure {
+                code: 1,
+                message: format!("cannot start the Shifton simulator: {e}"),
+            })?;
+            eprintln!("no SHIFTON_* credentials: using the Shifton simulator at {}", sim.base_url());
+            let zone = parse_zone(ShiftonSimConfig::SAMPLE_TIME_ZONE).map_err(|e| Failure::from_error(&e))?;
+            let config = ShiftonConfig::new(
+                ShiftonAuth::ApiKey(ShiftonSimConfig::DEFAULT_API_KEY.to_owned().into()),
+                ShiftonSimConfig::SAMPLE_PROJECT_ID.to_string(),
+                zone,
+            )
+            .and_then(|c| c.with_base_url(sim.base_url().as_str()))
+            .and_then(|c| c.with_shifts_base_url(sim.base_url().as_str()))
+            .map(|c| c.with_rate_limit(RateLimit::unlimited()).with_employee_map(SAMPLE_EMPLOYEE_MAP))
+            .map_err(|e| Failure::from_error(&e))?;
+            let client = ShiftonClient::new(config).map_err(|e| Failure::from_error(&e))?;
+            let schedule = ShiftonSchedule::connect(client).await.map_err(|e| Failure::from_error(&e))?;
+            report_unmapped(&schedule);
+            let source = Arc::new(schedule.with_refresh_interval(refresh));
+            Ok(Loaded { source, shifton_sim: Some(sim), sample: true })
+        }
+        Source::Ical(location) => {
+            let ical_options = IcalOptions { default_zone: options.timezone, all_day: options.ical_all_day };
+            let feeds = match (location, &options.ical_calendars) {
+                (Some(location), _) => {
+                    let feed = IcalFeed::parse_location(location).map_err(|e| Failure::from_error(&e))?;
+                    let assignee = match &options.ical_agent {
+                        Some(email) => Assignee::Calendar(email.clone()),
+                        None => Assignee::Attendees,
+                    };
+                    vec![feed.assignee(assignee).options(ical_options)]
+                }
+                (None, Some(path)) => calendars_file(path, &ical_options)?,
+                (None, None) => return Err(Failure::usage("--source ical needs a FILE_OR_URL")),
+            };
+            for feed in &feeds {
+                eprintln!("reading iCalendar feed {} ({:?})", feed.location.label(), feed.assignee);
+            }
+            let source = IcalSource::new(feeds)
+                .map_err(|e| Failure::from_error(&e))?
+                .with_poll_interval(options.poll_every);
+            // Read every feed now: a broken feed stops the run before anything is written.
+            source.refresh().await.map_err(|e| Failure::from_error(&e))?;
+            Ok(Loaded { source: Arc::new(source), shifton_sim: None, sample: false })
+        }
+    }
+}
+
+fn report_unmapped(schedule: &ShiftonSchedule) {
+    for employee in &schedule.roster().unmapped {
+        eprintln!(
+            "warning: Shifton employee {} ({}) has no e-mail and no SHIFTON_EMPLOYEE_MAP entry: their shifts are ignored",
+            employee.id,
+            employee.name.as_deref().unwrap_or("no name")
+        );
+    }
+}
+
+/// Read `--ical-calendars`: CSV `feed,email`, one calendar per agent.
+fn calendars_file(path: &Path, options: &IcalOptions) -> Result<Vec<IcalFeed>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader =
+        csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?.clone();
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(feed_at), Some(email_at)) = (column("feed"), column("email")) else {
+        return Err(Failure::usage(format!("{}: expected the columns feed,email", path.display())));
+    };
+    let mut feeds = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let (feed, email) = (record.get(feed_at).unwrap_or(""), record.get(email_at).unwrap_or(""));
+        if !email.contains('@') {
+            return Err(Failure::usage(format!(
+                "{}, line {line}: \"{email}\" is not an e-mail",
+                path.display()
+            )));
+        }
+        let feed = IcalFeed::parse_location(feed)
+            .map_err(|e| Failure::usage(format!("{}, line {line}: {e}", path.display())))?;
+        feeds.push(feed.assignee(Assignee::Calendar(email.to_owned())).options(options.clone()));
+    }
+    if feeds.is_empty() {
+        return Err(Failure::usage(format!("{}: no calendar listed", path.display())));
+    }
+    Ok(feeds)
+}
+
 async fn run(options: Options) -> Result<(), Failure> {
     let target = connect().await?;
     let on_simulator = target.simulator.is_some();
-    let schedule = match &options.schedule {
-        Some(path) => load_schedule(path, options.timezone)?,
-        None if on_simulator => {
-            eprintln!("no --schedule: using the bundled sample schedule (examples/data/sample_schedule.csv)");
-            let shifts = shifts_from_csv(SAMPLE_SCHEDULE, Some(options.timezone))
-                .map_err(|e| Failure::usage(format!("bundled sample schedule: {e}")))?;
-            Schedule::new(shifts)
-        }
-        None => return Err(Failure::usage("--schedule PATH is required with USEDESK_API_TOKEN")),
-    };
+    let loaded = load_source(&options, on_simulator).await?;
     let at = match options.at {
         Some(at) => at,
-        None if on_simulator && options.schedule.is_none() => {
+        None if on_simulator && loaded.sample => {
             let (y, m, d, h) = SAMPLE_INSTANT;
             let at = Utc
                 .with_ymd_and_hms(y, m, d, h, 0, 0)
@@ -334,7 +583,7 @@ async fn run(options: Options) -> Result<(), Failure> {
         .do_not_change(options.do_not_change.clone());
     spec.unscheduled =
         if options.offline_unscheduled { Unscheduled::SetOffline } else { Unscheduled::LeaveAlone };
-    let sync = ShiftSync::new(Arc::new(schedule), Arc::new(target.provider), spec)
+    let sync = ShiftSync::new(loaded.source, Arc::new(target.provider), spec)
         .allow_unknown_groups(options.allow_unknown_groups);
 
     let outcome =
@@ -343,6 +592,11 @@ async fn run(options: Options) -> Result<(), Failure> {
     if let Some(sim) = target.simulator {
         let writes = sim.server().requests_matching(Method::POST, "/update/user").len();
         eprintln!("simulator received {writes} status writes (POST /update/user)");
+        sim.shutdown().await;
+    }
+    if let Some(sim) = loaded.shifton_sim {
+        let reads = sim.server().requests_matching(Method::GET, "/work/1.0.0/projects").len();
+        eprintln!("Shifton simulator answered {reads} shifts requests");
         sim.shutdown().await;
     }
     outcome

@@ -184,6 +184,8 @@
 pub mod error;
 pub mod filter;
 pub mod http;
+#[cfg(feature = "ical")]
+pub mod ical;
 pub mod identity;
 pub mod inbox;
 pub mod mapping;
@@ -202,6 +204,8 @@ pub mod aircall;
 pub mod bridges;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "shifton")]
+pub mod shifton;
 #[cfg(feature = "talkdesk")]
 pub mod talkdesk;
 #[cfg(feature = "twitter")]

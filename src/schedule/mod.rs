@@ -26,6 +26,8 @@
 //! # Ok::<(), deskbridge::Error>(())
 //! ```
 
+#[cfg(feature = "ical")]
+pub mod ical;
 mod load;
 mod time;
 mod timeline;

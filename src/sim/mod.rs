@@ -51,6 +51,8 @@ mod server;
 mod webhook;
 
 pub mod aircall;
+#[cfg(feature = "shifton")]
+pub mod shifton;
 pub mod twitter;
 pub mod usedesk;
 pub mod zendesk;
