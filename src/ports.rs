@@ -296,6 +296,19 @@ pub trait StateStore: Send + Sync {
         )))
     }
 
+    /// Make every change this store has acknowledged survive a power loss (not only a
+    /// killed process), before the caller does something outside that must never be done
+    /// twice: the inbox calls it after recording its intent and before creating a ticket
+    /// or adding a comment.
+    ///
+    /// The provided implementation does nothing, which is right for stores whose every
+    /// call is durable when it returns (the file store `fsync`s each change; PostgreSQL
+    /// with its default `synchronous_commit = on`) and for the memory store. The embedded
+    /// SQLite store with its default durability syncs its log here (one disk sync).
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Apply `ops` in order; returns, for each, whether it applied (`put` and `delete`
     /// always apply; a [`WriteOp::CompareAndSet`] applies when the key held `expected`,
     /// judged after the earlier ops of the batch).

@@ -576,6 +576,28 @@ impl StateStore for SqliteStore {
         .await
     }
 
+    /// With [`SqliteDurability::Normal`], one commit with `synchronous=FULL`, which syncs
+    /// the write-ahead log and with it every earlier commit; nothing to do with
+    /// [`SqliteDurability::Full`].
+    async fn flush(&self) -> Result<()> {
+        if self.inner.durability == SqliteDurability::Full {
+            return Ok(());
+        }
+        self.with_connection("syncing the log to disk".to_owned(), |connection| {
+            connection.pragma_update(None, "synchronous", SqliteDurability::Full.pragma())?;
+            let synced = connection
+                .prepare_cached(
+                    "INSERT INTO deskbridge_meta (name, value) VALUES ('flushed', '1') \
+                     ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                )
+                .and_then(|mut statement| statement.execute([]));
+            let restored = connection.pragma_update(None, "synchronous", SqliteDurability::Normal.pragma());
+            synced?;
+            restored
+        })
+        .await
+    }
+
     /// All ops in one transaction (one commit); on an error none of them is applied.
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<Vec<bool>> {
         if ops.is_empty() {
