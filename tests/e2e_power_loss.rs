@@ -1,5 +1,6 @@
-//! What losing the last commits does to the inbox (X → Usedesk on the simulators) on the
-//! embedded SQLite store: nothing is created twice and nothing is lost.
+//! What losing the last commits does to the inbox (X → Usedesk) and to the status bridge
+//! (Aircall → Zendesk), on the simulators and the embedded SQLite store: nothing is
+//! created twice and no change is lost.
 //!
 //! With its default durability (`synchronous=NORMAL`) the store keeps every commit when
 //! the *process* dies, but a power loss may roll the database back to an earlier commit:
@@ -13,8 +14,15 @@
 //!
 //! and checks that Usedesk ends with exactly the tickets and comments of an uninterrupted
 //! pass.
+//!
+//! The bridge needs no flush: a status write is idempotent and the next reconcile pass
+//! compares both providers, so a bridge whose state lost its last writes (pending-write
+//! records, results) converges without writing a value the target already holds.
 #![cfg(all(feature = "sim", feature = "twitter", feature = "usedesk", feature = "sqlite"))]
 
+#[cfg(all(feature = "server", feature = "aircall", feature = "zendesk"))]
+#[path = "support_bridge.rs"]
+mod bridge_rig;
 #[path = "support_x.rs"]
 mod support_x;
 
@@ -207,4 +215,74 @@ async fn a_pass_cut_at_any_state_change_then_rolled_back_to_its_last_flush_creat
             );
         }
     }
+}
+
+/// The bridge writes two changes, then the power fails and the state goes back to before
+/// both (their pending writes and results lost). The restarted bridge writes nothing for
+/// them (Zendesk already holds them), Aircall's retried deliveries write nothing either,
+/// and the next change is written once.
+#[cfg(all(feature = "server", feature = "aircall", feature = "zendesk"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_whose_state_lost_its_last_writes_converges_without_writing_again() {
+    use bridge_rig::{VirtualClock, sims, start};
+    use deskbridge::mapping::Side;
+    use deskbridge::sim::aircall::AircallAvailabilityStatus::{Available, Unavailable};
+    use deskbridge::sync::{Bridge, LinkMode};
+
+    let sims = sims().await;
+    let clock = VirtualClock::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.sqlite3");
+    let before = dir.path().join("before.sqlite3");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let one_way = LinkMode::OneWay { from: Side::A };
+    let bridge = start(&sims, Arc::new(store.clone()), one_way, &clock).await;
+    bridge.started().await;
+    let initial = sims.state();
+    store.backup_to(&before).await.unwrap();
+    let stored_before = Bridge::stored_state(&store, "voice", "ana@example.com").await.unwrap().unwrap();
+
+    let mut deliveries = Vec::new();
+    for (id, status) in [(1, Unavailable), (2, Available)] {
+        clock.advance(60);
+        sims.aircall.set_availability(id, status, None).unwrap();
+        let delivery = sims.aircall_delivery(id, clock.now());
+        assert_eq!(bridge.deliver_aircall(&delivery).await, 200);
+        deliveries.push(delivery);
+    }
+    bridge.settle().await;
+    assert_eq!(sims.writes(), (0, 2));
+    let after = sims.state();
+    assert_ne!(after, initial);
+    // The power fails: the process dies and the database is back where it was before.
+    bridge.task.abort();
+    bridge.server.abort();
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    std::fs::rename(&before, &path).unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(
+        Bridge::stored_state(&store, "voice", "ana@example.com").await.unwrap().unwrap(),
+        stored_before,
+        "the state lost both writes"
+    );
+
+    let bridge = start(&sims, Arc::new(store), one_way, &clock).await;
+    bridge.started().await;
+    for delivery in &deliveries {
+        assert_eq!(bridge.deliver_aircall(delivery).await, 200);
+    }
+    bridge.settle().await;
+    assert_eq!(sims.writes(), (0, 2), "nothing written again");
+    assert_eq!(sims.state(), after, "no change lost");
+
+    clock.advance(60);
+    sims.aircall.set_availability(1, Available, None).unwrap();
+    assert_eq!(bridge.deliver_aircall(&sims.aircall_delivery(1, clock.now())).await, 200);
+    bridge.settle().await;
+    assert_eq!(sims.writes(), (0, 3));
+    assert_eq!(sims.zendesk_status(101), "online");
+    bridge.stop().await;
 }
