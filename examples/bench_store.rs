@@ -151,7 +151,7 @@ async fn measure(
     let changes = agents * options.changes / 100;
     eprintln!("{name}: a pass reading {agents} states and changing {changes}");
     // Changed agents spread over the roster (every k-th one).
-    let every = if changes == 0 { usize::MAX } else { agents / changes };
+    let every = agents.checked_div(changes).unwrap_or(usize::MAX);
     let started = Instant::now();
     let mut changed = 0;
     for agent in 0..agents {
