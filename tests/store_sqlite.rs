@@ -322,3 +322,19 @@ async fn a_state_spec_naming_the_old_json_file_opens_the_database_beside_it() {
         BTreeMap::from([("inbox/x/cursor".to_owned(), json!("7"))])
     );
 }
+
+/// A `postgres://` spec opens a `PostgresStore`: here on a closed port, so the error shows
+/// the path was taken, and it names no password.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_postgres_spec_connects_to_postgres_and_hides_the_password() {
+    let Err(err) =
+        open_state("postgres://bridge:Sup3r-Secret@127.0.0.1:1/deskbridge?connect_timeout=5").await
+    else {
+        panic!("nothing listens on port 1");
+    };
+    assert!(matches!(err, Error::Store { .. }), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("bridge@127.0.0.1:1/deskbridge"), "{shown}");
+    assert!(!shown.contains("Sup3r-Secret"), "{shown}");
+}
