@@ -7,11 +7,12 @@
 //!   and embedders that keep state elsewhere.
 //! - `SqliteStore` (feature `sqlite`, on by default): an embedded SQLite database, one row
 //!   per key, in write-ahead-log mode. **The default for a single bridge process**: storing
-//!   10,000 agents' states takes well under a second and a change about 0.1 ms (see
-//!   `docs/PERFORMANCE.md`); it imports an existing [`FileStore`] file once.
+//!   10,000 agents' states takes 0.2 s batched (1.3 s one call at a time) and a change
+//!   about 0.2 ms (see `docs/PERFORMANCE.md`); it imports an existing [`FileStore`] file
+//!   once.
 //! - [`FileStore`]: one JSON file holding the whole map, rewritten atomically (temp file,
 //!   fsync, rename, directory fsync) on every mutation. Every change costs a rewrite of the
-//!   whole file and two `fsync`s (23 ms per change at 10,000 agents), so it suits tiny
+//!   whole file and two `fsync`s (23–50 ms per change at 10,000 agents), so it suits tiny
 //!   set-ups, tests and state you want to read by eye.
 //! - [`open_state`] / [`StateSpec`]: open the store a `--state` argument names (a path: the
 //!   embedded database; `postgres://…`: the shared PostgreSQL store).

@@ -34,7 +34,8 @@
 //!   database stays consistent (SQLite replays the log up to the last complete commit and
 //!   never exposes half a transaction). [`SqliteDurability::Full`] (`synchronous=FULL`)
 //!   `fsync`s the log on every commit: nothing committed is lost, at the cost of one disk
-//!   sync per change (about 5 ms on the benchmark machine against 0.1 ms).
+//!   sync per change (0.2–5 ms on the benchmark machine, depending on the disk, against
+//!   0.05–0.1 ms).
 //!
 //! Losing the last commits is safe for the engines by design: the inbox records its intent
 //! before creating a ticket and finds the ticket again by its dedupe key, so a lost
