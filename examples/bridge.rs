@@ -20,7 +20,6 @@
 //! cargo run --example bridge --features server -- --for 5 --two-way
 //! ```
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,7 +34,7 @@ use deskbridge::sim::WebhookDelivery;
 use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
 use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
 use deskbridge::status::Channel;
-use deskbridge::store::FileStore;
+use deskbridge::store::StateSpec;
 use deskbridge::sync::bridge::Clock;
 use deskbridge::sync::{
     Bridge, BridgeNotice, BridgeOptions, DeliveryOutcome, LinkConfig, LinkMode, StatusLink,
@@ -58,7 +57,11 @@ OPTIONS:
                                default: run until Ctrl-C
     --two-way                  sync both ways, later change wins (default: one-way,
                                Aircall -> Zendesk, as Aircall's own integration)
-    --state PATH               state file (default: a file in the temp directory)
+    --state SPEC               where state is kept: a database PATH (embedded SQLite;
+                               an old state .json file is imported once and left as it
+                               was) or postgres://... (feature postgres), shared by
+                               instances that each set DESKBRIDGE_INSTANCE_ID
+                               (default: a database in the temp directory)
     --reconcile-every SECONDS  reconcile pass interval (default: 2 on the simulators,
                                300 on real accounts)
     --aircall-max-age SECONDS  refuse Aircall deliveries stamped further than SECONDS
@@ -79,7 +82,7 @@ Exit codes: 0 all writes succeeded, 1 a write or the bridge failed, 2 bad usage.
 struct Args {
     run_for: Option<Duration>,
     two_way: bool,
-    state: Option<PathBuf>,
+    state: Option<String>,
     reconcile_every: Option<Duration>,
     aircall_max_age: Option<Duration>,
 }
@@ -103,7 +106,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> std::result::Result<Opt
             "--two-way" => parsed.two_way = true,
             "--state" => {
                 let path = args.next().filter(|p| !p.is_empty()).ok_or("--state needs a path")?;
-                parsed.state = Some(PathBuf::from(path));
+                parsed.state = Some(path);
             }
             "--reconcile-every" => parsed.reconcile_every = Some(seconds("--reconcile-every", args.next())?),
             "--aircall-max-age" => parsed.aircall_max_age = Some(seconds("--aircall-max-age", args.next())?),
@@ -210,12 +213,14 @@ fn link(aircall: Arc<dyn StatusProvider>, zendesk: Arc<dyn StatusProvider>, two_
     )
 }
 
-async fn open_store(path: Option<PathBuf>) -> Result<Arc<dyn StateStore>> {
-    let path = path.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("deskbridge-bridge-{}.json", std::process::id()))
+async fn open_store(spec: Option<String>) -> Result<Arc<dyn StateStore>> {
+    let spec = spec.unwrap_or_else(|| {
+        let path = std::env::temp_dir().join(format!("deskbridge-bridge-{}.sqlite3", std::process::id()));
+        path.display().to_string()
     });
-    eprintln!("state: {}", path.display());
-    Ok(Arc::new(FileStore::open(path).await?))
+    let spec = StateSpec::parse(&spec)?;
+    eprintln!("state: {spec}");
+    spec.open().await
 }
 
 /// The webhook routes plus `GET /metrics` (Prometheus text format), when a recorder could

@@ -39,13 +39,15 @@ use deskbridge::Error;
 use deskbridge::filter::GroupFilter;
 use deskbridge::http::RateLimit;
 use deskbridge::ical::{IcalFeed, IcalSource};
-use deskbridge::ports::ScheduleSource;
+use deskbridge::ports::{ScheduleSource, StateStore};
 use deskbridge::schedule::ical::{AllDay, Assignee, IcalOptions};
 use deskbridge::schedule::{Schedule, parse_zone, shifts_from_csv, shifts_from_json};
 use deskbridge::shifton::{ShiftonAuth, ShiftonClient, ShiftonConfig, ShiftonSchedule};
 use deskbridge::sim::shifton::{ShiftonSim, ShiftonSimConfig};
 use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
 use deskbridge::status::Channel;
+use deskbridge::store::StateSpec;
+use deskbridge::sync::bridge::default_instance_id;
 use deskbridge::sync::{ShiftSpec, ShiftSync, SyncReport, Unscheduled};
 use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskProvider};
 use reqwest::Method;
@@ -105,6 +107,14 @@ OPTIONS:
                                reconcile interval, whichever comes first.
     --reconcile-every SECONDS  Watch mode: apply at least this often (default 300).
     --for SECONDS              Watch mode: stop after this long (default: run until killed).
+    --state SPEC               Apply only while holding the claim shift_to_usedesk/claim
+                               in this store: a database PATH (embedded SQLite) or
+                               postgres://... (feature postgres). Instances started on
+                               one store (each with its own DESKBRIDGE_INSTANCE_ID) never
+                               apply at once: a second one-shot run writes nothing and
+                               exits 0; a second --watch stands by and takes over within
+                               a lease (twice --reconcile-every, at least 60 s) of the
+                               first one stopping. Default: no store, no claim.
     -h, --help                 Print this help.
 
 ENVIRONMENT:
@@ -147,6 +157,7 @@ struct Options {
     watch: bool,
     reconcile_every: Duration,
     run_for: Option<Duration>,
+    state: Option<String>,
 }
 
 /// Where the shifts come from.
@@ -196,6 +207,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         watch: false,
         reconcile_every: Duration::from_secs(DEFAULT_RECONCILE_SECONDS),
         run_for: None,
+        state: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -219,6 +231,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
                 | "--ical-calendars"
                 | "--ical-all-day"
                 | "--poll-every"
+                | "--state"
         );
         let value = if takes_value {
             match inline {
@@ -299,6 +312,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--watch" => options.watch = true,
             "--reconcile-every" => options.reconcile_every = parse_seconds("--reconcile-every", &value)?,
             "--for" => options.run_for = Some(parse_seconds("--for", &value)?),
+            "--state" => {
+                StateSpec::parse(&value).map_err(|e| format!("--state: {e}"))?;
+                options.state = Some(value);
+            }
             other => return Err(format!("unknown argument \"{other}\"")),
         }
     }
@@ -586,8 +603,18 @@ async fn run(options: Options) -> Result<(), Failure> {
     let sync = ShiftSync::new(loaded.source, Arc::new(target.provider), spec)
         .allow_unknown_groups(options.allow_unknown_groups);
 
-    let outcome =
-        if options.watch { watch(&sync, &options, at).await } else { once(&sync, &options, at).await };
+    let lease = match &options.state {
+        Some(spec) => Some(Lease::take(spec, &options).await?),
+        None => None,
+    };
+    let outcome = match &lease {
+        Some(lease) if !lease.held => Ok(()),
+        _ if options.watch => watch(&sync, &options, at, lease.as_ref()).await,
+        _ => once(&sync, &options, at).await,
+    };
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
 
     if let Some(sim) = target.simulator {
         let writes = sim.server().requests_matching(Method::POST, "/update/user").len();
@@ -615,7 +642,12 @@ async fn once(sync: &ShiftSync, options: &Options, at: DateTime<Utc>) -> Result<
     }
 }
 
-async fn watch(sync: &ShiftSync, options: &Options, at: DateTime<Utc>) -> Result<(), Failure> {
+async fn watch(
+    sync: &ShiftSync,
+    options: &Options,
+    at: DateTime<Utc>,
+    lease: Option<&Lease>,
+) -> Result<(), Failure> {
     // The clock starts at `at` and runs at real speed.
     let started = Utc::now();
     let clock = move || at + (Utc::now() - started);
@@ -629,14 +661,22 @@ async fn watch(sync: &ShiftSync, options: &Options, at: DateTime<Utc>) -> Result
         options.run_for.map(|d| format!(", for {} s", d.as_secs_f64())).unwrap_or_default()
     );
     let stop = async {
-        match options.run_for {
-            Some(limit) => {
-                tokio::select! {
-                    _ = tokio::time::sleep(limit) => {}
-                    _ = fatal.notified() => {}
-                }
+        let lost = async {
+            match lease {
+                Some(lease) => lease.keep().await,
+                None => std::future::pending().await,
             }
-            None => fatal.notified().await,
+        };
+        let limit = async {
+            match options.run_for {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = limit => {}
+            _ = fatal.notified() => {}
+            _ = lost => {}
         }
     };
     let on_report = |at: DateTime<Utc>, result: deskbridge::Result<SyncReport>| match result {
@@ -672,6 +712,86 @@ async fn watch(sync: &ShiftSync, options: &Options, at: DateTime<Utc>) -> Result
     };
     sync.watch(clock, reconcile, on_report, stop).await.map_err(|e| Failure::from_error(&e))?;
     outcome
+}
+
+/// The claim under which this process applies the schedule (`--state`), so that instances
+/// sharing a store never apply at the same time.
+struct Lease {
+    store: Arc<dyn StateStore>,
+    owner: String,
+    ttl: Duration,
+    /// False for a one-shot run that found the claim held by another instance.
+    held: bool,
+}
+
+impl Lease {
+    const KEY: &'static str = "shift_to_usedesk/claim";
+
+    /// Open the store and take the claim: at once for a one-shot run (which does nothing
+    /// when another instance holds it), waiting as a standby in watch mode.
+    async fn take(spec: &str, options: &Options) -> Result<Self, Failure> {
+        let spec = StateSpec::parse(spec).map_err(|e| Failure::from_error(&e))?;
+        eprintln!("state: {spec}");
+        let store = spec.open().await.map_err(|e| Failure::from_error(&e))?;
+        let ttl = (options.reconcile_every * 2).max(Duration::from_secs(60));
+        let mut lease = Self { store, owner: default_instance_id(), ttl, held: false };
+        let mut announced = false;
+        loop {
+            lease.held = lease.renew().await?;
+            if lease.held || !options.watch {
+                break;
+            }
+            if !announced {
+                eprintln!(
+                    "standing by: another instance holds {} (this one is \"{}\")",
+                    Self::KEY,
+                    lease.owner
+                );
+                announced = true;
+            }
+            tokio::time::sleep(lease.ttl / 4).await;
+        }
+        if !lease.held {
+            eprintln!("another instance is applying the schedule ({} is held): nothing done", Self::KEY);
+        }
+        Ok(lease)
+    }
+
+    async fn renew(&self) -> Result<bool, Failure> {
+        self.store
+            .try_claim(Self::KEY, &self.owner, self.ttl, Utc::now())
+            .await
+            .map_err(|e| Failure::from_error(&e))
+    }
+
+    /// Renew the claim every quarter lease; returns when it is lost (another instance took
+    /// it, or the store failed for a whole lease).
+    async fn keep(&self) {
+        let mut last_renewed = std::time::Instant::now();
+        loop {
+            tokio::time::sleep(self.ttl / 4).await;
+            match self.renew().await {
+                Ok(true) => last_renewed = std::time::Instant::now(),
+                Ok(false) => {
+                    eprintln!("error: {} was taken by another instance: stopping", Self::KEY);
+                    return;
+                }
+                Err(failure) if last_renewed.elapsed() >= self.ttl => {
+                    eprintln!("error: cannot renew {}: {}: stopping", Self::KEY, failure.message);
+                    return;
+                }
+                Err(failure) => eprintln!("warning: cannot renew {}: {}", Self::KEY, failure.message),
+            }
+        }
+    }
+
+    async fn release(self) {
+        if self.held {
+            if let Err(e) = self.store.release_claim(Self::KEY, &self.owner).await {
+                eprintln!("warning: cannot release {} (it lapses on its own): {e}", Self::KEY);
+            }
+        }
+    }
 }
 
 fn main() -> ExitCode {

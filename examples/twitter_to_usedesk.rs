@@ -16,24 +16,25 @@
 //! - `USEDESK_API_TOKEN`, `USEDESK_BASE_URL` (optional), `USEDESK_TWITTER_CHANNEL_ID`
 //!   (required with a real Usedesk account: the channel tickets are created in).
 //!
-//! The state file keeps the cursor, the DM-to-ticket map and the processed message ids;
-//! it is meant for real accounts. Simulators live only as long as this process, so when
-//! either side is simulated the default state file is a fresh one for this run (its name
-//! contains `sim`), removed at the end.
+//! The state (an embedded SQLite database, or PostgreSQL with `--state postgres://…`)
+//! keeps the cursor, the DM-to-ticket map and the processed message ids; it is meant for
+//! real accounts. Simulators live only as long as this process, so when either side is
+//! simulated the default state is a fresh database for this run (its name contains `sim`),
+//! removed at the end.
 //!
 //! Exit status: 0 when no message failed, 1 when any failed (they are retried on the next
 //! pass) or the pass could not run, 2 for bad usage or configuration.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use deskbridge::http::RateLimit;
 use deskbridge::inbox::{Inbox, InboxConfig};
+use deskbridge::ports::StateStore;
 use deskbridge::sim::twitter::XSim;
 use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
-use deskbridge::store::FileStore;
+use deskbridge::store::{MemoryStore, StateSpec};
 use deskbridge::twitter::{XConfig, XSource};
 use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskDesk};
 
@@ -44,10 +45,14 @@ USAGE:
     twitter_to_usedesk [OPTIONS]
 
 OPTIONS:
-    --state PATH               State file (cursor, DM-to-ticket map, processed ids).
+    --state SPEC               State (cursor, DM-to-ticket map, processed ids): a
+                               database PATH (embedded SQLite; an old state .json file
+                               is imported once into the .sqlite3 beside it and left as
+                               it was) or postgres://... (feature postgres), shared by
+                               instances that each set DESKBRIDGE_INSTANCE_ID.
                                Default: deskbridge-twitter-to-usedesk.json in the system
                                temp directory; when a side is simulated, a fresh
-                               per-run file (name contains \"sim\") removed at the end.
+                               per-run database (name contains \"sim\") removed at the end.
     --json                     Print only the JSON report on stdout.
     --dry-run                  Decide, but write nothing (no ticket, no comment, no state).
                                A message that would join a ticket opened earlier in the
@@ -71,7 +76,7 @@ EXIT STATUS:
 /// The command line.
 #[derive(Debug, Default)]
 struct Options {
-    state: Option<PathBuf>,
+    state: Option<String>,
     json: bool,
     dry_run: bool,
     silence_alert_hours: Option<u32>,
@@ -80,6 +85,19 @@ struct Options {
 enum Command {
     Run(Options),
     Help,
+}
+
+/// Open the state `spec` names. A dry run writes nothing, so it does not create a
+/// database that does not exist yet: it reads an empty state instead.
+async fn open_store(spec: &str, temporary: bool, dry_run: bool) -> deskbridge::Result<Arc<dyn StateStore>> {
+    let spec = StateSpec::parse(spec)?;
+    let note = if temporary { " (for this simulated run only)" } else { "" };
+    if dry_run && spec.database_path().is_some_and(|path| !path.exists()) {
+        eprintln!("state: {spec}{note}: no database yet; a dry run creates none and reads empty state");
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    eprintln!("state: {spec}{note}");
+    spec.open().await
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
@@ -105,7 +123,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
                 if options.state.is_some() {
                     return Err("--state given twice".into());
                 }
-                options.state = Some(PathBuf::from(value("--state")?));
+                options.state = Some(value("--state")?);
             }
             "--silence-alert-hours" => {
                 if options.silence_alert_hours.is_some() {
@@ -209,22 +227,21 @@ async fn main() -> ExitCode {
         }
     };
 
-    // A state file is only meaningful for real accounts: simulators start fresh each run.
-    let (state_path, temporary_state) = match &options.state {
-        Some(path) => (path.clone(), false),
+    // Stored state is only meaningful for real accounts: simulators start fresh each run.
+    let (state_spec, temporary_state) = match &options.state {
+        Some(spec) => (spec.clone(), false),
         None if sides.simulated => (
             std::env::temp_dir()
-                .join(format!("deskbridge-twitter-to-usedesk-sim-{}.json", std::process::id())),
+                .join(format!("deskbridge-twitter-to-usedesk-sim-{}.sqlite3", std::process::id()))
+                .display()
+                .to_string(),
             true,
         ),
-        None => (std::env::temp_dir().join("deskbridge-twitter-to-usedesk.json"), false),
+        None => {
+            (std::env::temp_dir().join("deskbridge-twitter-to-usedesk.json").display().to_string(), false)
+        }
     };
-    eprintln!(
-        "state: {}{}",
-        state_path.display(),
-        if temporary_state { " (for this simulated run only)" } else { "" }
-    );
-    let store = match FileStore::open(&state_path).await {
+    let store = match open_store(&state_spec, temporary_state, options.dry_run).await {
         Ok(store) => store,
         Err(e) => {
             eprintln!("error: {e}");
@@ -243,12 +260,15 @@ async fn main() -> ExitCode {
         sides.desk.client().clone(),
     );
     let inbox =
-        Inbox::new(Arc::new(sides.source.clone()), Arc::new(sides.desk.clone()), Arc::new(store), config)
+        Inbox::new(Arc::new(sides.source.clone()), Arc::new(sides.desk.clone()), store, config)
             .media_attacher(Arc::new(attacher));
     let result = inbox.poll_once(Utc::now(), options.dry_run).await;
+    drop(inbox);
     if temporary_state {
-        // Ignore "not found": a dry run (or a pass with nothing to store) writes no file.
-        let _ = std::fs::remove_file(&state_path);
+        // Ignore "not found": a dry run writes no database.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{state_spec}{suffix}"));
+        }
     }
     let report = match result {
         Ok(report) => report,

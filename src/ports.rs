@@ -326,6 +326,79 @@ pub trait StateStore: Send + Sync {
             "claim \"{key}\" kept changing under contention; gave up after {CLAIM_ATTEMPTS} attempts"
         )))
     }
+
+    /// Make every change this store has acknowledged survive a power loss (not only a
+    /// killed process), before the caller does something outside that must never be done
+    /// twice: the inbox calls it after recording its intent and before creating a ticket
+    /// or adding a comment.
+    ///
+    /// The provided implementation does nothing, which is right for stores whose every
+    /// call is durable when it returns (the file store `fsync`s each change; PostgreSQL
+    /// with its default `synchronous_commit = on`) and for the memory store. The embedded
+    /// SQLite store with its default durability syncs its log here (one disk sync).
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Apply `ops` in order; returns, for each, whether it applied (`put` and `delete`
+    /// always apply; a [`WriteOp::CompareAndSet`] applies when the key held `expected`,
+    /// judged after the earlier ops of the batch).
+    ///
+    /// This is how an engine groups the state writes of one pass. Each op keeps the
+    /// semantics of the single call it stands for; what a store adds is the grouping:
+    ///
+    /// - The provided implementation (memory, file and PostgreSQL stores, and every
+    ///   embedder's store) runs the single calls one after another, so each op commits on
+    ///   its own and a failure leaves the earlier ops applied. On a store that several
+    ///   instances share this is what keeps each agent's compare-and-set correct: every op
+    ///   is judged against the state the other instances see at that moment, and no row
+    ///   lock is held across the batch.
+    /// - The embedded SQLite store commits the whole batch in one transaction (one commit
+    ///   instead of one per op): all of it is applied or, on an error, none of it.
+    ///
+    /// On an error, re-read what the batch was about before deciding again, as after a
+    /// failed single call.
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<Vec<bool>> {
+        let mut applied = Vec::with_capacity(ops.len());
+        for op in ops {
+            applied.push(match op {
+                WriteOp::Put { key, value } => self.put(&key, value).await.map(|()| true)?,
+                WriteOp::Delete { key } => self.delete(&key).await.map(|()| true)?,
+                WriteOp::CompareAndSet { key, expected, new } => {
+                    self.compare_and_set(&key, expected.as_ref(), new).await?
+                }
+            });
+        }
+        Ok(applied)
+    }
+}
+
+/// One write of a [`StateStore::write_batch`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WriteOp {
+    /// [`StateStore::put`]: set `key` to `value`.
+    Put {
+        /// The key.
+        key: String,
+        /// Its new value.
+        value: Value,
+    },
+    /// [`StateStore::delete`]: remove `key` (no error if absent).
+    Delete {
+        /// The key.
+        key: String,
+    },
+    /// [`StateStore::compare_and_set`]: set `key` to `new` (remove it when `None`) only if
+    /// it holds `expected` (`None`: absent).
+    CompareAndSet {
+        /// The key.
+        key: String,
+        /// The value the key must hold for the op to apply (`None`: absent).
+        expected: Option<Value>,
+        /// The value to set (`None`: remove the key).
+        new: Option<Value>,
+    },
 }
 
 /// How often the provided claim methods re-read a key whose compare-and-set lost a race.

@@ -184,11 +184,40 @@ async fn refused_deliveries_get_4xx_json_and_nothing_is_processed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_with_a_file_store_loses_nothing() {
+    a_restart_loses_nothing(Durable::File).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_with_the_sqlite_store_loses_nothing() {
+    a_restart_loses_nothing(Durable::Sqlite).await;
+}
+
+/// A store that survives a restart, opened again from its path.
+#[derive(Clone, Copy)]
+enum Durable {
+    File,
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+}
+
+impl Durable {
+    async fn open(self, dir: &std::path::Path) -> Arc<dyn StateStore> {
+        match self {
+            Self::File => Arc::new(FileStore::open(dir.join("bridge-state.json")).await.unwrap()),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite => Arc::new(
+                deskbridge::store::SqliteStore::open(dir.join("bridge-state.sqlite3")).await.unwrap(),
+            ),
+        }
+    }
+}
+
+async fn a_restart_loses_nothing(durable: Durable) {
     let sims = sims().await;
     let clock = VirtualClock::new();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bridge-state.json");
-    let store: Arc<dyn StateStore> = Arc::new(FileStore::open(&path).await.unwrap());
+    let store = durable.open(dir.path()).await;
     let bridge = start(&sims, store, ONE_WAY, &clock).await;
     bridge.started().await;
 
@@ -223,7 +252,7 @@ async fn a_restart_with_a_file_store_loses_nothing() {
     sims.aircall.set_availability(2, Available, None).unwrap();
     let missed = sims.aircall_delivery(2, clock.now());
 
-    let store: Arc<dyn StateStore> = Arc::new(FileStore::open(&path).await.unwrap());
+    let store = durable.open(dir.path()).await;
     let stored = Bridge::stored_state(store.as_ref(), "voice", "ana@example.com").await.unwrap().unwrap();
     assert!(stored.is_idle(), "the write's result was stored before the bridge returned");
     let bridge = start(&sims, store, ONE_WAY, &clock).await;
@@ -368,7 +397,7 @@ fn run_example(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn the_example_runs_one_way_and_prints_its_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.json");
+    let state = dir.path().join("state.sqlite3");
     let (code, stdout, stderr) = run_example(&["--for", "3", "--state", state.to_str().unwrap()]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("wrote zendesk"), "{stdout}");

@@ -1,10 +1,10 @@
 //! End to end: X DMs and mentions into Usedesk tickets, with the real adapters
 //! (`XSource` over `XSim`, `UsedeskDesk` over `UsedeskSim`, Twitter channel 12) and a
-//! `FileStore`, asserting what the simulators received and hold. Crashes are real: the
+//! `SqliteStore` (the example's default store), asserting what the simulators received and hold. Crashes are real: the
 //! pass runs in a child process that is killed (or exits) between the helpdesk write and
 //! the state save. The `twitter_to_usedesk` example binary is run for its flags, output
 //! and exit codes.
-#![cfg(all(feature = "sim", feature = "twitter", feature = "usedesk"))]
+#![cfg(all(feature = "sim", feature = "twitter", feature = "usedesk", feature = "sqlite"))]
 
 #[path = "support_x.rs"]
 mod support_x;
@@ -23,7 +23,7 @@ use deskbridge::ports::StateStore;
 use deskbridge::sim::Fault;
 use deskbridge::sim::twitter::{XSim, XSimDm, XSimPost, sample};
 use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimComment, UsedeskSimTicket};
-use deskbridge::store::FileStore;
+use deskbridge::store::SqliteStore;
 use deskbridge::usedesk::comment_marker;
 use serde_json::Value;
 use support_x::{inbox, run_with_timeout, wait_until, wait_with_timeout};
@@ -46,7 +46,7 @@ struct World {
 impl World {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("inbox-state.json");
+        let state = dir.path().join("inbox-state.sqlite3");
         Self {
             x: XSim::start_with_sample().await.unwrap(),
             usedesk: UsedeskSim::start_with_sample().await.unwrap(),
@@ -58,7 +58,7 @@ impl World {
     /// One pass in this process, as the example runs it, with the state file reopened
     /// (and closed again) around it.
     async fn pass(&self) -> InboxReport {
-        let store = FileStore::open(&self.state).await.unwrap();
+        let store = SqliteStore::open(&self.state).await.unwrap();
         let report = inbox(&self.x.base_url(), &self.usedesk.base_url(), Arc::new(store))
             .poll_once(Utc::now(), false)
             .await
@@ -68,7 +68,7 @@ impl World {
     }
 
     async fn answer(&self, ticket_id: u64, text: &str) -> String {
-        let store = FileStore::open(&self.state).await.unwrap();
+        let store = SqliteStore::open(&self.state).await.unwrap();
         inbox(&self.x.base_url(), &self.usedesk.base_url(), Arc::new(store))
             .answer(&ticket_id.to_string(), text)
             .await
@@ -76,7 +76,7 @@ impl World {
     }
 
     async fn state_value(&self, key: &str) -> Option<Value> {
-        FileStore::open(&self.state).await.unwrap().get(key).await.unwrap()
+        SqliteStore::open(&self.state).await.unwrap().get(key).await.unwrap()
     }
 
     fn new_tickets(&self) -> Vec<UsedeskSimTicket> {
@@ -236,7 +236,7 @@ async fn a_second_pass_creates_nothing_even_without_the_cursor() {
     assert_eq!(world.creates(), 0);
 
     // Forget the cursor: everything is fetched again, and every message is known.
-    FileStore::open(&world.state).await.unwrap().delete("inbox/x/cursor").await.unwrap();
+    SqliteStore::open(&world.state).await.unwrap().delete("inbox/x/cursor").await.unwrap();
     let third = world.pass().await;
     assert_eq!(third.messages.len(), 7, "{third}");
     assert_eq!(third.count(|o| *o == MessageOutcome::SkippedDuplicate), 6, "{third}");
@@ -358,7 +358,7 @@ async fn agent_answers_go_out_as_a_dm_or_a_reply_under_the_right_post_and_are_no
     assert_eq!(published[0].text, "@bob_builds yes, we ship to Canada!");
 
     let err = {
-        let store = FileStore::open(&world.state).await.unwrap();
+        let store = SqliteStore::open(&world.state).await.unwrap();
         inbox(&world.x.base_url(), &world.usedesk.base_url(), Arc::new(store)).answer("9001", "hi").await
     };
     assert!(err.is_err(), "an e-mail ticket is not answered on X");
@@ -447,7 +447,7 @@ const CHILD_CRASH_EXIT: i32 = 86;
 /// Exits the process when the inbox starts saving the result of a helpdesk write (the
 /// first `put` of a DM-thread key), as a crash there would.
 struct ExitWhenSaving {
-    inner: FileStore,
+    inner: SqliteStore,
     key_part: &'static str,
 }
 
@@ -478,7 +478,7 @@ async fn crashing_child_pass(config: &str) {
     let mut parts = config.split('\n');
     let (x_url, usedesk_url, state) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
     let store =
-        ExitWhenSaving { inner: FileStore::open(Path::new(state)).await.unwrap(), key_part: "/dm-thread/" };
+        ExitWhenSaving { inner: SqliteStore::open(Path::new(state)).await.unwrap(), key_part: "/dm-thread/" };
     let inbox = inbox(&Url::parse(x_url).unwrap(), &Url::parse(usedesk_url).unwrap(), Arc::new(store));
     let report = inbox.poll_once(Utc::now(), false).await;
     panic!("the child pass should have died before saving, but ended: {report:?}");
@@ -544,11 +544,14 @@ async fn example_runs_on_the_simulators_and_prints_the_report() {
     assert!(run.stdout.contains("skipped: our own message"), "{run:#?}");
     assert!(!run.stdout.contains("alert:"), "{run:#?}");
     assert!(run.stderr.contains("X: simulated") && run.stderr.contains("Usedesk: simulated"), "{run:#?}");
-    // The per-run state file of a simulated run is removed.
-    let state_line = run.stderr.lines().find(|l| l.starts_with("state: ")).unwrap();
-    assert!(state_line.contains("sim"), "{state_line}");
-    let path = state_line.trim_start_matches("state: ").trim_end_matches(" (for this simulated run only)");
-    assert!(!Path::new(path).exists(), "{path} left behind");
+    // The per-run database of a simulated run is removed, with its log files.
+    let state_line = run.stderr.lines().find(|l| l.starts_with("state: SQLite database ")).unwrap();
+    assert!(state_line.ends_with(" (for this simulated run only)"), "{state_line}");
+    let path = state_line.trim_start_matches("state: SQLite database ").split(" (importing").next().unwrap();
+    assert!(path.contains("sim") && path.ends_with(".sqlite3"), "{state_line}");
+    for suffix in ["", "-wal", "-shm"] {
+        assert!(!Path::new(&format!("{path}{suffix}")).exists(), "{path}{suffix} left behind");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -572,6 +572,9 @@ impl Inbox {
         match route {
             Route::Comment { ticket_id } => {
                 self.store.put_as(&intent_key, &Intent::Comment { ticket_id: ticket_id.clone() }).await?;
+                // The intent must outlive a power loss, or a lost intent could mean a second
+                // comment or ticket.
+                self.store.flush().await?;
                 self.desk.add_client_comment(&ticket_id, &render(msg), &dedupe).await?;
                 self.attach_media(&ticket_id, msg).await;
                 self.record(msg, &TicketRef { id: ticket_id.clone(), client_id: None }, false, now).await?;
@@ -580,6 +583,7 @@ impl Inbox {
             Route::Create { why } => {
                 let attempted_at = create_attempted_at.unwrap_or(now);
                 self.store.put_as(&intent_key, &Intent::Create { attempted_at }).await?;
+                self.store.flush().await?;
                 let client_id: Option<String> =
                     self.store.get_as(&self.key(&format!("client/{}", msg.author_id))).await?;
                 let ticket = self.desk.create_ticket(&self.new_ticket(msg, client_id, dedupe)).await?;

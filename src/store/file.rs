@@ -263,9 +263,16 @@ fn load(path: &Path, temp_path: &Path) -> Result<BTreeMap<String, Value>> {
             tracing::warn!(path = %temp_path.display(), error = %err, "cannot remove a leftover temporary state file")
         }
     }
+    Ok(read_state_file(path)?.unwrap_or_default())
+}
+
+/// The entries of the state file at `path`, read without touching anything (no directory
+/// created, no temporary file removed); `None` when the file does not exist. An invalid
+/// file is an [`Error::Store`] naming the path.
+pub(crate) fn read_state_file(path: &Path) -> Result<Option<BTreeMap<String, Value>>> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => {
             return Err(Error::Store {
                 message: format!("cannot read state file {}", path.display()),
@@ -288,7 +295,7 @@ fn load(path: &Path, temp_path: &Path) -> Result<BTreeMap<String, Value>> {
             file.version
         )));
     }
-    Ok(file.entries)
+    Ok(Some(file.entries))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -563,8 +563,8 @@ struct Stepped {
 }
 
 impl Bridge {
-    /// A bridge keeping its state in `store` (a [`FileStore`](crate::store::FileStore) by
-    /// default in the examples; PostgreSQL for several instances).
+    /// A bridge keeping its state in `store` (the embedded `SqliteStore` by default in the
+    /// examples; PostgreSQL for several instances).
     pub fn new(store: Arc<dyn StateStore>, options: BridgeOptions) -> Self {
         let (events_tx, events_rx) = mpsc::channel(1024);
         let (stop_tx, stop_rx) = watch::channel(false);
