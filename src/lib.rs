@@ -198,7 +198,7 @@ pub mod sync;
 
 #[cfg(feature = "aircall")]
 pub mod aircall;
-#[cfg(all(feature = "talkdesk", feature = "usedesk"))]
+#[cfg(any(all(feature = "talkdesk", feature = "usedesk"), all(feature = "aircall", feature = "zendesk")))]
 pub mod bridges;
 #[cfg(feature = "server")]
 pub mod server;

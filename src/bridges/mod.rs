@@ -7,7 +7,17 @@
 //!   [`UsedeskTalkdeskBackend`]: Talkdesk agents from Usedesk users, contacts from clients,
 //!   interactions from a contact's tickets, and the `create_ticket` action. Serve it with
 //!   `deskbridge::server::talkdesk::router` (feature `server`).
+//! - [`calls`] (features `aircall` and `zendesk`): Aircall calls → Zendesk Talk Partner
+//!   Edition — [`CallsBridge`]: screen pop while the phone rings, one ticket / call record
+//!   per finished call, exactly once over any state store. Serve it with
+//!   `deskbridge::server::calls::router` (feature `server`).
 
+#[cfg(all(feature = "aircall", feature = "zendesk"))]
+pub mod calls;
+#[cfg(all(feature = "talkdesk", feature = "usedesk"))]
 pub mod talkdesk_usedesk;
 
+#[cfg(all(feature = "aircall", feature = "zendesk"))]
+pub use calls::{CallOutcome, CallsBridge, CallsConfig};
+#[cfg(all(feature = "talkdesk", feature = "usedesk"))]
 pub use talkdesk_usedesk::{AcceptedCredentials, UsedeskTalkdeskBackend};
