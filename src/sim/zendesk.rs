@@ -15,6 +15,14 @@
 //! | GET | `/api/v2/agent_availabilities/{agent_id}` | JSON:API document with `included` channels |
 //! | PUT | `/api/v2/agent_availabilities/agent_statuses/agents/{agent_id}` | body `{"id": N}` or JSON:API `{"data":{"attributes":{"agent_status_id":"N"}}}` |
 //! | GET, PUT | `/api/v2/channels/voice/availabilities/{agent_id}` | Talk availability |
+//! | POST | `/api/v2/channels/voice/agents/{agent_id}/users/{user_id}/display`, `.../tickets/{ticket_id}/display` | TPE screen pop; 404 for an unknown id or an agent without a Talk seat ([`ZendeskSim::set_talk_seat`]) |
+//! | POST | `/api/v2/channels/voice/tickets` | TPE voice ticket: `via_id` 44/45/46, `voice_comment`, `display_to_agent` (422 when invalid) |
+//! | POST, GET | `/api/v2/tickets` (`?external_id=`), GET `/api/v2/tickets/{id}`, `/api/v2/tickets/{id}/comments` | tickets created through the API, with `Comment` / `VoiceComment` comments |
+//! | POST, PATCH, GET | `/api/v2/calls`, `/api/v2/calls/{id}` | TPE call records (mandatory fields, documented fields only, `comment` adds a voice comment) |
+//! | GET, POST | `/api/v2/users/search?query=phone:…`, `/api/v2/users` | end users with phone numbers (fuzzy digit match, like Zendesk search) |
+//!
+//! The TPE part (the `talk` section, [`ZendeskSim::talk_records`]) refuses any field an
+//! endpoint does not document with `422 RecordInvalid` naming it.
 //!
 //! **Cursor pagination** (`page[size]`, default and maximum 100, larger sizes are clamped;
 //! `page[after]` / `page[before]`): answers carry `meta{has_more, after_cursor,
@@ -66,6 +74,12 @@ use super::WebhookDelivery;
 use super::server::lock;
 use super::{Credential, RateLimitRule, RateLimitStatus, SimProvider, SimRequest, SimResponse, SimServer};
 use crate::{Error, Result};
+
+mod talk;
+
+pub use talk::{
+    ZendeskDisplay, ZendeskEndUser, ZendeskSimCall, ZendeskSimComment, ZendeskSimTicket, ZendeskTalkRecords,
+};
 
 /// Default and largest `page[size]`.
 const MAX_PAGE_SIZE: usize = 100;
@@ -491,6 +505,8 @@ struct ZendeskState {
     memberships: Vec<Membership>,
     statuses: Vec<ZendeskUnifiedStatus>,
     routing: bool,
+    /// Talk Partner Edition records (see the `talk` section).
+    talk: talk::TalkState,
 }
 
 impl std::fmt::Debug for ZendeskState {
@@ -679,6 +695,7 @@ impl ZendeskSim {
             memberships,
             statuses,
             routing: config.omnichannel_routing,
+            talk: talk::TalkState::default(),
         }));
         let mut credentials = vec![Credential::Basic {
             username: format!("{}/token", config.email),
@@ -1319,6 +1336,9 @@ impl SimProvider for ZendeskProvider {
         let mut segments = request.path_segments();
         if let Some(last) = segments.last_mut() {
             *last = last.strip_suffix(".json").unwrap_or(last);
+        }
+        if let Some(response) = self.handle_talk(request, &segments, base_url) {
+            return response;
         }
         let id = |text: &str| text.parse::<i64>().ok();
         match (&request.method, segments.as_slice()) {
