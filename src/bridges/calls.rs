@@ -63,7 +63,7 @@ use crate::store::StateStoreExt;
 use crate::zendesk::ZendeskClient;
 use crate::zendesk::talk::{
     CallComment, CallDirection, CallFields, NewCall, NewTicket, NewVoiceTicket, VoiceComment, VoiceVia,
-    normalize_phone,
+    is_not_found, normalize_phone,
 };
 use crate::{Error, Result};
 
@@ -486,7 +486,15 @@ impl CallsBridge {
         let Some((user_id, created_user)) = self.caller(call).await? else {
             return not_popped("the number is hidden or no Zendesk user has it".into());
         };
-        self.zendesk.display_user(agent_id, user_id).await?;
+        match self.zendesk.display_user(agent_id, user_id).await {
+            Ok(()) => {}
+            // Zendesk's answer for an agent it cannot show anything to (unknown id, no Talk
+            // seat): retrying will not help, so it is an outcome, not an error.
+            Err(error) if is_not_found(&error) => {
+                return not_popped(format!("Zendesk refused the pop to agent {agent_id}: {error}"));
+            }
+            Err(error) => return Err(error),
+        }
         self.store.put_as(&pop_key, &PoppedMark { user_id, at: Utc::now() }).await?;
         Ok(CallOutcome::Popped { call_id, agent_id, user_id, created_user })
     }
