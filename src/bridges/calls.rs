@@ -486,16 +486,23 @@ impl CallsBridge {
         let Some((user_id, created_user)) = self.caller(call).await? else {
             return not_popped("the number is hidden or no Zendesk user has it".into());
         };
-        match self.zendesk.display_user(agent_id, user_id).await {
-            Ok(()) => {}
+        // The mark is taken before the display, so concurrent deliveries of the same ring
+        // (a redelivery racing the first attempt, on any instance) pop once.
+        if !self.store.insert_if_absent_as(&pop_key, &PoppedMark { user_id, at: Utc::now() }).await? {
+            return Ok(CallOutcome::Duplicate { call_id, what: format!("already popped to agent {agent_id}") });
+        }
+        if let Err(error) = self.zendesk.display_user(agent_id, user_id).await {
+            // Not shown: free the mark so a redelivery may try again.
+            if let Err(store_error) = self.store.delete(&pop_key).await {
+                tracing::warn!(%store_error, key = pop_key, "calls bridge: could not clear a pop mark");
+            }
             // Zendesk's answer for an agent it cannot show anything to (unknown id, no Talk
             // seat): retrying will not help, so it is an outcome, not an error.
-            Err(error) if is_not_found(&error) => {
+            if is_not_found(&error) {
                 return not_popped(format!("Zendesk refused the pop to agent {agent_id}: {error}"));
             }
-            Err(error) => return Err(error),
+            return Err(error);
         }
-        self.store.put_as(&pop_key, &PoppedMark { user_id, at: Utc::now() }).await?;
         Ok(CallOutcome::Popped { call_id, agent_id, user_id, created_user })
     }
 
