@@ -394,3 +394,33 @@ async fn the_router_verifies_and_answers_over_http() {
     assert_eq!(rig.zendesk.talk_records().tickets.len(), 1);
     server.abort();
 }
+
+#[tokio::test]
+async fn a_dry_run_decides_everything_and_writes_nothing() {
+    let rig = Rig::start().await;
+    let store = memory();
+    let config = deskbridge::bridges::CallsConfig { dry_run: true, create_unknown_callers: true, ..Rig::config() };
+    let bridge = rig.bridge(Arc::clone(&store), config, "a");
+    let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
+    let outcomes = play_all(&rig, &played, &bridge).await;
+    let actions: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(_, o)| match o {
+            CallOutcome::DryRun { action, .. } => Some(action.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(actions.len(), 2, "{outcomes:?}");
+    assert_eq!(actions[0], format!("pop user {} to agent {ZD_ADA}", rig.claire));
+    assert!(actions[1].starts_with("create a ticket and a call record"), "{}", actions[1]);
+    assert!(actions[1].contains("/assets/calls/") && actions[1].contains("with transcription"), "{}", actions[1]);
+    let unknown = CallScript::inbound(UNKNOWN_PHONE, vec![AC_BOB], CallEnding::Missed { reason: "short_abandoned".into() }, T0);
+    let played = rig.aircall.play_call(&unknown, TOKEN).unwrap();
+    let outcomes = play_all(&rig, &played, &bridge).await;
+    assert!(
+        matches!(&outcomes[1].1, CallOutcome::DryRun { action, .. } if action.starts_with("create an end user for")),
+        "{outcomes:?}"
+    );
+    assert!(rig.zendesk.server().writes().is_empty(), "{:?}", rig.zendesk.server().writes());
+    assert!(store.scan_prefix("").await.unwrap().is_empty());
+}

@@ -125,6 +125,10 @@ pub struct CallsConfig {
     /// Minimum time between two reloads of the Zendesk agent list when an e-mail is not
     /// found (default 60 s).
     pub agent_reload_interval: Duration,
+    /// Decide, but write nothing: no pop, no user, no ticket, no call record, no state.
+    /// Outcomes are [`CallOutcome::DryRun`] describing what would be done (Zendesk and
+    /// Aircall are still read: caller search, the call, the agent list).
+    pub dry_run: bool,
 }
 
 impl Default for CallsConfig {
@@ -143,6 +147,7 @@ impl Default for CallsConfig {
             claim_ttl: Duration::from_secs(60),
             claim_wait: Duration::from_secs(2),
             agent_reload_interval: Duration::from_secs(60),
+            dry_run: false,
         }
     }
 }
@@ -222,6 +227,13 @@ pub enum CallOutcome {
         /// Aircall call id.
         call_id: u64,
     },
+    /// [`CallsConfig::dry_run`]: what would have been done.
+    DryRun {
+        /// Aircall call id.
+        call_id: u64,
+        /// The action, in words.
+        action: String,
+    },
 }
 
 impl CallOutcome {
@@ -242,6 +254,7 @@ impl CallOutcome {
             Self::Ignored { call_id, reason } => format!("call {call_id}: ignored ({reason})"),
             Self::Pending { call_id } => format!("call {call_id}: not over yet"),
             Self::Busy { call_id } => format!("call {call_id}: another instance is on it"),
+            Self::DryRun { call_id, action } => format!("call {call_id}: would {action}"),
         }
     }
 }
@@ -440,7 +453,7 @@ impl CallsBridge {
         if let Some(user) = self.zendesk.find_users_by_phone(&number).await?.first() {
             return Ok(Some((user.id, false)));
         }
-        if !self.config.create_unknown_callers {
+        if !self.config.create_unknown_callers || self.config.dry_run {
             return Ok(None);
         }
         // Search lags behind creation, so a just-created caller is found through the store;
@@ -483,7 +496,18 @@ impl CallsBridge {
         if self.store.get(&pop_key).await?.is_some() {
             return Ok(CallOutcome::Duplicate { call_id, what: format!("already popped to agent {agent_id}") });
         }
-        let Some((user_id, created_user)) = self.caller(call).await? else {
+        let caller = self.caller(call).await?;
+        if self.config.dry_run {
+            let action = match (caller, self.config.create_unknown_callers) {
+                (Some((user_id, _)), _) => format!("pop user {user_id} to agent {agent_id}"),
+                (None, true) if call.raw_digits.as_deref().is_some_and(|d| d.chars().any(|c| c.is_ascii_digit())) => {
+                    format!("create an end user for {} and pop it to agent {agent_id}", call.raw_digits.as_deref().unwrap_or_default())
+                }
+                (None, _) => return not_popped("the number is hidden or no Zendesk user has it".into()),
+            };
+            return Ok(CallOutcome::DryRun { call_id, action });
+        }
+        let Some((user_id, created_user)) = caller else {
             return not_popped("the number is hidden or no Zendesk user has it".into());
         };
         // The mark is taken before the display, so concurrent deliveries of the same ring
@@ -510,6 +534,9 @@ impl CallsBridge {
         let state_key = self.key(&call_id.to_string());
         if let Some(outcome) = self.finished(call_id, &state_key).await? {
             return Ok(outcome);
+        }
+        if self.config.dry_run {
+            return self.log_claimed(call_id, &state_key).await;
         }
         let claim_key = self.key(&format!("claim/call/{call_id}"));
         if !self.claim(&claim_key).await? {
@@ -550,6 +577,9 @@ impl CallsBridge {
             CallKind::Missed
         };
         if kind == CallKind::Missed && self.config.missed_calls == MissedCalls::Ignore && stage.is_none() {
+            if self.config.dry_run {
+                return Ok(CallOutcome::DryRun { call_id, action: "ignore this missed call".into() });
+            }
             let reason = "missed call, missed calls are ignored".to_owned();
             self.store.put_as(state_key, &LogStage::Ignored { reason: reason.clone() }).await?;
             return Ok(CallOutcome::Ignored { call_id, reason });
@@ -569,6 +599,9 @@ impl CallsBridge {
             None
         };
         let details = CallDetails { call: &call, kind, agent_id, caller, transcription };
+        if self.config.dry_run {
+            return Ok(CallOutcome::DryRun { call_id, action: details.plan(self.config.log_mode) });
+        }
         match self.config.log_mode {
             LogMode::VoiceTicket => self.log_voice_ticket(state_key, stage, &details).await,
             LogMode::CallRecord => self.log_call_record(state_key, stage, &details).await,
@@ -751,6 +784,31 @@ impl CallDetails<'_> {
             CallKind::Answered => {}
         }
         tags
+    }
+
+    /// What logging this call would write, in words (dry run).
+    fn plan(&self, mode: LogMode) -> String {
+        let what = match mode {
+            LogMode::CallRecord => "create a ticket and a call record with its voice comment".to_owned(),
+            LogMode::VoiceTicket => format!("create a voice ticket (via_id {})", self.via().id()),
+        };
+        let mut text = format!("{what}: \"{}\"", self.subject());
+        if let Some(caller) = self.caller {
+            text.push_str(&format!(", requester {caller}"));
+        }
+        if let Some(agent) = self.agent_id {
+            text.push_str(&format!(", answered by agent {agent}"));
+        }
+        if let Some(duration) = self.call.duration {
+            text.push_str(&format!(", {duration} s"));
+        }
+        if let Some(link) = self.call.durable_media_link() {
+            text.push_str(&format!(", recording {link}"));
+        }
+        if self.transcription.is_some() {
+            text.push_str(", with transcription");
+        }
+        text
     }
 
     fn via(&self) -> VoiceVia {
