@@ -373,7 +373,7 @@ async fn the_router_verifies_and_answers_over_http() {
     let app = router(
         bridge,
         WebhookVerifier::new(TOKEN).unwrap(),
-        CallsRouterOptions::default().observer(move |o: &CallOutcome| sink.lock().unwrap().push(o.describe())),
+        CallsRouterOptions::default().observer(move |_event: &str, o: &CallOutcome| sink.lock().unwrap().push(o.describe())),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = url::Url::parse(&format!("http://{}/webhooks/aircall/calls", listener.local_addr().unwrap())).unwrap();

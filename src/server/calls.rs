@@ -46,8 +46,9 @@ use crate::aircall::WebhookVerifier;
 use crate::bridges::calls::{CallOutcome, CallsBridge};
 use crate::error::{WebhookFailure, excerpt};
 
-/// A callback that sees every outcome (for logs, metrics, the example's output).
-pub type OutcomeObserver = Arc<dyn Fn(&CallOutcome) + Send + Sync>;
+/// A callback that sees every handled event (its name, e.g. `call.ended`) and its outcome
+/// (for logs, metrics, the example's output).
+pub type OutcomeObserver = Arc<dyn Fn(&str, &CallOutcome) + Send + Sync>;
 
 /// Options of [`router`].
 #[derive(Clone)]
@@ -90,8 +91,8 @@ impl CallsRouterOptions {
         self
     }
 
-    /// Observe every outcome.
-    pub fn observer(mut self, observer: impl Fn(&CallOutcome) + Send + Sync + 'static) -> Self {
+    /// Observe every handled event and its outcome.
+    pub fn observer(mut self, observer: impl Fn(&str, &CallOutcome) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(observer));
         self
     }
@@ -134,7 +135,7 @@ async fn receive(State(state): State<AppState>, body: Bytes) -> Response {
     match state.bridge.handle(&call_event).await {
         Ok(outcome) => {
             if let Some(observer) = &state.observer {
-                observer(&outcome);
+                observer(call_event.kind.as_str(), &outcome);
             }
             let status = match outcome {
                 CallOutcome::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
