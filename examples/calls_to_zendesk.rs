@@ -151,7 +151,7 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eout!("calls_to_zendesk: {message}\n\n{USAGE}");
+            eprintln!("calls_to_zendesk: {message}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -161,12 +161,12 @@ async fn main() -> ExitCode {
         (Ok(None), Ok(None)) => simulate(options).await,
         (Ok(Some(aircall)), Ok(Some(zendesk))) => serve(options, aircall, zendesk).await,
         (Err(error), _) | (_, Err(error)) => {
-            eout!("calls_to_zendesk: {error}");
+            eprintln!("calls_to_zendesk: {error}");
             ExitCode::from(2)
         }
         (Ok(a), Ok(z)) => {
             let missing = if a.is_none() { "AIRCALL_*" } else if z.is_none() { "ZENDESK_*" } else { "" };
-            eout!(
+            eprintln!(
                 "calls_to_zendesk: only one side is configured ({missing} missing): set both for real \
                  accounts, or neither for the simulators"
             );
@@ -226,14 +226,14 @@ async fn simulate(options: Options) -> ExitCode {
     let (aircall_sim, zendesk_sim) = match started {
         Ok(sims) => sims,
         Err(error) => {
-            eout!("calls_to_zendesk: cannot start the simulators: {error}");
+            eprintln!("calls_to_zendesk: cannot start the simulators: {error}");
             return ExitCode::from(1);
         }
     };
     let store = match open_store(options.state.as_ref()).await {
         Ok(store) => store,
         Err(message) => {
-            eout!("calls_to_zendesk: {message}");
+            eprintln!("calls_to_zendesk: {message}");
             return ExitCode::from(2);
         }
     };
@@ -251,14 +251,14 @@ async fn simulate(options: Options) -> ExitCode {
         .with_rate_limit(RateLimit::unlimited()),
     );
     let (Ok(aircall), Ok(zendesk)) = (aircall, zendesk) else {
-        eout!("calls_to_zendesk: cannot build the clients");
+        eprintln!("calls_to_zendesk: cannot build the clients");
         return ExitCode::from(1);
     };
     let options = Options { mode: Some(options.mode.unwrap_or(LogMode::CallRecord)), ..options };
     let bridge = match CallsBridge::new(aircall, zendesk, store, config(&options, Some(APP_ID))) {
         Ok(bridge) => Arc::new(bridge.instance_id("calls-to-zendesk-sim")),
         Err(error) => {
-            eout!("calls_to_zendesk: {error}");
+            eprintln!("calls_to_zendesk: {error}");
             return ExitCode::from(2);
         }
     };
@@ -274,7 +274,7 @@ async fn simulate(options: Options) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
         Ok(listener) => listener,
         Err(error) => {
-            eout!("calls_to_zendesk: cannot listen: {error}");
+            eprintln!("calls_to_zendesk: cannot listen: {error}");
             return ExitCode::from(1);
         }
     };
@@ -312,7 +312,7 @@ async fn simulate(options: Options) -> ExitCode {
         let played = match aircall_sim.play_call(script, TOKEN) {
             Ok(played) => played,
             Err(error) => {
-                eout!("calls_to_zendesk: {error}");
+                eprintln!("calls_to_zendesk: {error}");
                 return ExitCode::from(1);
             }
         };
@@ -331,11 +331,11 @@ async fn simulate(options: Options) -> ExitCode {
                 Ok(200) => {}
                 Ok(status) => {
                     failures += 1;
-                    eout!("{} {}: the receiver answered {status}", played.call_id, step.event);
+                    eprintln!("{} {}: the receiver answered {status}", played.call_id, step.event);
                 }
                 Err(error) => {
                     failures += 1;
-                    eout!("{} {}: {error}", played.call_id, step.event);
+                    eprintln!("{} {}: {error}", played.call_id, step.event);
                 }
             }
         }
@@ -365,14 +365,14 @@ async fn simulate(options: Options) -> ExitCode {
 /// Real accounts: serve the webhook until Ctrl-C.
 async fn serve(options: Options, aircall: AircallConfig, zendesk: ZendeskConfig) -> ExitCode {
     let Some(token) = env("AIRCALL_WEBHOOK_TOKEN") else {
-        eout!("calls_to_zendesk: AIRCALL_WEBHOOK_TOKEN is not set (the token of the Aircall webhook)");
+        eprintln!("calls_to_zendesk: AIRCALL_WEBHOOK_TOKEN is not set (the token of the Aircall webhook)");
         return ExitCode::from(2);
     };
     let app_id = match env("ZENDESK_APP_ID").map(|v| v.parse::<i64>()) {
         None => None,
         Some(Ok(id)) => Some(id),
         Some(Err(_)) => {
-            eout!("calls_to_zendesk: ZENDESK_APP_ID is not an integer");
+            eprintln!("calls_to_zendesk: ZENDESK_APP_ID is not an integer");
             return ExitCode::from(2);
         }
     };
@@ -381,7 +381,7 @@ async fn serve(options: Options, aircall: AircallConfig, zendesk: ZendeskConfig)
     let store = match open_store(Some(&state)).await {
         Ok(store) => store,
         Err(message) => {
-            eout!("calls_to_zendesk: {message}");
+            eprintln!("calls_to_zendesk: {message}");
             return ExitCode::from(2);
         }
     };
@@ -390,13 +390,13 @@ async fn serve(options: Options, aircall: AircallConfig, zendesk: ZendeskConfig)
     let (bridge, verifier) = match bridge.and_then(|b| WebhookVerifier::new(token).map(|v| (b, v))) {
         Ok(pair) => pair,
         Err(error) => {
-            eout!("calls_to_zendesk: {error}");
+            eprintln!("calls_to_zendesk: {error}");
             return ExitCode::from(2);
         }
     };
     let bridge = Arc::new(bridge);
     if let Err(error) = bridge.warm_up().await {
-        eout!("calls_to_zendesk: cannot list the Zendesk agents: {error}");
+        eprintln!("calls_to_zendesk: cannot list the Zendesk agents: {error}");
         return ExitCode::from(1);
     }
     let printer = Printer { json: options.json, seen: Arc::default() };
@@ -409,12 +409,12 @@ async fn serve(options: Options, aircall: AircallConfig, zendesk: ZendeskConfig)
     let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(listener) => listener,
         Err(error) => {
-            eout!("calls_to_zendesk: cannot listen on {addr}: {error}");
+            eprintln!("calls_to_zendesk: cannot listen on {addr}: {error}");
             return ExitCode::from(2);
         }
     };
     if !options.json {
-        eout!("calls_to_zendesk: serving POST /webhooks/aircall/calls on {addr} (state {}); Ctrl-C stops.", state.display());
+        eprintln!("calls_to_zendesk: serving POST /webhooks/aircall/calls on {addr} (state {}); Ctrl-C stops.", state.display());
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -422,7 +422,7 @@ async fn serve(options: Options, aircall: AircallConfig, zendesk: ZendeskConfig)
     match axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eout!("calls_to_zendesk: server error: {error}");
+            eprintln!("calls_to_zendesk: server error: {error}");
             ExitCode::from(1)
         }
     }
