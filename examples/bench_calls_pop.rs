@@ -82,7 +82,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
 }
 
 fn phone(n: usize) -> String {
-    format!("+33 6 {:02} {:02} {:02} {:02}", (n / 1_000_000) % 100, (n / 10_000) % 100, (n / 100) % 100, n % 100)
+    format!(
+        "+33 6 {:02} {:02} {:02} {:02}",
+        (n / 1_000_000) % 100,
+        (n / 10_000) % 100,
+        (n / 100) % 100,
+        n % 100
+    )
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -133,8 +139,11 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
         .map(|n| AircallUserSeed::new(1000 + n as u64, format!("Agent {n}"), format!("agent{n}@example.com")))
         .collect();
     let aircall_sim = AircallSim::start(AircallSimConfig::new(aircall_users)).await?;
-    let zendesk_sim =
-        ZendeskSim::start(ZendeskSimConfig::new(ZendeskAgentSeed::synthetic(options.agents, &[]), Vec::new())).await?;
+    let zendesk_sim = ZendeskSim::start(ZendeskSimConfig::new(
+        ZendeskAgentSeed::synthetic(options.agents, &[]),
+        Vec::new(),
+    ))
+    .await?;
     let mut known = HashMap::new();
     for n in 0..options.calls {
         if (n * 100) / options.calls >= options.unknown_percent {
@@ -155,8 +164,14 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
         .with_rate_limit(RateLimit::unlimited())
         .with_retry_policy(RetryPolicy::never()),
     )?;
-    let config = CallsConfig { log_mode: LogMode::VoiceTicket, create_unknown_callers: true, ..CallsConfig::default() };
-    let bridge = Arc::new(CallsBridge::new(aircall, zendesk, Arc::new(MemoryStore::new()), config)?.instance_id("bench"));
+    let config = CallsConfig {
+        log_mode: LogMode::VoiceTicket,
+        create_unknown_callers: true,
+        ..CallsConfig::default()
+    };
+    let bridge = Arc::new(
+        CallsBridge::new(aircall, zendesk, Arc::new(MemoryStore::new()), config)?.instance_id("bench"),
+    );
     bridge.warm_up().await?;
 
     // Receipt stamps, by the bench header.
@@ -167,7 +182,9 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
             let stamp = Arc::clone(&stamp);
             async move {
                 let at = SystemTime::now();
-                if let Some(n) = request.headers().get(BENCH_HEADER).and_then(|v| v.to_str().ok()?.parse().ok()) {
+                if let Some(n) =
+                    request.headers().get(BENCH_HEADER).and_then(|v| v.to_str().ok()?.parse().ok())
+                {
                     stamp.lock().unwrap_or_else(|e| e.into_inner()).insert(n, at);
                 }
                 next.run(request).await
@@ -213,8 +230,12 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
                 let Some((n, _, delivery)) = next else { break };
                 match delivery.send(&url).await {
                     Ok(200) => {}
-                    Ok(status) => failures.lock().unwrap_or_else(|e| e.into_inner()).push(format!("call {n}: {status}")),
-                    Err(error) => failures.lock().unwrap_or_else(|e| e.into_inner()).push(format!("call {n}: {error}")),
+                    Ok(status) => {
+                        failures.lock().unwrap_or_else(|e| e.into_inner()).push(format!("call {n}: {status}"))
+                    }
+                    Err(error) => {
+                        failures.lock().unwrap_or_else(|e| e.into_inner()).push(format!("call {n}: {error}"))
+                    }
                 }
             }
         }));
@@ -230,7 +251,9 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
     let created: HashMap<String, i64> = records
         .end_users
         .iter()
-        .filter_map(|u| u.phone.as_ref().map(|p| (p.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect(), u.id)))
+        .filter_map(|u| {
+            u.phone.as_ref().map(|p| (p.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect(), u.id))
+        })
         .collect();
     let displays: HashMap<String, SystemTime> = zendesk_sim
         .server()
@@ -246,7 +269,9 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
         let agent = 16_765_840_570_000 + (n % options.agents + 1) as i64;
         let number: String = phone(n).chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
         let user = known.get(&n).copied().or_else(|| created.get(&number).copied());
-        let display = user.and_then(|user| displays.get(&format!("/api/v2/channels/voice/agents/{agent}/users/{user}/display")));
+        let display = user.and_then(|user| {
+            displays.get(&format!("/api/v2/channels/voice/agents/{agent}/users/{user}/display"))
+        });
         match (receipts.get(&n), display) {
             (Some(receipt), Some(display)) => {
                 let ms = display.duration_since(*receipt).unwrap_or(Duration::ZERO).as_secs_f64() * 1000.0;

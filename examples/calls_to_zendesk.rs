@@ -93,7 +93,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
                 options.mode = Some(match value("--mode")?.as_str() {
                     "call-record" => LogMode::CallRecord,
                     "voice-ticket" => LogMode::VoiceTicket,
-                    other => return Err(format!("--mode: expected call-record or voice-ticket, got \"{other}\"")),
+                    other => {
+                        return Err(format!("--mode: expected call-record or voice-ticket, got \"{other}\""));
+                    }
                 })
             }
             "--missed" => {
@@ -165,7 +167,13 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
         (Ok(a), Ok(z)) => {
-            let missing = if a.is_none() { "AIRCALL_*" } else if z.is_none() { "ZENDESK_*" } else { "" };
+            let missing = if a.is_none() {
+                "AIRCALL_*"
+            } else if z.is_none() {
+                "ZENDESK_*"
+            } else {
+                ""
+            };
             eprintln!(
                 "calls_to_zendesk: only one side is configured ({missing} missing): set both for real \
                  accounts, or neither for the simulators"
@@ -186,7 +194,8 @@ async fn open_store(path: Option<&PathBuf>) -> Result<Arc<dyn StateStore>, Strin
 }
 
 fn config(options: &Options, app_id: Option<i64>) -> CallsConfig {
-    let mode = options.mode.unwrap_or(if app_id.is_some() { LogMode::CallRecord } else { LogMode::VoiceTicket });
+    let mode =
+        options.mode.unwrap_or(if app_id.is_some() { LogMode::CallRecord } else { LogMode::VoiceTicket });
     CallsConfig {
         app_id,
         log_mode: mode,
@@ -296,14 +305,33 @@ async fn simulate(options: Options) -> ExitCode {
     let answered = |by, talk_seconds, recorded| CallEnding::Answered { by, talk_seconds, recorded };
     let mut day_of_calls = vec![
         CallScript::inbound("+33 6 12 34 56 78", vec![1001, 1002], answered(1001, 312, true), day)
-            .with_transcription(vec![("external", "My parcel never arrived."), ("internal", "Let me check the tracking.")]),
-        CallScript::inbound("+1 415 555 0199", vec![1002], CallEnding::Missed { reason: "agents_did_not_answer".into() }, day + 1_800),
-        CallScript::inbound("+1 415 555 0199", vec![1002], CallEnding::Voicemail { seconds: 34 }, day + 3_600),
+            .with_transcription(vec![
+                ("external", "My parcel never arrived."),
+                ("internal", "Let me check the tracking."),
+            ]),
+        CallScript::inbound(
+            "+1 415 555 0199",
+            vec![1002],
+            CallEnding::Missed { reason: "agents_did_not_answer".into() },
+            day + 1_800,
+        ),
+        CallScript::inbound(
+            "+1 415 555 0199",
+            vec![1002],
+            CallEnding::Voicemail { seconds: 34 },
+            day + 3_600,
+        ),
         CallScript::inbound("+44 20 7946 0000", vec![1001], answered(1001, 95, true), day + 7_200),
         CallScript::inbound("anonymous", vec![1003, 1001], answered(1001, 40, false), day + 10_800),
-        CallScript::inbound("+33 6 12 34 56 78", vec![1001], CallEnding::Missed { reason: "out_of_opening_hours".into() }, day + 32_400),
+        CallScript::inbound(
+            "+33 6 12 34 56 78",
+            vec![1001],
+            CallEnding::Missed { reason: "out_of_opening_hours".into() },
+            day + 32_400,
+        ),
     ];
-    let mut outbound = CallScript::inbound("+33 6 12 34 56 78", vec![1002], answered(1002, 180, true), day + 14_400);
+    let mut outbound =
+        CallScript::inbound("+33 6 12 34 56 78", vec![1002], answered(1002, 180, true), day + 14_400);
     outbound.inbound = false;
     day_of_calls.push(outbound);
 
@@ -377,7 +405,10 @@ async fn serve(options: Options, aircall: AircallConfig, zendesk: ZendeskConfig)
         }
     };
     let addr = env("DESKBRIDGE_WEBHOOK_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
-    let state = options.state.clone().unwrap_or_else(|| std::env::temp_dir().join("deskbridge-calls-to-zendesk.json"));
+    let state = options
+        .state
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("deskbridge-calls-to-zendesk.json"));
     let store = match open_store(Some(&state)).await {
         Ok(store) => store,
         Err(message) => {
@@ -414,7 +445,10 @@ async fn serve(options: Options, aircall: AircallConfig, zendesk: ZendeskConfig)
         }
     };
     if !options.json {
-        eprintln!("calls_to_zendesk: serving POST /webhooks/aircall/calls on {addr} (state {}); Ctrl-C stops.", state.display());
+        eprintln!(
+            "calls_to_zendesk: serving POST /webhooks/aircall/calls on {addr} (state {}); Ctrl-C stops.",
+            state.display()
+        );
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

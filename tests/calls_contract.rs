@@ -98,7 +98,10 @@ async fn screen_pop_posts_to_the_display_paths_and_a_404_is_typed() {
         .await;
     Mock::given(method("POST"))
         .and(path(format!("/api/v2/channels/voice/agents/{AGENT}/tickets/9/display")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": "RecordNotFound", "description": "Not found"})))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": "RecordNotFound", "description": "Not found"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -110,7 +113,10 @@ async fn screen_pop_posts_to_the_display_paths_and_a_404_is_typed() {
     match &error {
         Error::Api { status, code, context, .. } => {
             assert_eq!((*status, code.as_deref()), (404, Some("RecordNotFound")));
-            assert!(context.contains("/api/v2/channels/voice/agents/{agent_id}/tickets/{ticket_id}/display"), "{context}");
+            assert!(
+                context.contains("/api/v2/channels/voice/agents/{agent_id}/tickets/{ticket_id}/display"),
+                "{context}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -180,7 +186,11 @@ async fn tickets_external_id_lookup_and_comments() {
     Mock::given(method("GET"))
         .and(path("/api/v2/tickets"))
         .and(query_param("external_id", "aircall-call-9"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"tickets": [{"id": "77", "external_id": "aircall-call-9"}], "count": 1})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"tickets": [{"id": "77", "external_id": "aircall-call-9"}], "count": 1}),
+            ),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -236,13 +246,19 @@ async fn call_records_follow_the_tpe_guide_shapes() {
     Mock::given(method("PATCH"))
         .and(path("/api/v2/calls/91"))
         .and(body_json(json!({"call": {"call_disposition": "escalated", "wrap_up_time": 20}})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"call": {"id": 91, "call_disposition": "escalated"}})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"call": {"id": 91, "call_disposition": "escalated"}})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/calls/91"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"call": {"id": "91", "voicemail": true, "direction": "outbound"}})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"call": {"id": "91", "voicemail": true, "direction": "outbound"}})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -278,11 +294,15 @@ async fn call_records_follow_the_tpe_guide_shapes() {
     assert_eq!(record.fields.call_started_at, Some(Utc.with_ymd_and_hms(2022, 1, 27, 14, 31, 40).unwrap()));
     let mut update = CallFields { call_disposition: Some("escalated".into()), ..CallFields::default() };
     update.extra.insert("wrap_up_time".into(), json!(20));
-    assert_eq!(client.update_call(91, &update).await.unwrap().fields.call_disposition.as_deref(), Some("escalated"));
+    assert_eq!(
+        client.update_call(91, &update).await.unwrap().fields.call_disposition.as_deref(),
+        Some("escalated")
+    );
     let read = client.call_record(91).await.unwrap();
     assert_eq!((read.fields.voicemail, read.fields.direction), (Some(true), Some(CallDirection::Outbound)));
     // A missing mandatory field is refused before anything is sent.
-    let incomplete = NewCall { fields: CallFields { app_id: Some(1), ..CallFields::default() }, comment: None };
+    let incomplete =
+        NewCall { fields: CallFields { app_id: Some(1), ..CallFields::default() }, comment: None };
     assert!(matches!(client.create_call(&incomplete).await, Err(Error::InvalidInput { .. })));
 }
 
@@ -301,8 +321,12 @@ async fn callers_are_searched_by_phone_and_created() {
         .await;
     Mock::given(method("POST"))
         .and(path("/api/v2/users"))
-        .and(body_json(json!({"user": {"name": "Caller +33612345678", "phone": "+33612345678", "role": "end-user"}})))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"user": {"id": 3, "name": "Caller +33612345678", "phone": "+33612345678"}})))
+        .and(body_json(
+            json!({"user": {"name": "Caller +33612345678", "phone": "+33612345678", "role": "end-user"}}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(
+            json!({"user": {"id": 3, "name": "Caller +33612345678", "phone": "+33612345678"}}),
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -337,21 +361,29 @@ async fn aircall_calls_one_paged_and_transcription() {
         .and(query_param("per_page", "50"))
         .and(query_param("order", "asc"))
         .and(query_param("from", "1700000000"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"calls": [call_json(1)], "meta": {"next_page_link": next}})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"calls": [call_json(1)], "meta": {"next_page_link": next}})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v1/calls"))
         .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"calls": [call_json(2)], "meta": {"next_page_link": null}})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"calls": [call_json(2)], "meta": {"next_page_link": null}})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v1/calls/42/transcription"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"transcription": {"content": {"language": "en",
-            "utterances": [{"text": "Hello", "participant_type": "external"}]}}})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"transcription": {"content": {"language": "en",
+            "utterances": [{"text": "Hello", "participant_type": "external"}]}}})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -364,7 +396,8 @@ async fn aircall_calls_one_paged_and_transcription() {
     let client = aircall(&server);
     let call = client.call(42).await.unwrap();
     assert_eq!(call.durable_media_link(), Some("https://assets.aircall.io/calls/42/recording"));
-    let query = CallQuery { from: Some(Utc.timestamp_opt(1_700_000_000, 0).unwrap()), ..CallQuery::default() };
+    let query =
+        CallQuery { from: Some(Utc.timestamp_opt(1_700_000_000, 0).unwrap()), ..CallQuery::default() };
     let ids: Vec<u64> = collect_all(client.calls(query)).await.unwrap().iter().map(|c| c.id).collect();
     assert_eq!(ids, vec![1, 2]);
     assert_eq!(client.call_transcription(42).await.unwrap().unwrap().text, "external: Hello");
@@ -382,19 +415,42 @@ fn call_webhooks_verify_with_the_user_token_and_parse() {
     assert_eq!(call_event.call.user.as_ref().and_then(|u| u.email.as_deref()), Some("ada@example.com"));
     assert_eq!(event.idempotency_key(), "call.ringing_on_agent/7/1700000001");
     // Every documented call event parses to its own kind.
-    for name in ["call.created", "call.answered", "call.ended", "call.voicemail_left", "call.hungup",
-        "call.transferred", "call.agent_declined", "call.tagged", "call.comm_assets_generated"] {
+    for name in [
+        "call.created",
+        "call.answered",
+        "call.ended",
+        "call.voicemail_left",
+        "call.hungup",
+        "call.transferred",
+        "call.agent_declined",
+        "call.tagged",
+        "call.comm_assets_generated",
+    ] {
         let body = json!({"resource": "call", "event": name, "timestamp": 1, "token": "hook-token", "data": {"id": 1}});
-        let kind = verifier.verify(body.to_string().as_bytes(), Utc::now()).unwrap().call_event().unwrap().unwrap().kind;
+        let kind = verifier
+            .verify(body.to_string().as_bytes(), Utc::now())
+            .unwrap()
+            .call_event()
+            .unwrap()
+            .unwrap()
+            .kind;
         assert_eq!(kind.as_str(), name);
         assert!(!matches!(kind, CallEventKind::Other(_)), "{name}");
     }
     // A wrong token is refused before anything is parsed; a malformed call names its path.
     let forged = json!({"resource": "call", "event": "call.ended", "timestamp": 1, "token": "nope", "data": {"id": 1}});
-    assert!(matches!(verifier.verify(forged.to_string().as_bytes(), Utc::now()), Err(Error::WebhookVerification { .. })));
+    assert!(matches!(
+        verifier.verify(forged.to_string().as_bytes(), Utc::now()),
+        Err(Error::WebhookVerification { .. })
+    ));
     let malformed = json!({"resource": "call", "event": "call.ended", "timestamp": 1, "token": "hook-token",
         "data": {"id": 1, "started_at": "yesterday"}});
-    let error = verifier.verify(malformed.to_string().as_bytes(), Utc::now()).unwrap().call_event().unwrap().unwrap_err();
+    let error = verifier
+        .verify(malformed.to_string().as_bytes(), Utc::now())
+        .unwrap()
+        .call_event()
+        .unwrap()
+        .unwrap_err();
     assert!(error.to_string().contains("data.started_at"), "{error}");
     // User events are not call events.
     let user = json!({"resource": "user", "event": "user.opened", "timestamp": 1, "token": "hook-token", "data": {"id": 1}});

@@ -34,7 +34,9 @@ fn spec() -> OpenApi {
     candidates.push(root.join("../shared/specs").join(SPEC_FILE));
     candidates.push(root.join("../../shared/specs").join(SPEC_FILE));
     let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        panic!("Zendesk OpenAPI document {SPEC_FILE} not found; looked at {candidates:?}. Set DESKBRIDGE_SPECS_DIR.");
+        panic!(
+            "Zendesk OpenAPI document {SPEC_FILE} not found; looked at {candidates:?}. Set DESKBRIDGE_SPECS_DIR."
+        );
     };
     OpenApi::load_yaml(path).unwrap_or_else(|e| panic!("{e}")).with_generic_query(&[
         "page[size]",
@@ -66,9 +68,15 @@ async fn talk_partner_edition_requests_validate_against_the_zendesk_spec() {
         "b",
     );
     let answered = |number: &str| {
-        CallScript::inbound(number, vec![AC_ADA], CallEnding::Answered { by: AC_ADA, talk_seconds: 30, recorded: true }, T0)
+        CallScript::inbound(
+            number,
+            vec![AC_ADA],
+            CallEnding::Answered { by: AC_ADA, talk_seconds: 30, recorded: true },
+            T0,
+        )
     };
-    let voicemail = CallScript::inbound(CLAIRE_PHONE, vec![AC_BOB], CallEnding::Voicemail { seconds: 12 }, T0);
+    let voicemail =
+        CallScript::inbound(CLAIRE_PHONE, vec![AC_BOB], CallEnding::Voicemail { seconds: 12 }, T0);
     for (script, bridge) in [
         (answered(CLAIRE_PHONE), &record_mode),
         (answered(UNKNOWN_PHONE), &ticket_mode),

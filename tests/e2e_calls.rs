@@ -51,11 +51,24 @@ async fn ringing_pops_the_caller_to_each_rung_agent_once() {
     assert_eq!(
         outcomes[..2],
         [
-            CallOutcome::Popped { call_id: played.call_id, agent_id: ZD_ADA, user_id: rig.claire, created_user: false },
-            CallOutcome::Popped { call_id: played.call_id, agent_id: ZD_BOB, user_id: rig.claire, created_user: false },
+            CallOutcome::Popped {
+                call_id: played.call_id,
+                agent_id: ZD_ADA,
+                user_id: rig.claire,
+                created_user: false
+            },
+            CallOutcome::Popped {
+                call_id: played.call_id,
+                agent_id: ZD_BOB,
+                user_id: rig.claire,
+                created_user: false
+            },
         ]
     );
-    assert!(matches!(&outcomes[2], CallOutcome::NotPopped { reason, .. } if reason.contains("1003")), "{outcomes:?}");
+    assert!(
+        matches!(&outcomes[2], CallOutcome::NotPopped { reason, .. } if reason.contains("1003")),
+        "{outcomes:?}"
+    );
     // A redelivery pops nothing more.
     assert!(matches!(bridge.handle(&event_of(rings[0])).await.unwrap(), CallOutcome::Duplicate { .. }));
     assert_eq!(
@@ -75,9 +88,13 @@ async fn an_answered_call_becomes_one_ticket_with_a_call_record_and_the_durable_
     let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &bridge).await;
     let events: Vec<&str> = outcomes.iter().map(|(e, _)| e.as_str()).collect();
-    assert_eq!(events, ["call.created", "call.ringing_on_agent", "call.answered", "call.hungup", "call.ended"]);
+    assert_eq!(
+        events,
+        ["call.created", "call.ringing_on_agent", "call.answered", "call.hungup", "call.ended"]
+    );
     assert!(matches!(outcomes[1].1, CallOutcome::Popped { agent_id: ZD_ADA, .. }));
-    let CallOutcome::Logged { kind, ticket_id, call_record_id: Some(record_id), recovered: false, .. } = outcomes[4].1
+    let CallOutcome::Logged { kind, ticket_id, call_record_id: Some(record_id), recovered: false, .. } =
+        outcomes[4].1
     else {
         panic!("{outcomes:?}")
     };
@@ -89,7 +106,10 @@ async fn an_answered_call_becomes_one_ticket_with_a_call_record_and_the_durable_
     assert_eq!(ticket.id, ticket_id);
     assert_eq!(ticket.external_id.as_deref(), Some(external_id(played.call_id).as_str()));
     assert_eq!((ticket.requester_id, ticket.assignee_id), (Some(rig.claire), Some(ZD_ADA)));
-    assert_eq!(ticket.comments.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["Comment", "VoiceComment"]);
+    assert_eq!(
+        ticket.comments.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+        ["Comment", "VoiceComment"]
+    );
     assert_eq!(records.calls.len(), 1);
     let call = &records.calls[0];
     assert_eq!(call.id, record_id);
@@ -121,18 +141,33 @@ async fn an_answered_call_becomes_one_ticket_with_a_call_record_and_the_durable_
 #[tokio::test]
 async fn missed_calls_are_logged_or_ignored_by_configuration() {
     let rig = Rig::start().await;
-    let missed = CallScript::inbound(CLAIRE_PHONE, vec![AC_ADA], CallEnding::Missed { reason: "agents_did_not_answer".into() }, T0);
+    let missed = CallScript::inbound(
+        CLAIRE_PHONE,
+        vec![AC_ADA],
+        CallEnding::Missed { reason: "agents_did_not_answer".into() },
+        T0,
+    );
     let played = rig.aircall.play_call(&missed, TOKEN).unwrap();
     let bridge = rig.bridge(memory(), Rig::config(), "a");
     let outcomes = play_all(&rig, &played, &bridge).await;
-    assert!(matches!(outcomes.last().unwrap().1, CallOutcome::Logged { kind: CallKind::Missed, .. }), "{outcomes:?}");
+    assert!(
+        matches!(outcomes.last().unwrap().1, CallOutcome::Logged { kind: CallKind::Missed, .. }),
+        "{outcomes:?}"
+    );
     let records = rig.zendesk.talk_records();
     assert_eq!(records.tickets.len(), 1);
     assert!(records.tickets[0].tags.contains(&"missed_call".to_owned()));
-    assert_eq!(records.tickets[0].subject.as_deref(), Some(format!("Missed call from {CLAIRE_PHONE}").as_str()));
+    assert_eq!(
+        records.tickets[0].subject.as_deref(),
+        Some(format!("Missed call from {CLAIRE_PHONE}").as_str())
+    );
     assert_eq!(records.calls[0].fields["completion_status"], "abandoned_in_queue");
 
-    let ignoring = rig.bridge(memory(), deskbridge::bridges::CallsConfig { missed_calls: MissedCalls::Ignore, ..Rig::config() }, "b");
+    let ignoring = rig.bridge(
+        memory(),
+        deskbridge::bridges::CallsConfig { missed_calls: MissedCalls::Ignore, ..Rig::config() },
+        "b",
+    );
     let played = rig.aircall.play_call(&missed, TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &ignoring).await;
     assert!(matches!(outcomes.last().unwrap().1, CallOutcome::Ignored { .. }), "{outcomes:?}");
@@ -144,7 +179,8 @@ async fn missed_calls_are_logged_or_ignored_by_configuration() {
 #[tokio::test]
 async fn a_voicemail_is_logged_once_in_both_modes() {
     let rig = Rig::start().await;
-    let voicemail = CallScript::inbound(CLAIRE_PHONE, vec![AC_BOB], CallEnding::Voicemail { seconds: 21 }, T0);
+    let voicemail =
+        CallScript::inbound(CLAIRE_PHONE, vec![AC_BOB], CallEnding::Voicemail { seconds: 21 }, T0);
     // Call-record mode: voicemail_left logs it, call.ended is a duplicate.
     let bridge = rig.bridge(memory(), Rig::config(), "a");
     let played = rig.aircall.play_call(&voicemail, TOKEN).unwrap();
@@ -158,7 +194,8 @@ async fn a_voicemail_is_logged_once_in_both_modes() {
     assert!(records.calls[0].fields["recording_url"].as_str().unwrap().ends_with("/voicemail"));
 
     // Voice-ticket mode: one ticket with via_id 44 and the Tickets-API voice comment.
-    let config = deskbridge::bridges::CallsConfig { log_mode: LogMode::VoiceTicket, app_id: None, ..Rig::config() };
+    let config =
+        deskbridge::bridges::CallsConfig { log_mode: LogMode::VoiceTicket, app_id: None, ..Rig::config() };
     let bridge = rig.bridge(memory(), config, "b");
     let played = rig.aircall.play_call(&voicemail, TOKEN).unwrap();
     play_all(&rig, &played, &bridge).await;
@@ -194,7 +231,12 @@ async fn an_unknown_caller_is_created_once_when_configured() {
     let rig = Rig::start().await;
     let config = deskbridge::bridges::CallsConfig { create_unknown_callers: true, ..Rig::config() };
     let bridge = rig.bridge(memory(), config, "a");
-    let script = CallScript::inbound(UNKNOWN_PHONE, vec![AC_ADA, AC_BOB], CallEnding::Answered { by: AC_BOB, talk_seconds: 10, recorded: false }, T0);
+    let script = CallScript::inbound(
+        UNKNOWN_PHONE,
+        vec![AC_ADA, AC_BOB],
+        CallEnding::Answered { by: AC_BOB, talk_seconds: 10, recorded: false },
+        T0,
+    );
     let played = rig.aircall.play_call(&script, TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &bridge).await;
     let created: Vec<bool> = outcomes
@@ -206,7 +248,8 @@ async fn an_unknown_caller_is_created_once_when_configured() {
         .collect();
     assert_eq!(created, [true, false]);
     let records = rig.zendesk.talk_records();
-    let callers: Vec<_> = records.end_users.iter().filter(|u| u.phone.as_deref() == Some("+442079460000")).collect();
+    let callers: Vec<_> =
+        records.end_users.iter().filter(|u| u.phone.as_deref() == Some("+442079460000")).collect();
     assert_eq!(callers.len(), 1);
     assert_eq!(records.tickets[0].requester_id, Some(callers[0].id));
     // Not recorded: no recording link at all.
@@ -214,7 +257,12 @@ async fn an_unknown_caller_is_created_once_when_configured() {
 
     // Without the option, an unknown caller is not popped and nothing is created.
     let bridge = rig.bridge(memory(), Rig::config(), "b");
-    let script = CallScript::inbound("+1 555 0100", vec![AC_ADA], CallEnding::Missed { reason: "short_abandoned".into() }, T0);
+    let script = CallScript::inbound(
+        "+1 555 0100",
+        vec![AC_ADA],
+        CallEnding::Missed { reason: "short_abandoned".into() },
+        T0,
+    );
     let played = rig.aircall.play_call(&script, TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &bridge).await;
     assert!(matches!(&outcomes[1].1, CallOutcome::NotPopped { .. }), "{outcomes:?}");
@@ -239,7 +287,10 @@ async fn reordered_and_early_events_log_once_from_the_calls_api() {
     }
     assert!(matches!(outcomes[0].1, CallOutcome::Logged { kind: CallKind::Answered, .. }), "{outcomes:?}");
     let ringing = outcomes.iter().find(|(e, _)| e == "call.ringing_on_agent").unwrap();
-    assert!(matches!(ringing.1, CallOutcome::Duplicate { .. }), "no pop after the call is over: {outcomes:?}");
+    assert!(
+        matches!(ringing.1, CallOutcome::Duplicate { .. }),
+        "no pop after the call is over: {outcomes:?}"
+    );
     let records = rig.zendesk.talk_records();
     assert_eq!((records.tickets.len(), records.calls.len(), records.displays.len()), (1, 1, 1));
 }
@@ -254,7 +305,11 @@ struct CrashingStore {
 
 impl CrashingStore {
     fn new(stage: &'static str) -> Arc<Self> {
-        Arc::new(Self { inner: MemoryStore::new(), crash_at: Mutex::new(Some(stage)), crashes: AtomicUsize::new(0) })
+        Arc::new(Self {
+            inner: MemoryStore::new(),
+            crash_at: Mutex::new(Some(stage)),
+            crashes: AtomicUsize::new(0),
+        })
     }
 }
 
@@ -306,7 +361,10 @@ async fn crash_then_recover(mode: LogMode, stage: &'static str) -> (Vec<CallOutc
 #[tokio::test]
 async fn a_crash_after_the_ticket_is_created_does_not_create_a_second_one() {
     let (outcomes, rig) = crash_then_recover(LogMode::CallRecord, "ticket_created").await;
-    assert!(matches!(outcomes[0], CallOutcome::Logged { recovered: true, call_record_id: Some(_), .. }), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[0], CallOutcome::Logged { recovered: true, call_record_id: Some(_), .. }),
+        "{outcomes:?}"
+    );
     assert!(matches!(outcomes[1], CallOutcome::Duplicate { .. }));
     let records = rig.zendesk.talk_records();
     assert_eq!((records.tickets.len(), records.calls.len()), (1, 1));
@@ -315,7 +373,10 @@ async fn a_crash_after_the_ticket_is_created_does_not_create_a_second_one() {
 #[tokio::test]
 async fn a_crash_after_the_call_record_is_created_does_not_create_a_second_one() {
     let (outcomes, rig) = crash_then_recover(LogMode::CallRecord, "done").await;
-    assert!(matches!(outcomes[0], CallOutcome::Logged { recovered: true, call_record_id: None, .. }), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[0], CallOutcome::Logged { recovered: true, call_record_id: None, .. }),
+        "{outcomes:?}"
+    );
     let records = rig.zendesk.talk_records();
     assert_eq!((records.tickets.len(), records.calls.len()), (1, 1));
     assert_eq!(records.tickets[0].comments.iter().filter(|c| c.kind == "VoiceComment").count(), 1);
@@ -340,7 +401,11 @@ async fn two_instances_on_one_store_log_a_call_once() {
     let ended = event_of(played.step("call.ended").unwrap());
     let (x, y) = tokio::join!(a.handle(&ended), b.handle(&ended));
     let outcomes = [x.unwrap(), y.unwrap()];
-    assert_eq!(outcomes.iter().filter(|o| matches!(o, CallOutcome::Logged { .. })).count(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| matches!(o, CallOutcome::Logged { .. })).count(),
+        1,
+        "{outcomes:?}"
+    );
     let records = rig.zendesk.talk_records();
     assert_eq!((records.tickets.len(), records.calls.len()), (1, 1));
 }
@@ -352,11 +417,17 @@ async fn an_agent_without_a_talk_seat_is_not_popped_and_zendesk_says_why() {
     let bridge = rig.bridge(memory(), Rig::config(), "a");
     let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
     let outcome = bridge.handle(&event_of(played.step("call.ringing_on_agent").unwrap())).await.unwrap();
-    assert!(matches!(&outcome, CallOutcome::NotPopped { reason, .. } if reason.contains("404")), "{outcome:?}");
+    assert!(
+        matches!(&outcome, CallOutcome::NotPopped { reason, .. } if reason.contains("404")),
+        "{outcome:?}"
+    );
     // Logging the call with that agent is refused with Zendesk's 422, naming the field.
     rig.aircall.apply_step(&played, played.steps.last().unwrap());
     let error = bridge.handle(&event_of(played.step("call.ended").unwrap())).await.unwrap_err();
-    assert!(matches!(&error, Error::Api { status: 422, .. }) && error.to_string().contains("agent_id"), "{error}");
+    assert!(
+        matches!(&error, Error::Api { status: 422, .. }) && error.to_string().contains("agent_id"),
+        "{error}"
+    );
     // Once the seat is back, the same delivery completes it without a second ticket.
     rig.zendesk.set_talk_seat(ZD_ADA, true);
     let outcome = bridge.handle(&event_of(played.step("call.ended").unwrap())).await.unwrap();
@@ -373,23 +444,39 @@ async fn the_router_verifies_and_answers_over_http() {
     let app = router(
         bridge,
         WebhookVerifier::new(TOKEN).unwrap(),
-        CallsRouterOptions::default().observer(move |_event: &str, o: &CallOutcome| sink.lock().unwrap().push(o.describe())),
+        CallsRouterOptions::default()
+            .observer(move |_event: &str, o: &CallOutcome| sink.lock().unwrap().push(o.describe())),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = url::Url::parse(&format!("http://{}/webhooks/aircall/calls", listener.local_addr().unwrap())).unwrap();
+    let url = url::Url::parse(&format!("http://{}/webhooks/aircall/calls", listener.local_addr().unwrap()))
+        .unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
     for step in &played.steps {
         assert_eq!(rig.aircall.deliver_step(&played, step, &url).await.unwrap(), 200, "{}", step.event);
     }
     let seen = seen.lock().unwrap().clone();
-    assert!(seen.iter().any(|line| line.contains("popped")) && seen.iter().any(|line| line.contains("logged")), "{seen:?}");
+    assert!(
+        seen.iter().any(|line| line.contains("popped")) && seen.iter().any(|line| line.contains("logged")),
+        "{seen:?}"
+    );
     // A forged token and a malformed call are refused before the bridge.
-    let forged = deskbridge::sim::aircall::call_event_delivery("call.ended", &played.steps[0].call, "wrong", T0);
+    let forged =
+        deskbridge::sim::aircall::call_event_delivery("call.ended", &played.steps[0].call, "wrong", T0);
     assert_eq!(forged.send(&url).await.unwrap(), 401);
-    let malformed = deskbridge::sim::aircall::call_event_delivery("call.ended", &serde_json::json!({"id": "x"}), TOKEN, T0);
+    let malformed = deskbridge::sim::aircall::call_event_delivery(
+        "call.ended",
+        &serde_json::json!({"id": "x"}),
+        TOKEN,
+        T0,
+    );
     assert_eq!(malformed.send(&url).await.unwrap(), 400);
-    let user_event = deskbridge::sim::aircall::call_event_delivery("user.opened", &serde_json::json!({"id": 1}), TOKEN, T0);
+    let user_event = deskbridge::sim::aircall::call_event_delivery(
+        "user.opened",
+        &serde_json::json!({"id": 1}),
+        TOKEN,
+        T0,
+    );
     assert_eq!(user_event.send(&url).await.unwrap(), 200);
     assert_eq!(rig.zendesk.talk_records().tickets.len(), 1);
     server.abort();
@@ -399,7 +486,8 @@ async fn the_router_verifies_and_answers_over_http() {
 async fn a_dry_run_decides_everything_and_writes_nothing() {
     let rig = Rig::start().await;
     let store = memory();
-    let config = deskbridge::bridges::CallsConfig { dry_run: true, create_unknown_callers: true, ..Rig::config() };
+    let config =
+        deskbridge::bridges::CallsConfig { dry_run: true, create_unknown_callers: true, ..Rig::config() };
     let bridge = rig.bridge(Arc::clone(&store), config, "a");
     let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &bridge).await;
@@ -413,8 +501,17 @@ async fn a_dry_run_decides_everything_and_writes_nothing() {
     assert_eq!(actions.len(), 2, "{outcomes:?}");
     assert_eq!(actions[0], format!("pop user {} to agent {ZD_ADA}", rig.claire));
     assert!(actions[1].starts_with("create a ticket and a call record"), "{}", actions[1]);
-    assert!(actions[1].contains("/assets/calls/") && actions[1].contains("with transcription"), "{}", actions[1]);
-    let unknown = CallScript::inbound(UNKNOWN_PHONE, vec![AC_BOB], CallEnding::Missed { reason: "short_abandoned".into() }, T0);
+    assert!(
+        actions[1].contains("/assets/calls/") && actions[1].contains("with transcription"),
+        "{}",
+        actions[1]
+    );
+    let unknown = CallScript::inbound(
+        UNKNOWN_PHONE,
+        vec![AC_BOB],
+        CallEnding::Missed { reason: "short_abandoned".into() },
+        T0,
+    );
     let played = rig.aircall.play_call(&unknown, TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &bridge).await;
     assert!(

@@ -85,7 +85,9 @@ impl Rig {
     }
 
     pub fn bridge(&self, store: Arc<dyn StateStore>, config: CallsConfig, instance: &str) -> CallsBridge {
-        CallsBridge::new(self.aircall_client(), self.zendesk_client(), store, config).unwrap().instance_id(instance)
+        CallsBridge::new(self.aircall_client(), self.zendesk_client(), store, config)
+            .unwrap()
+            .instance_id(instance)
     }
 }
 

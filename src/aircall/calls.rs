@@ -181,7 +181,9 @@ open_text_enum! {
 }
 
 /// Deserialize an optional UNIX-seconds timestamp (integer, digit string or `null`).
-fn de_unix<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<DateTime<Utc>>, D::Error> {
+fn de_unix<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<DateTime<Utc>>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -558,15 +560,17 @@ mod tests {
         assert_eq!(call.talk_seconds(), Some(60));
         assert!(call.is_over() && call.was_answered() && call.is_inbound());
         assert!(!format!("{call:?}").contains("X-Amz"));
-        let no_media: Call = serde_json::from_value(json!({"id": 1, "asset": "https://a", "recording": null})).unwrap();
+        let no_media: Call =
+            serde_json::from_value(json!({"id": 1, "asset": "https://a", "recording": null})).unwrap();
         assert_eq!(no_media.durable_media_link(), None);
     }
 
     #[test]
     fn unknown_values_are_kept() {
-        let call: Call =
-            serde_json::from_value(json!({"id": 1, "direction": "sideways", "missed_call_reason": "new_reason"}))
-                .unwrap();
+        let call: Call = serde_json::from_value(
+            json!({"id": 1, "direction": "sideways", "missed_call_reason": "new_reason"}),
+        )
+        .unwrap();
         assert_eq!(call.direction, Some(CallDirection::Other("sideways".into())));
         assert_eq!(CallEventKind::from("call.future"), CallEventKind::Other("call.future".into()));
         assert!(serde_json::from_value::<Call>(json!({"id": 1, "started_at": "soon"})).is_err());

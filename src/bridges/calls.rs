@@ -494,14 +494,22 @@ impl CallsBridge {
         };
         let pop_key = self.key(&format!("{call_id}/pop/{agent_id}"));
         if self.store.get(&pop_key).await?.is_some() {
-            return Ok(CallOutcome::Duplicate { call_id, what: format!("already popped to agent {agent_id}") });
+            return Ok(CallOutcome::Duplicate {
+                call_id,
+                what: format!("already popped to agent {agent_id}"),
+            });
         }
         let caller = self.caller(call).await?;
         if self.config.dry_run {
             let action = match (caller, self.config.create_unknown_callers) {
                 (Some((user_id, _)), _) => format!("pop user {user_id} to agent {agent_id}"),
-                (None, true) if call.raw_digits.as_deref().is_some_and(|d| d.chars().any(|c| c.is_ascii_digit())) => {
-                    format!("create an end user for {} and pop it to agent {agent_id}", call.raw_digits.as_deref().unwrap_or_default())
+                (None, true)
+                    if call.raw_digits.as_deref().is_some_and(|d| d.chars().any(|c| c.is_ascii_digit())) =>
+                {
+                    format!(
+                        "create an end user for {} and pop it to agent {agent_id}",
+                        call.raw_digits.as_deref().unwrap_or_default()
+                    )
                 }
                 (None, _) => return not_popped("the number is hidden or no Zendesk user has it".into()),
             };
@@ -513,7 +521,10 @@ impl CallsBridge {
         // The mark is taken before the display, so concurrent deliveries of the same ring
         // (a redelivery racing the first attempt, on any instance) pop once.
         if !self.store.insert_if_absent_as(&pop_key, &PoppedMark { user_id, at: Utc::now() }).await? {
-            return Ok(CallOutcome::Duplicate { call_id, what: format!("already popped to agent {agent_id}") });
+            return Ok(CallOutcome::Duplicate {
+                call_id,
+                what: format!("already popped to agent {agent_id}"),
+            });
         }
         if let Err(error) = self.zendesk.display_user(agent_id, user_id).await {
             // Not shown: free the mark so a redelivery may try again.
@@ -549,9 +560,10 @@ impl CallsBridge {
 
     async fn finished(&self, call_id: u64, state_key: &str) -> Result<Option<CallOutcome>> {
         Ok(match self.store.get_as::<LogStage>(state_key).await? {
-            Some(LogStage::Done { ticket_id, .. }) => {
-                Some(CallOutcome::Duplicate { call_id, what: format!("already logged on ticket {ticket_id}") })
-            }
+            Some(LogStage::Done { ticket_id, .. }) => Some(CallOutcome::Duplicate {
+                call_id,
+                what: format!("already logged on ticket {ticket_id}"),
+            }),
             Some(LogStage::Ignored { reason }) => {
                 Some(CallOutcome::Duplicate { call_id, what: format!("already ignored ({reason})") })
             }
@@ -642,7 +654,13 @@ impl CallsBridge {
         self.store
             .put_as(state_key, &LogStage::Done { kind: d.kind, ticket_id, call_record_id: None })
             .await?;
-        Ok(CallOutcome::Logged { call_id, kind: d.kind, ticket_id, call_record_id: None, recovered: was_recovered })
+        Ok(CallOutcome::Logged {
+            call_id,
+            kind: d.kind,
+            ticket_id,
+            call_record_id: None,
+            recovered: was_recovered,
+        })
     }
 
     async fn log_call_record(
@@ -685,7 +703,9 @@ impl CallsBridge {
                         ticket_id
                     }
                     None => {
-                        self.store.put_as(state_key, &LogStage::TicketIntent { attempted_at: Utc::now() }).await?;
+                        self.store
+                            .put_as(state_key, &LogStage::TicketIntent { attempted_at: Utc::now() })
+                            .await?;
                         let ticket = NewTicket {
                             subject: d.subject(),
                             comment_body: d.summary(),
@@ -718,7 +738,13 @@ impl CallsBridge {
         self.store
             .put_as(state_key, &LogStage::Done { kind: d.kind, ticket_id, call_record_id: Some(record.id) })
             .await?;
-        Ok(CallOutcome::Logged { call_id, kind: d.kind, ticket_id, call_record_id: Some(record.id), recovered })
+        Ok(CallOutcome::Logged {
+            call_id,
+            kind: d.kind,
+            ticket_id,
+            call_record_id: Some(record.id),
+            recovered,
+        })
     }
 }
 
@@ -841,7 +867,11 @@ impl CallDetails<'_> {
             to_line: Some(to),
             call_started_at: Some(self.call.started_at.unwrap_or_else(Utc::now)),
             call_ended_at: self.call.ended_at,
-            direction: Some(if self.call.is_inbound() { CallDirection::Inbound } else { CallDirection::Outbound }),
+            direction: Some(if self.call.is_inbound() {
+                CallDirection::Inbound
+            } else {
+                CallDirection::Outbound
+            }),
             agent_id: self.agent_id,
             end_user_id: self.caller,
             ticket_id: Some(ticket_id),

@@ -497,8 +497,8 @@ impl NewCall {
         if !missing.is_empty() {
             return Err(Error::invalid("zendesk call record", format!("missing {}", missing.join(", "))));
         }
-        let mut call = serde_json::to_value(f)
-            .map_err(|e| Error::invalid("zendesk call record", e.to_string()))?;
+        let mut call =
+            serde_json::to_value(f).map_err(|e| Error::invalid("zendesk call record", e.to_string()))?;
         if let (Some(comment), Some(object)) = (&self.comment, call.as_object_mut()) {
             object.insert("comment".into(), json!(comment));
         }
@@ -543,10 +543,11 @@ impl ZendeskClient {
     /// # Errors
     /// [`Error::Api`] 404 when the agent or ticket id is invalid.
     pub async fn display_ticket(&self, agent_id: i64, ticket_id: i64) -> Result<()> {
-        let request = ApiRequest::post("/api/v2/channels/voice/agents/{agent_id}/tickets/{ticket_id}/display")
-            .param("agent_id", agent_id)?
-            .param("ticket_id", ticket_id)?
-            .retry_safe();
+        let request =
+            ApiRequest::post("/api/v2/channels/voice/agents/{agent_id}/tickets/{ticket_id}/display")
+                .param("agent_id", agent_id)?
+                .param("ticket_id", ticket_id)?
+                .retry_safe();
         self.api().send(request).await?;
         Ok(())
     }

@@ -74,7 +74,12 @@ pub struct CallScript {
 impl CallScript {
     /// An inbound call from `number`, ringing `rung_users` for 8 s, then `ending`, starting
     /// at `started_at`.
-    pub fn inbound(number: impl Into<String>, rung_users: Vec<u64>, ending: CallEnding, started_at: i64) -> Self {
+    pub fn inbound(
+        number: impl Into<String>,
+        rung_users: Vec<u64>,
+        ending: CallEnding,
+        started_at: i64,
+    ) -> Self {
         Self {
             inbound: true,
             external_number: number.into(),
@@ -179,7 +184,9 @@ impl AircallSim {
                 CallEnding::Answered { by, .. } => Some(by),
                 _ => None,
             })
-            .map(|id| self.user(*id).ok_or_else(|| Error::invalid("aircall user id", format!("no user {id}"))))
+            .map(|id| {
+                self.user(*id).ok_or_else(|| Error::invalid("aircall user id", format!("no user {id}")))
+            })
             .collect::<Result<_>>()?;
         let user_of = |id: u64| users.iter().find(|u| u.id == id).map(|u| user_json(u, &base_url));
         let mut calls = lock(&self.calls);
@@ -315,7 +322,12 @@ impl AircallSim {
 
 impl AircallProvider {
     /// The calls routes; `None` for other paths.
-    pub(super) fn handle_calls(&self, request: &SimRequest, segments: &[&str], base_url: &Url) -> Option<SimResponse> {
+    pub(super) fn handle_calls(
+        &self,
+        request: &SimRequest,
+        segments: &[&str],
+        base_url: &Url,
+    ) -> Option<SimResponse> {
         let id = |text: &str| text.parse::<u64>().ok();
         Some(match (&request.method, segments) {
             (&Method::GET, ["v1", "calls"]) => self.list_calls(request, base_url),
@@ -362,7 +374,11 @@ impl AircallProvider {
             match request.query_value(name) {
                 None => Ok(None),
                 Some(text) => text.trim().parse::<i64>().map(Some).map_err(|_| {
-                    error(StatusCode::BAD_REQUEST, "Bad request", &format!("`{name}` must be a UNIX timestamp"))
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        "Bad request",
+                        &format!("`{name}` must be a UNIX timestamp"),
+                    )
                 }),
             }
         };

@@ -80,8 +80,17 @@ const VOICE_COMMENT_FIELDS: &[&str] = &[
     "transcription_text",
     "location",
 ];
-const TICKET_FIELDS: &[&str] =
-    &["subject", "comment", "requester_id", "assignee_id", "tags", "external_id", "priority", "type", "status"];
+const TICKET_FIELDS: &[&str] = &[
+    "subject",
+    "comment",
+    "requester_id",
+    "assignee_id",
+    "tags",
+    "external_id",
+    "priority",
+    "type",
+    "status",
+];
 const VOICE_TICKET_FIELDS: &[&str] = &[
     "via_id",
     "voice_comment",
@@ -216,10 +225,9 @@ fn object_at<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, S
 }
 
 fn json_body(request: &SimRequest) -> Result<Value, SimResponse> {
-    request
-        .body_json()
-        .filter(Value::is_object)
-        .ok_or_else(|| classic_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must be a JSON object"))
+    request.body_json().filter(Value::is_object).ok_or_else(|| {
+        classic_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must be a JSON object")
+    })
 }
 
 fn int_field(object: &Map<String, Value>, key: &str, at: &str) -> Result<Option<i64>, SimResponse> {
@@ -254,7 +262,11 @@ impl ZendeskState {
         self.talk.tickets.iter_mut().find(|t| t.id == id)
     }
 
-    fn check_people(&self, object: &Map<String, Value>, at: &str) -> Result<(Option<i64>, Option<i64>), SimResponse> {
+    fn check_people(
+        &self,
+        object: &Map<String, Value>,
+        at: &str,
+    ) -> Result<(Option<i64>, Option<i64>), SimResponse> {
         let requester = int_field(object, "requester_id", at)?;
         if requester.is_some_and(|id| !self.is_user(id)) {
             return Err(invalid_record("requester_id", "Requester is not a user of this account"));
@@ -320,16 +332,25 @@ fn tags_of(object: &Map<String, Value>) -> Vec<String> {
 
 impl ZendeskProvider {
     /// The TPE routes; `None` when the request is for another part of the simulator.
-    pub(super) fn handle_talk(&self, request: &SimRequest, segments: &[&str], base_url: &Url) -> Option<SimResponse> {
+    pub(super) fn handle_talk(
+        &self,
+        request: &SimRequest,
+        segments: &[&str],
+        base_url: &Url,
+    ) -> Option<SimResponse> {
         let id = |text: &str| text.parse::<i64>().ok();
         Some(match (&request.method, segments) {
-            (&Method::POST, ["api", "v2", "channels", "voice", "agents", agent, "users", user, "display"]) => {
-                self.display(id(agent), id(user), false)
+            (
+                &Method::POST,
+                ["api", "v2", "channels", "voice", "agents", agent, "users", user, "display"],
+            ) => self.display(id(agent), id(user), false),
+            (
+                &Method::POST,
+                ["api", "v2", "channels", "voice", "agents", agent, "tickets", ticket, "display"],
+            ) => self.display(id(agent), id(ticket), true),
+            (&Method::POST, ["api", "v2", "channels", "voice", "tickets"]) => {
+                self.voice_ticket(request, base_url)
             }
-            (&Method::POST, ["api", "v2", "channels", "voice", "agents", agent, "tickets", ticket, "display"]) => {
-                self.display(id(agent), id(ticket), true)
-            }
-            (&Method::POST, ["api", "v2", "channels", "voice", "tickets"]) => self.voice_ticket(request, base_url),
             (&Method::POST, ["api", "v2", "tickets"]) => self.create_ticket(request, base_url),
             (&Method::GET, ["api", "v2", "tickets"]) => {
                 let state = lock(&self.state);
@@ -341,12 +362,17 @@ impl ZendeskProvider {
                     .filter(|t| wanted.is_none() || t.external_id == wanted)
                     .map(|t| ticket_json(t, base_url))
                     .collect();
-                SimResponse::json(StatusCode::OK, &json!({ "tickets": tickets, "count": tickets.len(), "next_page": null }))
+                SimResponse::json(
+                    StatusCode::OK,
+                    &json!({ "tickets": tickets, "count": tickets.len(), "next_page": null }),
+                )
             }
             (&Method::GET, ["api", "v2", "tickets", ticket]) => {
                 let state = lock(&self.state);
                 match id(ticket).and_then(|tid| state.talk.tickets.iter().find(|t| t.id == tid)) {
-                    Some(ticket) => SimResponse::json(StatusCode::OK, &json!({ "ticket": ticket_json(ticket, base_url) })),
+                    Some(ticket) => {
+                        SimResponse::json(StatusCode::OK, &json!({ "ticket": ticket_json(ticket, base_url) }))
+                    }
                     None => not_found(),
                 }
             }
@@ -371,7 +397,9 @@ impl ZendeskProvider {
             (&Method::GET, ["api", "v2", "calls", call]) => {
                 let state = lock(&self.state);
                 match id(call).and_then(|cid| state.talk.calls.iter().find(|c| c.id == cid)) {
-                    Some(call) => SimResponse::json(StatusCode::OK, &json!({ "call": call_record_json(call) })),
+                    Some(call) => {
+                        SimResponse::json(StatusCode::OK, &json!({ "call": call_record_json(call) }))
+                    }
                     None => not_found(),
                 }
             }
@@ -424,7 +452,10 @@ impl ZendeskProvider {
             }
             let via_id = int_field(ticket, "via_id", "ticket.")?;
             if !matches!(via_id, Some(44..=46)) {
-                return Err(invalid_record("via_id", "via_id must be 44 (voicemail), 45 (inbound) or 46 (outbound)"));
+                return Err(invalid_record(
+                    "via_id",
+                    "via_id must be 44 (voicemail), 45 (inbound) or 46 (outbound)",
+                ));
             }
             let voice = ticket
                 .get("voice_comment")
@@ -508,7 +539,9 @@ impl ZendeskProvider {
                 .get("comment")
                 .and_then(Value::as_object)
                 .ok_or_else(|| invalid_record("comment", "A ticket needs a first comment"))?;
-            if let Some(response) = unknown_fields(comment, &["body", "html_body", "public", "author_id"], "comment") {
+            if let Some(response) =
+                unknown_fields(comment, &["body", "html_body", "public", "author_id"], "comment")
+            {
                 return Err(response);
             }
             let (requester_id, assignee_id) = state.check_people(ticket, "ticket.")?;
@@ -543,17 +576,25 @@ impl ZendeskProvider {
     /// Check a `call` object's fields (mandatory ones only on create).
     fn check_call(state: &ZendeskState, call: &Map<String, Value>, create: bool) -> Result<(), SimResponse> {
         if let Some(response) = unknown_fields(
-            &call.iter().filter(|(k, _)| k.as_str() != "comment").map(|(k, v)| (k.clone(), v.clone())).collect(),
+            &call
+                .iter()
+                .filter(|(k, _)| k.as_str() != "comment")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             CALL_FIELDS,
             "call",
         ) {
             return Err(response);
         }
         if create {
-            if let Some(missing) = CALL_MANDATORY.iter().find(|key| call.get(**key).is_none_or(Value::is_null)) {
+            if let Some(missing) =
+                CALL_MANDATORY.iter().find(|key| call.get(**key).is_none_or(Value::is_null))
+            {
                 return Err(invalid_record(&format!("call.{missing}"), "is required"));
             }
-            if let (Some(expected), Some(given)) = (state.talk.app_id, call.get("app_id").and_then(Value::as_i64)) {
+            if let (Some(expected), Some(given)) =
+                (state.talk.app_id, call.get("app_id").and_then(Value::as_i64))
+            {
                 if expected != given {
                     return Err(invalid_record("call.app_id", "app_id does not match an installed app"));
                 }
@@ -573,7 +614,9 @@ impl ZendeskProvider {
         if int_field(call, "end_user_id", "call.")?.is_some_and(|user| !state.is_user(user)) {
             return Err(invalid_record("call.end_user_id", "is not a user"));
         }
-        if int_field(call, "ticket_id", "call.")?.is_some_and(|ticket| !state.talk.tickets.iter().any(|t| t.id == ticket)) {
+        if int_field(call, "ticket_id", "call.")?
+            .is_some_and(|ticket| !state.talk.tickets.iter().any(|t| t.id == ticket))
+        {
             return Err(invalid_record("call.ticket_id", "is not a ticket"));
         }
         Ok(())
@@ -607,8 +650,11 @@ impl ZendeskProvider {
                 Some(_) => return Err(invalid_record("call.comment", "must be an object")),
             };
             let id = state.talk.next_id();
-            let mut fields: Map<String, Value> =
-                call.iter().filter(|(k, _)| k.as_str() != "comment").map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut fields: Map<String, Value> = call
+                .iter()
+                .filter(|(k, _)| k.as_str() != "comment")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             if let Some((comment, display)) = comment {
                 let voice = ZendeskSimComment {
                     id: state.talk.next_id(),
@@ -697,7 +743,12 @@ impl ZendeskProvider {
                     .end_users
                     .iter()
                     // Zendesk search is fuzzy: a partial match on the digits also comes back.
-                    .filter(|u| !wanted.is_empty() && u.phone.as_deref().is_some_and(|p| digits(p).contains(&wanted) || wanted.contains(&digits(p))))
+                    .filter(|u| {
+                        !wanted.is_empty()
+                            && u.phone
+                                .as_deref()
+                                .is_some_and(|p| digits(p).contains(&wanted) || wanted.contains(&digits(p)))
+                    })
                     .map(|u| user_json(u, base_url))
                     .collect()
             }
