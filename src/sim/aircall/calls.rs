@@ -370,21 +370,21 @@ impl AircallProvider {
             Ok(paging) => paging,
             Err(response) => return *response,
         };
-        let bound = |name: &str| -> std::result::Result<Option<i64>, SimResponse> {
+        let bound = |name: &str| -> std::result::Result<Option<i64>, Box<SimResponse>> {
             match request.query_value(name) {
                 None => Ok(None),
                 Some(text) => text.trim().parse::<i64>().map(Some).map_err(|_| {
-                    error(
+                    Box::new(error(
                         StatusCode::BAD_REQUEST,
                         "Bad request",
                         &format!("`{name}` must be a UNIX timestamp"),
-                    )
+                    ))
                 }),
             }
         };
         let (from, to) = match (bound("from"), bound("to")) {
             (Ok(from), Ok(to)) => (from, to),
-            (Err(response), _) | (_, Err(response)) => return response,
+            (Err(response), _) | (_, Err(response)) => return *response,
         };
         let calls = lock(&self.calls);
         let selected: Vec<&Value> = calls

@@ -18,6 +18,9 @@ use super::{ZendeskProvider, ZendeskState, classic_error, invalid_record, link, 
 use crate::sim::server::lock;
 use crate::sim::{SimRequest, SimResponse};
 
+/// A refusal: Zendesk's error answer, boxed (it is large).
+type Refusal = Box<SimResponse>;
+
 /// Ids of records the simulator creates start here.
 const FIRST_ID: i64 = 70_000_000_001;
 
@@ -210,6 +213,11 @@ fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// `invalid_record`, boxed.
+fn bad(field: &str, description: &str) -> Refusal {
+    Box::new(invalid_record(field, description))
+}
+
 fn unknown_fields(object: &Map<String, Value>, allowed: &[&str], at: &str) -> Option<SimResponse> {
     let unknown: Vec<&String> = object.keys().filter(|key| !allowed.contains(&key.as_str())).collect();
     unknown.first().map(|key| {
@@ -218,33 +226,41 @@ fn unknown_fields(object: &Map<String, Value>, allowed: &[&str], at: &str) -> Op
     })
 }
 
-fn object_at<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, SimResponse> {
+fn object_at<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Refusal> {
     body.get(key).and_then(Value::as_object).ok_or_else(|| {
-        classic_error(StatusCode::BAD_REQUEST, "InvalidParameter", &format!("`{key}` must be an object"))
+        Box::new(classic_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            &format!("`{key}` must be an object"),
+        ))
     })
 }
 
-fn json_body(request: &SimRequest) -> Result<Value, SimResponse> {
+fn json_body(request: &SimRequest) -> Result<Value, Refusal> {
     request.body_json().filter(Value::is_object).ok_or_else(|| {
-        classic_error(StatusCode::BAD_REQUEST, "BadRequest", "The request body must be a JSON object")
+        Box::new(classic_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "The request body must be a JSON object",
+        ))
     })
 }
 
-fn int_field(object: &Map<String, Value>, key: &str, at: &str) -> Result<Option<i64>, SimResponse> {
+fn int_field(object: &Map<String, Value>, key: &str, at: &str) -> Result<Option<i64>, Refusal> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => value
             .as_i64()
             .map(Some)
-            .ok_or_else(|| invalid_record(&format!("{at}{key}"), &format!("{at}{key} must be an integer"))),
+            .ok_or_else(|| bad(&format!("{at}{key}"), &format!("{at}{key} must be an integer"))),
     }
 }
 
-fn time_field(object: &Map<String, Value>, key: &str, at: &str) -> Result<(), SimResponse> {
+fn time_field(object: &Map<String, Value>, key: &str, at: &str) -> Result<(), Refusal> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(text)) if DateTime::parse_from_rfc3339(text).is_ok() => Ok(()),
-        Some(_) => Err(invalid_record(&format!("{at}{key}"), &format!("{at}{key} must be an ISO 8601 time"))),
+        Some(_) => Err(bad(&format!("{at}{key}"), &format!("{at}{key} must be an ISO 8601 time"))),
     }
 }
 
@@ -266,14 +282,14 @@ impl ZendeskState {
         &self,
         object: &Map<String, Value>,
         at: &str,
-    ) -> Result<(Option<i64>, Option<i64>), SimResponse> {
+    ) -> Result<(Option<i64>, Option<i64>), Refusal> {
         let requester = int_field(object, "requester_id", at)?;
         if requester.is_some_and(|id| !self.is_user(id)) {
-            return Err(invalid_record("requester_id", "Requester is not a user of this account"));
+            return Err(bad("requester_id", "Requester is not a user of this account"));
         }
         let assignee = int_field(object, "assignee_id", at)?;
         if assignee.is_some_and(|id| self.staff_index(id).is_none()) {
-            return Err(invalid_record("assignee_id", "Assignee is not an agent"));
+            return Err(bad("assignee_id", "Assignee is not an agent"));
         }
         Ok((requester, assignee))
     }
@@ -434,48 +450,45 @@ impl ZendeskProvider {
     fn voice_ticket(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
         let body = match json_body(request) {
             Ok(body) => body,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let mut state = lock(&self.state);
         let result = (|| {
-            let top = body.as_object().ok_or_else(not_found)?;
+            let top = body.as_object().ok_or_else(|| Box::new(not_found()))?;
             if let Some(response) = unknown_fields(top, &["display_to_agent", "ticket"], "") {
-                return Err(response);
+                return Err(Box::new(response));
             }
             let display = int_field(top, "display_to_agent", "")?;
             if display.is_some_and(|agent| !state.is_talk_agent(agent)) {
-                return Err(invalid_record("display_to_agent", "display_to_agent is not a valid agent"));
+                return Err(bad("display_to_agent", "display_to_agent is not a valid agent"));
             }
             let ticket = object_at(&body, "ticket")?;
             if let Some(response) = unknown_fields(ticket, VOICE_TICKET_FIELDS, "ticket") {
-                return Err(response);
+                return Err(Box::new(response));
             }
             let via_id = int_field(ticket, "via_id", "ticket.")?;
             if !matches!(via_id, Some(44..=46)) {
-                return Err(invalid_record(
-                    "via_id",
-                    "via_id must be 44 (voicemail), 45 (inbound) or 46 (outbound)",
-                ));
+                return Err(bad("via_id", "via_id must be 44 (voicemail), 45 (inbound) or 46 (outbound)"));
             }
             let voice = ticket
                 .get("voice_comment")
                 .and_then(Value::as_object)
-                .ok_or_else(|| invalid_record("voice_comment", "voice_comment is required"))?;
+                .ok_or_else(|| bad("voice_comment", "voice_comment is required"))?;
             if let Some(response) = unknown_fields(voice, VOICE_COMMENT_FIELDS, "voice_comment") {
-                return Err(response);
+                return Err(Box::new(response));
             }
             for key in ["from", "to", "started_at"] {
                 if !voice.get(key).is_some_and(Value::is_string) {
-                    return Err(invalid_record(&format!("voice_comment.{key}"), "is required"));
+                    return Err(bad(&format!("voice_comment.{key}"), "is required"));
                 }
             }
             time_field(voice, "started_at", "voice_comment.")?;
-            if !voice.get("call_duration").is_some_and(|d| d.as_u64().is_some()) {
-                return Err(invalid_record("voice_comment.call_duration", "must be a non-negative integer"));
+            if voice.get("call_duration").is_none_or(|d| d.as_u64().is_none()) {
+                return Err(bad("voice_comment.call_duration", "must be a non-negative integer"));
             }
             let answered_by = int_field(voice, "answered_by_id", "voice_comment.")?;
             if answered_by.is_some_and(|agent| state.staff_index(agent).is_none()) {
-                return Err(invalid_record("voice_comment.answered_by_id", "is not an agent"));
+                return Err(bad("voice_comment.answered_by_id", "is not an agent"));
             }
             let (requester_id, assignee_id) = state.check_people(ticket, "ticket.")?;
             let mut comments = Vec::new();
@@ -516,33 +529,33 @@ impl ZendeskProvider {
         })();
         match result {
             Ok(ticket) => SimResponse::json(StatusCode::CREATED, &json!({ "ticket": ticket })),
-            Err(response) => response,
+            Err(response) => *response,
         }
     }
 
     fn create_ticket(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
         let body = match json_body(request) {
             Ok(body) => body,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let mut state = lock(&self.state);
         let result = (|| {
-            let top = body.as_object().ok_or_else(not_found)?;
+            let top = body.as_object().ok_or_else(|| Box::new(not_found()))?;
             if let Some(response) = unknown_fields(top, &["ticket"], "") {
-                return Err(response);
+                return Err(Box::new(response));
             }
             let ticket = object_at(&body, "ticket")?;
             if let Some(response) = unknown_fields(ticket, TICKET_FIELDS, "ticket") {
-                return Err(response);
+                return Err(Box::new(response));
             }
             let comment = ticket
                 .get("comment")
                 .and_then(Value::as_object)
-                .ok_or_else(|| invalid_record("comment", "A ticket needs a first comment"))?;
+                .ok_or_else(|| bad("comment", "A ticket needs a first comment"))?;
             if let Some(response) =
                 unknown_fields(comment, &["body", "html_body", "public", "author_id"], "comment")
             {
-                return Err(response);
+                return Err(Box::new(response));
             }
             let (requester_id, assignee_id) = state.check_people(ticket, "ticket.")?;
             let first = ZendeskSimComment {
@@ -569,12 +582,12 @@ impl ZendeskProvider {
         })();
         match result {
             Ok(ticket) => SimResponse::json(StatusCode::CREATED, &json!({ "ticket": ticket })),
-            Err(response) => response,
+            Err(response) => *response,
         }
     }
 
     /// Check a `call` object's fields (mandatory ones only on create).
-    fn check_call(state: &ZendeskState, call: &Map<String, Value>, create: bool) -> Result<(), SimResponse> {
+    fn check_call(state: &ZendeskState, call: &Map<String, Value>, create: bool) -> Result<(), Refusal> {
         if let Some(response) = unknown_fields(
             &call
                 .iter()
@@ -584,40 +597,40 @@ impl ZendeskProvider {
             CALL_FIELDS,
             "call",
         ) {
-            return Err(response);
+            return Err(Box::new(response));
         }
         if create {
             if let Some(missing) =
                 CALL_MANDATORY.iter().find(|key| call.get(**key).is_none_or(Value::is_null))
             {
-                return Err(invalid_record(&format!("call.{missing}"), "is required"));
+                return Err(bad(&format!("call.{missing}"), "is required"));
             }
             if let (Some(expected), Some(given)) =
                 (state.talk.app_id, call.get("app_id").and_then(Value::as_i64))
             {
                 if expected != given {
-                    return Err(invalid_record("call.app_id", "app_id does not match an installed app"));
+                    return Err(bad("call.app_id", "app_id does not match an installed app"));
                 }
             }
         }
         if let Some(direction) = call.get("direction") {
             if !matches!(direction.as_str(), Some("inbound" | "outbound")) {
-                return Err(invalid_record("call.direction", "must be inbound or outbound"));
+                return Err(bad("call.direction", "must be inbound or outbound"));
             }
         }
         for key in ["call_started_at", "call_ended_at"] {
             time_field(call, key, "call.")?;
         }
         if int_field(call, "agent_id", "call.")?.is_some_and(|agent| !state.is_talk_agent(agent)) {
-            return Err(invalid_record("call.agent_id", "is not an agent with a Talk seat"));
+            return Err(bad("call.agent_id", "is not an agent with a Talk seat"));
         }
         if int_field(call, "end_user_id", "call.")?.is_some_and(|user| !state.is_user(user)) {
-            return Err(invalid_record("call.end_user_id", "is not a user"));
+            return Err(bad("call.end_user_id", "is not a user"));
         }
         if int_field(call, "ticket_id", "call.")?
             .is_some_and(|ticket| !state.talk.tickets.iter().any(|t| t.id == ticket))
         {
-            return Err(invalid_record("call.ticket_id", "is not a ticket"));
+            return Err(bad("call.ticket_id", "is not a ticket"));
         }
         Ok(())
     }
@@ -625,13 +638,13 @@ impl ZendeskProvider {
     fn create_call(&self, request: &SimRequest) -> SimResponse {
         let body = match json_body(request) {
             Ok(body) => body,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let mut state = lock(&self.state);
         let result = (|| {
-            let top = body.as_object().ok_or_else(not_found)?;
+            let top = body.as_object().ok_or_else(|| Box::new(not_found()))?;
             if let Some(response) = unknown_fields(top, &["call"], "") {
-                return Err(response);
+                return Err(Box::new(response));
             }
             let call = object_at(&body, "call")?;
             Self::check_call(&state, call, true)?;
@@ -639,15 +652,15 @@ impl ZendeskProvider {
                 None | Some(Value::Null) => None,
                 Some(Value::Object(comment)) => {
                     if let Some(response) = unknown_fields(comment, CALL_COMMENT_FIELDS, "call.comment") {
-                        return Err(response);
+                        return Err(Box::new(response));
                     }
                     let display = int_field(comment, "display_to_agent", "call.comment.")?;
                     if display.is_some_and(|agent| !state.is_talk_agent(agent)) {
-                        return Err(invalid_record("call.comment.display_to_agent", "is not a valid agent"));
+                        return Err(bad("call.comment.display_to_agent", "is not a valid agent"));
                     }
                     Some((comment.clone(), display))
                 }
-                Some(_) => return Err(invalid_record("call.comment", "must be an object")),
+                Some(_) => return Err(bad("call.comment", "must be an object")),
             };
             let id = state.talk.next_id();
             let mut fields: Map<String, Value> = call
@@ -699,14 +712,14 @@ impl ZendeskProvider {
         })();
         match result {
             Ok(call) => SimResponse::json(StatusCode::CREATED, &json!({ "call": call })),
-            Err(response) => response,
+            Err(response) => *response,
         }
     }
 
     fn update_call(&self, request: &SimRequest, call_id: i64) -> SimResponse {
         let body = match json_body(request) {
             Ok(body) => body,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let mut state = lock(&self.state);
         if !state.talk.calls.iter().any(|c| c.id == call_id) {
@@ -714,13 +727,13 @@ impl ZendeskProvider {
         }
         let call = match object_at(&body, "call") {
             Ok(call) => call.clone(),
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         if call.contains_key("comment") {
             return invalid_record("call.comment", "comments are added on create");
         }
         if let Err(response) = Self::check_call(&state, &call, false) {
-            return response;
+            return *response;
         }
         let Some(record) = state.talk.calls.iter_mut().find(|c| c.id == call_id) else { return not_found() };
         for (key, value) in call {
@@ -769,11 +782,11 @@ impl ZendeskProvider {
     fn create_user(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
         let body = match json_body(request) {
             Ok(body) => body,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let user = match object_at(&body, "user") {
             Ok(user) => user.clone(),
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         if let Some(response) = unknown_fields(&user, USER_FIELDS, "user") {
             return response;
