@@ -1,5 +1,6 @@
 //! The rig of the calls end-to-end tests: an Aircall and a Zendesk simulator seeded with
 //! matching agents and a known caller, and bridges over any store.
+#![cfg(all(feature = "sim", feature = "aircall", feature = "zendesk"))]
 #![allow(dead_code)]
 
 use std::sync::Arc;
