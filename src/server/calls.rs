@@ -5,14 +5,16 @@
 //! Answers, chosen so Aircall's at-least-once delivery does the retrying:
 //!
 //! - **200** with the [`CallOutcome`] as JSON once the event is handled (popped, logged,
-//!   duplicate, ignored, pending), and for verified events that are not call events
+//!   duplicate, ignored, dry run), and for verified events that are not call events
 //!   (`{"outcome": "ignored"}`).
 //! - **401** when the token does not match or is missing; **400** for a body that is not
 //!   JSON or whose `data` is not a call (naming the JSON path); **413** above the body
 //!   limit. Nothing reaches the bridge.
 //! - **503** with `Retry-After` when another instance holds the call
-//!   ([`CallOutcome::Busy`]), and **502** when Zendesk, Aircall or the store failed: Aircall
-//!   redelivers, and the bridge resumes where it stopped (exactly once per call).
+//!   ([`CallOutcome::Busy`]) or when `call.ended` finds the call not over yet in Aircall's
+//!   API ([`CallOutcome::Pending`]; after `call.voicemail_left` it is a 200, `call.ended`
+//!   follows), and **502** when Zendesk, Aircall or the store failed: Aircall redelivers,
+//!   and the bridge resumes where it stopped (exactly once per call).
 //!
 //! The event is handled before answering, so an answer means the work is done or will be
 //! redelivered: the ringing path is a few requests (well inside Aircall's 5 s); logging an
@@ -43,6 +45,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::aircall::WebhookVerifier;
+use crate::aircall::calls::CallEventKind;
 use crate::bridges::calls::{CallOutcome, CallsBridge};
 use crate::error::{WebhookFailure, excerpt};
 
@@ -137,10 +140,15 @@ async fn receive(State(state): State<AppState>, body: Bytes) -> Response {
             if let Some(observer) = &state.observer {
                 observer(call_event.kind.as_str(), &outcome);
             }
-            let status = match outcome {
-                CallOutcome::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::OK,
+            // Busy: another instance holds the call. Pending on `call.ended`: Aircall does
+            // not report the call as over yet, and no later event would log it. Both ask
+            // Aircall to redeliver.
+            let retry_later = match outcome {
+                CallOutcome::Busy { .. } => true,
+                CallOutcome::Pending { .. } => call_event.kind == CallEventKind::Ended,
+                _ => false,
             };
+            let status = if retry_later { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
             let mut response = (status, axum::Json(&outcome)).into_response();
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("5"));
