@@ -40,6 +40,14 @@ fn zendesk_bodies(rig: &Rig) -> String {
 #[tokio::test]
 async fn ringing_pops_the_caller_to_each_rung_agent_once() {
     let rig = Rig::start().await;
+    // Call records need the app id: refused at construction, before anything is sent.
+    let no_app = deskbridge::bridges::CallsBridge::new(
+        rig.aircall_client(),
+        rig.zendesk_client(),
+        memory(),
+        deskbridge::bridges::CallsConfig::default(),
+    );
+    assert!(matches!(no_app, Err(Error::Config(message)) if message.contains("app id")));
     let bridge = rig.bridge(memory(), Rig::config(), "a");
     let played = rig.aircall.play_call(&answered(vec![AC_ADA, AC_BOB, AC_ZED], AC_ADA), TOKEN).unwrap();
     let rings: Vec<_> = played.steps.iter().filter(|s| s.event == "call.ringing_on_agent").collect();
