@@ -368,13 +368,19 @@ impl CallsBridge {
     /// # Errors
     /// Provider or store errors; the call's state stays consistent, so handling the same
     /// event again (Aircall redelivers on a non-2xx answer) resumes where it stopped.
+    #[tracing::instrument(name = "calls.handle", skip_all, fields(call_id = event.call.id, event = %event.kind))]
     pub async fn handle(&self, event: &CallEvent) -> Result<CallOutcome> {
         let call_id = event.call.id;
-        match &event.kind {
+        let result = match &event.kind {
             CallEventKind::RingingOnAgent => self.ring(&event.call).await,
             CallEventKind::Ended | CallEventKind::VoicemailLeft => self.log(call_id).await,
             other => Ok(CallOutcome::Ignored { call_id, reason: format!("{other} is not used") }),
+        };
+        match &result {
+            Ok(outcome) => tracing::info!(outcome = %outcome.describe(), "calls bridge"),
+            Err(error) => tracing::warn!(%error, "calls bridge: failed; a redelivery resumes it"),
         }
+        result
     }
 
     fn key(&self, rest: &str) -> String {
