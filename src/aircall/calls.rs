@@ -10,14 +10,15 @@
 //! # Recording links
 //!
 //! A Call carries three kinds of link to its recording (and the same three to its
-//! voicemail): `recording` / `voicemail`, a direct file link that Aircall documents as
-//! valid for **10 minutes**; `recording_short_url` / `voicemail_short_url`, a short link
-//! documented as valid for **3 hours**; and `asset`, a secured Aircall page giving access
-//! to the recording or voicemail for as long as the call exists (the viewer signs in to
-//! Aircall). Only `asset` stays valid, so [`Call::durable_media_link`] returns only it, and
-//! deskbridge never stores or forwards the short-lived ones (a helpdesk keeps the link
-//! forever). The validity figures come from the API reference; deskbridge does not depend
-//! on them beyond "the direct links expire".
+//! voicemail): `recording` / `voicemail`, a direct signed file link that expires (how soon
+//! is UNCONFIRMED: 10 minutes as read from the API reference, 30 minutes or one hour per
+//! public client code); `recording_short_url` / `voicemail_short_url`, a short link valid
+//! for 3 hours; and `asset`, a secured Aircall page
+//! (`https://assets.aircall.io/calls/{id}/recording`) that redirects, after an Aircall
+//! sign-in, to a fresh signed link on each visit. Only `asset` stays valid, so
+//! [`Call::durable_media_link`] returns only it, and deskbridge never stores or forwards the
+//! short-lived ones (a helpdesk keeps the link forever). deskbridge depends on no expiry
+//! figure, only on "the direct and short links expire, `asset` does not".
 //!
 //! # Events
 //!
