@@ -200,7 +200,10 @@ pub mod sync;
 
 #[cfg(feature = "aircall")]
 pub mod aircall;
-#[cfg(all(feature = "usedesk", any(feature = "talkdesk", feature = "twitter")))]
+#[cfg(any(
+    all(feature = "usedesk", any(feature = "talkdesk", feature = "twitter")),
+    all(feature = "aircall", feature = "zendesk")
+))]
 pub mod bridges;
 #[cfg(feature = "server")]
 pub mod server;

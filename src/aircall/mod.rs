@@ -7,6 +7,8 @@
 //! - [`model`]: tolerant serde types (string-or-integer ids, open status enums).
 //! - [`webhook`]: [`WebhookVerifier`] (constant-time token check) and the parsed
 //!   [`WebhookEvent`], with idempotency keys and [`UserObservation`]s for the sync engine.
+//! - [`calls`]: calls (`/v1/calls`, recordings, voicemails, transcriptions) and the
+//!   `call.*` webhook events ([`WebhookEvent::call_event`]).
 //! - [`adapter`]: [`AircallProvider`], the [`StatusProvider`](crate::ports::StatusProvider)
 //!   (`name() == "aircall"`, one channel: voice).
 //!
@@ -36,6 +38,7 @@
 //! ```
 
 pub mod adapter;
+pub mod calls;
 pub mod client;
 pub mod model;
 pub mod setup;

@@ -9,11 +9,19 @@
 //!   `deskbridge::server::talkdesk::router` (feature `server`).
 //! - [`x_usedesk`] (features `twitter` and `usedesk`): X DM attachments downloaded with
 //!   the user's credentials and uploaded to the Usedesk ticket ([`x_usedesk::attach_dm_media`]).
+//! - [`calls`] (features `aircall` and `zendesk`): Aircall calls → Zendesk Talk Partner
+//!   Edition — [`CallsBridge`]: screen pop while the phone rings, one ticket / call record
+//!   per finished call, exactly once over any state store. Serve it with
+//!   `deskbridge::server::calls::router` (feature `server`).
 
-#[cfg(feature = "talkdesk")]
+#[cfg(all(feature = "aircall", feature = "zendesk"))]
+pub mod calls;
+#[cfg(all(feature = "talkdesk", feature = "usedesk"))]
 pub mod talkdesk_usedesk;
 #[cfg(all(feature = "twitter", feature = "usedesk"))]
 pub mod x_usedesk;
 
-#[cfg(feature = "talkdesk")]
+#[cfg(all(feature = "aircall", feature = "zendesk"))]
+pub use calls::{CallOutcome, CallsBridge, CallsConfig};
+#[cfg(all(feature = "talkdesk", feature = "usedesk"))]
 pub use talkdesk_usedesk::{AcceptedCredentials, UsedeskTalkdeskBackend};

@@ -3,6 +3,8 @@
 //! - `talkdesk` (features `server` and `talkdesk`): the endpoints Talkdesk calls on a custom
 //!   integration's bridge (auth validation, contact and agent synchronization, interaction
 //!   retrieval, action executors), served from any `TalkdeskBackend`.
+//! - `calls` (features `server`, `aircall`, `zendesk`): the Aircall call-webhook receiver of
+//!   the calls → Zendesk Talk Partner Edition flow (`bridges::calls`).
 //! - [`webhooks`]: receivers for Aircall, Zendesk, Usedesk and X webhooks that verify each
 //!   delivery, acknowledge at once and queue the events on a running
 //!   [`Bridge`](crate::sync::Bridge).
@@ -23,6 +25,8 @@
 //! # }
 //! ```
 
+#[cfg(all(feature = "aircall", feature = "zendesk"))]
+pub mod calls;
 pub mod limits;
 #[cfg(feature = "talkdesk")]
 pub mod talkdesk;

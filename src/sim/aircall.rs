@@ -14,6 +14,7 @@
 //! | PUT | `/v1/users/{id}` | `availability_status` and `substatus` are validated and applied |
 //! | GET | `/v1/teams`, `/v1/teams/{id}` | teams with their users |
 //! | GET, POST | `/v1/webhooks` | pages of `webhooks[]`; POST `{custom_name, url, events?}` → `201 {"webhook": {webhook_id, url, active, events, token, …}}` (at most 100) |
+//! | GET | `/v1/calls` (`from`, `to`, `order`, paged), `/v1/calls/{id}`, `/v1/calls/{id}/transcription` | calls played with [`AircallSim::play_call`] (the `calls` section) |
 //!
 //! Paged answers carry `meta{count, total, current_page, per_page, next_page_link,
 //! previous_page_link}`; the links are absolute URLs to this server, `null` at either end.
@@ -53,6 +54,10 @@ use super::WebhookDelivery;
 use super::server::lock;
 use super::{Credential, RateLimitRule, RateLimitStatus, SimProvider, SimRequest, SimResponse, SimServer};
 use crate::{Error, Result};
+
+mod calls;
+
+pub use calls::{CallEnding, CallScript, CallStep, ENDED_DELAY_SECONDS, PlayedCall, call_event_delivery};
 
 /// Default page size of the Aircall API.
 const DEFAULT_PER_PAGE: u64 = 20;
@@ -331,6 +336,7 @@ impl AircallState {
 
 struct AircallProvider {
     state: Arc<Mutex<AircallState>>,
+    calls: Arc<Mutex<calls::CallsState>>,
 }
 
 /// A running Aircall simulator. See the [module docs](self) for what it serves.
@@ -338,6 +344,7 @@ struct AircallProvider {
 pub struct AircallSim {
     server: SimServer,
     state: Arc<Mutex<AircallState>>,
+    calls: Arc<Mutex<calls::CallsState>>,
 }
 
 impl std::fmt::Debug for AircallState {
@@ -366,9 +373,10 @@ impl AircallSim {
         let state = Arc::new(Mutex::new(AircallState { users, teams, users_v2: true, webhooks: Vec::new() }));
         let mut credentials = vec![Credential::Basic { username: config.api_id, password: config.api_token }];
         credentials.extend(config.bearer_token.map(Credential::Bearer));
-        let provider = Arc::new(AircallProvider { state: Arc::clone(&state) });
+        let calls = Arc::new(Mutex::new(calls::CallsState::default()));
+        let provider = Arc::new(AircallProvider { state: Arc::clone(&state), calls: Arc::clone(&calls) });
         let server = SimServer::start(provider, credentials, config.rate_limits).await?;
-        Ok(Self { server, state })
+        Ok(Self { server, state, calls })
     }
 
     /// The shared server: request log, credentials, rate limits, faults.
@@ -731,6 +739,9 @@ impl SimProvider for AircallProvider {
 
     fn handle(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
         let segments = request.path_segments();
+        if let Some(response) = self.handle_calls(request, &segments, base_url) {
+            return response;
+        }
         let id = |text: &str| text.parse::<u64>().ok();
         match (&request.method, segments.as_slice()) {
             (&Method::GET, ["v1", "ping"]) => SimResponse::json(StatusCode::OK, &json!({ "ping": "pong" })),

@@ -39,9 +39,11 @@
 //!
 //! # Provider simulators
 //!
-//! * [`aircall::AircallSim`]: users, availabilities, teams, user webhooks.
+//! * [`aircall::AircallSim`]: users, availabilities, teams, user webhooks, calls (played
+//!   ringing → answered / missed / voicemail → ended, with their call webhooks).
 //! * [`zendesk::ZendeskSim`]: users, groups, memberships, unified agent statuses, agent
-//!   availabilities (JSON:API), the Talk availability API, agent webhooks.
+//!   availabilities (JSON:API), the Talk availability API, agent webhooks, and Talk
+//!   Partner Edition (screen pop, voice tickets, call records, callers by phone).
 //! * [`usedesk::UsedeskSim`]: agents, groups, per-section statuses, tickets, comments,
 //!   channels, HTTP-200 errors, outbound webhooks.
 //! * [`twitter::XSim`]: DM events, mentions, posting DMs and replies, signed Account

@@ -17,6 +17,14 @@
 //! | GET, POST | `/api/v2/webhooks` | cursor pages of `webhooks[]`; POST `{"webhook": {…}}` → 201 (event subscriptions need `POST` + `json`) |
 //! | GET | `/api/v2/webhooks/{id}/signing_secret` | `{"signing_secret": {"algorithm": "SHA256", "secret"}}` |
 //! | GET, PUT | `/api/v2/channels/voice/availabilities/{agent_id}` | Talk availability, `{"availability":{…}}` (bare after [`ZendeskSim::set_talk_availability_bare`]) |
+//! | POST | `/api/v2/channels/voice/agents/{agent_id}/users/{user_id}/display`, `.../tickets/{ticket_id}/display` | TPE screen pop; 404 for an unknown id or an agent without a Talk seat ([`ZendeskSim::set_talk_seat`]) |
+//! | POST | `/api/v2/channels/voice/tickets` | TPE voice ticket: `via_id` 44/45/46, `voice_comment`, `display_to_agent` (422 when invalid) |
+//! | POST, GET | `/api/v2/tickets` (`?external_id=`), GET `/api/v2/tickets/{id}`, `/api/v2/tickets/{id}/comments` | tickets created through the API, with `Comment` / `VoiceComment` comments |
+//! | POST, PATCH, GET | `/api/v2/calls`, `/api/v2/calls/{id}` | TPE call records (mandatory fields, documented fields only, `comment` adds a voice comment) |
+//! | GET, POST | `/api/v2/users/search?query=phone:…`, `/api/v2/users` | end users with phone numbers (fuzzy digit match, like Zendesk search) |
+//!
+//! The TPE part (the `talk` section, [`ZendeskSim::talk_records`]) refuses any field an
+//! endpoint does not document with `422 RecordInvalid` naming it.
 //!
 //! **Cursor pagination** (`page[size]`, default and maximum 100, larger sizes are clamped;
 //! `page[after]` / `page[before]`): answers carry `meta{has_more, after_cursor,
@@ -69,6 +77,12 @@ use super::server::lock;
 use super::{Credential, RateLimitRule, RateLimitStatus, SimProvider, SimRequest, SimResponse, SimServer};
 use crate::zendesk::UnifiedBody;
 use crate::{Error, Result};
+
+mod talk;
+
+pub use talk::{
+    ZendeskDisplay, ZendeskEndUser, ZendeskSimCall, ZendeskSimComment, ZendeskSimTicket, ZendeskTalkRecords,
+};
 
 /// Default and largest `page[size]`.
 const MAX_PAGE_SIZE: usize = 100;
@@ -500,6 +514,8 @@ struct ZendeskState {
     talk_bare: bool,
     /// Webhooks created through `POST /api/v2/webhooks`: (sequence, webhook JSON, secret).
     webhooks: Vec<(i64, Value, String)>,
+    /// Talk Partner Edition records (see the `talk` section).
+    talk: talk::TalkState,
 }
 
 impl std::fmt::Debug for ZendeskState {
@@ -691,6 +707,7 @@ impl ZendeskSim {
             unified_body: None,
             talk_bare: false,
             webhooks: Vec::new(),
+            talk: talk::TalkState::default(),
         }));
         let mut credentials = vec![Credential::Basic {
             username: format!("{}/token", config.email),
@@ -1419,6 +1436,9 @@ impl SimProvider for ZendeskProvider {
         let mut segments = request.path_segments();
         if let Some(last) = segments.last_mut() {
             *last = last.strip_suffix(".json").unwrap_or(last);
+        }
+        if let Some(response) = self.handle_talk(request, &segments, base_url) {
+            return response;
         }
         let id = |text: &str| text.parse::<i64>().ok();
         match (&request.method, segments.as_slice()) {

@@ -6,6 +6,8 @@
 //! - [`model`]: tolerant serde types (`i64` ids given as numbers or strings) and
 //!   [`ZendeskErrorInterpreter`](model::ZendeskErrorInterpreter).
 //! - [`webhook`]: signature verification with an explicit clock and agent-event parsing.
+//! - [`talk`]: Talk Partner Edition: screen pop, voice tickets, call records, caller
+//!   lookup by phone (methods on [`ZendeskClient`]).
 //! - [`adapter`]: [`ZendeskProvider`], the [`StatusProvider`](crate::ports::StatusProvider)
 //!   port.
 //!
@@ -49,6 +51,7 @@ pub mod adapter;
 pub mod client;
 pub mod model;
 pub mod setup;
+pub mod talk;
 pub mod webhook;
 
 pub use adapter::ZendeskProvider;
