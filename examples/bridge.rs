@@ -203,10 +203,17 @@ async fn serve(listener: tokio::net::TcpListener, routes: axum::Router) {
 
 /// Returns the number of failed writes.
 async fn run(args: Args) -> Result<usize> {
-    if let (Some(aircall), Some(zendesk)) = (AircallConfig::from_env()?, ZendeskConfig::from_env()?) {
-        return run_live(args, aircall, zendesk).await;
+    match (AircallConfig::from_env()?, ZendeskConfig::from_env()?) {
+        (Some(aircall), Some(zendesk)) => run_live(args, aircall, zendesk).await,
+        (None, None) => run_simulated(args).await,
+        // Half a live configuration is a mistake, not a request for the simulators.
+        (Some(_), None) => {
+            Err(Error::config("Aircall is configured but Zendesk is not (see ZendeskConfig::from_env)"))
+        }
+        (None, Some(_)) => {
+            Err(Error::config("Zendesk is configured but Aircall is not (see AircallConfig::from_env)"))
+        }
     }
-    run_simulated(args).await
 }
 
 async fn run_live(args: Args, aircall: AircallConfig, zendesk: ZendeskConfig) -> Result<usize> {

@@ -13,8 +13,9 @@
 //!
 //! ## The tour: four flows
 //!
-//! Every example below runs against the built-in loopback simulators (feature `sim`, on by
-//! default): real HTTP servers on 127.0.0.1 with the providers' real paths and payloads.
+//! Every example below runs against the built-in loopback simulators (feature `sim`, off in
+//! a library user's default build, on for the crate's own examples and tests): real HTTP
+//! servers on 127.0.0.1 with the providers' real paths and payloads.
 //! Against the real services only the base URL and credentials differ (each provider's
 //! config has `from_env()`).
 //!
@@ -189,12 +190,15 @@ pub mod inbox;
 pub mod mapping;
 pub mod ports;
 mod prefetch;
+pub mod prelude;
 pub mod schedule;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod status;
 pub mod store;
 pub mod sync;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 #[cfg(feature = "aircall")]
 pub mod aircall;
@@ -212,3 +216,25 @@ pub mod usedesk;
 pub mod zendesk;
 
 pub use error::{Error, Result};
+
+// The crates whose types appear in deskbridge's public API, re-exported so that an embedder
+// needs no dependency of its own (and always gets the versions deskbridge was built with).
+
+/// The `async-trait` crate (for `#[async_trait(?Send)]` and friends).
+pub use ::async_trait;
+/// The `async-trait` attribute the ports are written with: implement a port as
+/// `#[deskbridge::async_trait] impl StatusProvider for MyProvider { ... }`.
+pub use ::async_trait::async_trait;
+/// The `axum` crate (feature `server`): the webhook and Talkdesk routers are
+/// `axum::Router`s, to merge into an embedder's own app.
+#[cfg(feature = "server")]
+pub use axum;
+/// The `chrono` crate: every instant in the API is a `chrono::DateTime<chrono::Utc>`.
+pub use chrono;
+/// The `secrecy` crate: credentials are `secrecy::SecretString`s.
+pub use secrecy;
+/// The `serde_json` crate: state-store values, cursors and raw payloads are
+/// `serde_json::Value`s.
+pub use serde_json;
+/// The `url` crate: base URLs and webhook URLs are `url::Url`s.
+pub use url;

@@ -515,6 +515,10 @@ fn from_env_names_the_variable_that_is_wrong() {
     ])));
     assert!(message.contains("AIRCALL_ACCESS_TOKEN"), "{message}");
     assert_no_secret(&message);
+    // A base URL without credentials is a partial configuration, never "unset".
+    let message =
+        config_error(AircallConfig::from_env_with(env(&[("AIRCALL_BASE_URL", "https://api.aircall.io")])));
+    assert!(message.contains("AIRCALL_BASE_URL") && message.contains("AIRCALL_API_TOKEN"), "{message}");
 }
 
 // ---------------------------------------------------------------- webhooks

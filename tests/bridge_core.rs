@@ -90,6 +90,8 @@ impl StatusProvider for Fake {
                     status: 503,
                     code: None,
                     message: "down".into(),
+                    url: None,
+                    request_id: None,
                 });
             }
         }

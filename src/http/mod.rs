@@ -61,7 +61,7 @@ pub mod retry;
 pub mod transport;
 
 pub use auth::{Auth, RequestSigner};
-pub use client::{ApiClient, ApiClientBuilder, ApiRequest, ApiResponse};
+pub use client::{ApiClient, ApiClientBuilder, ApiRequest, ApiResponse, DEFAULT_TIMEOUT, REQUEST_ID_HEADERS};
 pub use interpret::{DefaultErrorInterpreter, ErrorInterpreter, ProviderError};
 pub use paginate::{Cursor, Page, collect_all, paginate, paginate_offsets, paginate_pages};
 pub use ratelimit::{LimitSnapshot, Pacer, RateLimit, RateLimitHeaders, RateLimiter, ResetKind};

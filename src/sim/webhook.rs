@@ -59,8 +59,11 @@ impl WebhookDelivery {
             provider: self.provider,
             method: "POST".to_owned(),
             path: url.path().to_owned(),
+            url: Some(url.path().to_owned())
+                .map(|path| format!("{}{path}", url.origin().ascii_serialization())),
             failure,
             message: excerpt(&error.to_string(), 300),
+            source: Some(error.without_url().into()),
         };
         let client = reqwest::Client::builder()
             .timeout(SEND_TIMEOUT)

@@ -131,10 +131,10 @@ impl UsedeskConfig {
     }
 
     /// Read `USEDESK_API_TOKEN` and (optionally) `USEDESK_BASE_URL` from the process
-    /// environment. `Ok(None)` when no token is set.
+    /// environment. `Ok(None)` only when neither is set.
     ///
     /// # Errors
-    /// [`Error::Config`] for a base URL that is not a URL.
+    /// [`Error::Config`] for a base URL that is not a URL, or a base URL without a token.
     pub fn from_env() -> Result<Option<Self>> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -152,12 +152,24 @@ impl UsedeskConfig {
     /// .unwrap();
     /// assert_eq!(config.base_url.as_str(), "https://secure.usedesk.com/uapi");
     /// assert!(UsedeskConfig::from_env_with(|_| None).unwrap().is_none());
+    /// // A base URL without a token is a partial configuration, not "unconfigured".
+    /// let partial = UsedeskConfig::from_env_with(|name| {
+    ///     (name == "USEDESK_BASE_URL").then(|| "https://secure.usedesk.com/uapi".to_owned())
+    /// });
+    /// assert!(partial.unwrap_err().to_string().contains("USEDESK_API_TOKEN"));
     /// ```
     ///
     /// # Errors
-    /// [`Error::Config`] for a base URL that is not a URL.
+    /// [`Error::Config`] for a base URL that is not a URL, or a base URL without a token.
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
         let Some(token) = lookup(Self::ENV_API_TOKEN).filter(|t| !t.trim().is_empty()) else {
+            if lookup(Self::ENV_BASE_URL).is_some_and(|b| !b.trim().is_empty()) {
+                return Err(Error::config(format!(
+                    "usedesk: {} is set but {} is not",
+                    Self::ENV_BASE_URL,
+                    Self::ENV_API_TOKEN
+                )));
+            }
             return Ok(None);
         };
         let mut config = Self::new(token)?;
