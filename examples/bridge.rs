@@ -29,10 +29,12 @@ use deskbridge::ports::{StateStore, StatusProvider};
 use deskbridge::server::webhooks::{AIRCALL_PATH, WebhookOptions, WebhookRoutes, ZENDESK_PATH};
 use deskbridge::sim::WebhookDelivery;
 use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
-use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
+use deskbridge::sim::zendesk::{
+    ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig,
+};
 use deskbridge::status::Channel;
 use deskbridge::store::FileStore;
-use deskbridge::sync::bridge::Clock;
+use deskbridge::sync::Clock;
 use deskbridge::sync::{Bridge, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, StatusLink};
 use deskbridge::zendesk::{
     CustomStatusReading, WebhookVerifier as ZendeskVerifier, ZendeskAuth, ZendeskConfig, ZendeskProvider,
@@ -444,7 +446,9 @@ async fn run_simulated(args: Args) -> Result<usize> {
     let zendesk = ZendeskSim::start(ZendeskSimConfig::new(
         ROSTER
             .iter()
-            .map(|(_, id, name, email)| ZendeskAgentSeed::new(*id, *name, *email).with_status(2))
+            .map(|(_, id, name, email)| {
+                ZendeskAgentSeed::new(*id, *name, *email).with_status(ZendeskSeedStatus::Offline)
+            })
             .collect(),
         vec![ZendeskGroupSeed::new(1, "Support")],
     ))

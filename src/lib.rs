@@ -64,7 +64,7 @@
 //! use deskbridge::http::RateLimit;
 //! use deskbridge::mapping::{Side, StatusMap};
 //! use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
-//! use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskSim, ZendeskSimConfig};
+//! use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig};
 //! use deskbridge::sync::{OneShot, OneWaySpec};
 //! use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
 //!
@@ -73,7 +73,7 @@
 //! ]))
 //! .await?;
 //! let zendesk_sim = ZendeskSim::start(ZendeskSimConfig::new(
-//!     vec![ZendeskAgentSeed::new(16765840571292, "Ana", "ana@example.com").with_status(2)], // offline
+//!     vec![ZendeskAgentSeed::new(16765840571292, "Ana", "ana@example.com").with_status(ZendeskSeedStatus::Offline)],
 //!     vec![],
 //! ))
 //! .await?;
@@ -216,6 +216,12 @@ pub mod usedesk;
 pub mod zendesk;
 
 pub use error::{Error, Result};
+
+/// The code blocks of `docs/EXTENDING.md`, compiled and run as doctests so the guide stays
+/// true.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/EXTENDING.md")]
+pub struct ExtendingGuide;
 
 // The crates whose types appear in deskbridge's public API, re-exported so that an embedder
 // needs no dependency of its own (and always gets the versions deskbridge was built with).

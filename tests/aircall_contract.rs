@@ -392,7 +392,10 @@ async fn a_404_is_an_api_error_carrying_aircalls_message() {
     }
     assert_eq!(
         error.to_string(),
-        "aircall refused GET /v1/users/{id} (HTTP 404): Not found (User not found)"
+        format!(
+            "aircall refused GET /v1/users/{{id}} (HTTP 404): Not found (User not found) (called {}/v1/users/999)",
+            server.uri()
+        )
     );
     server.verify().await;
 }

@@ -548,10 +548,14 @@ async fn error_bodies_give_readable_messages_without_secrets() {
     let err = client.talk_availability(ADA).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "zendesk refused GET /api/v2/channels/voice/availabilities/{agent_id} (HTTP 404, RecordNotFound): Not found"
+        format!(
+            "zendesk refused GET /api/v2/channels/voice/availabilities/{{agent_id}} (HTTP 404, RecordNotFound): \
+             Not found (called {}/api/v2/channels/voice/availabilities/{ADA})",
+            server.uri()
+        )
     );
     let err = client.agent_availability(ADA).await.unwrap_err();
-    assert!(err.to_string().ends_with("(HTTP 422, InvalidValue): Invalid: bad agent"), "{err}");
+    assert!(err.to_string().contains("(HTTP 422, InvalidValue): Invalid: bad agent (called "), "{err}");
     let err = client.account_settings().await.unwrap_err();
     let text = err.to_string();
     assert!(text.contains("Couldn't authenticate you") && !text.contains(TOKEN), "{text}");

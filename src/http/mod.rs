@@ -52,20 +52,24 @@
 //! `method`, `path` (the template, e.g. `/v1/users/{id}`), `status` and `attempt`. No span,
 //! log line or error carries a secret, a query string or a body.
 
-pub mod auth;
-pub mod client;
-pub mod interpret;
-pub mod paginate;
-pub mod ratelimit;
-pub mod retry;
-pub mod transport;
+// One path per item: the files are crate-private, everything public is re-exported here.
+pub(crate) mod auth;
+pub(crate) mod client;
+pub(crate) mod interpret;
+pub(crate) mod paginate;
+pub(crate) mod ratelimit;
+pub(crate) mod retry;
+pub(crate) mod transport;
 
-pub use auth::{Auth, RequestSigner};
+pub use auth::{Auth, REDACTED, RequestSigner};
 pub use client::{ApiClient, ApiClientBuilder, ApiRequest, ApiResponse, DEFAULT_TIMEOUT, REQUEST_ID_HEADERS};
-pub use interpret::{DefaultErrorInterpreter, ErrorInterpreter, ProviderError};
+pub use interpret::{DefaultErrorInterpreter, ErrorInterpreter, MAX_MESSAGE_CHARS, ProviderError};
 pub use paginate::{Cursor, Page, collect_all, paginate, paginate_offsets, paginate_pages};
-pub use ratelimit::{LimitSnapshot, Pacer, RateLimit, RateLimitHeaders, RateLimiter, ResetKind};
-pub use retry::{AttemptOutcome, RetryContext, RetryDecision, RetryPolicy};
+pub use ratelimit::{
+    LOW_REMAINING_WITHOUT_LIMIT, LimitSnapshot, MAX_HEADER_WAIT, Pacer, RateLimit, RateLimitHeaders,
+    RateLimiter, ResetKind,
+};
+pub use retry::{AttemptOutcome, RetryContext, RetryDecision, RetryPolicy, retry_after, server_delay};
 pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError};
 
 /// HTTP method, header map and header types, re-exported so provider modules and custom
