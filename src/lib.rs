@@ -172,7 +172,17 @@
 //!   bridge) and [`inbox`].
 //! - Providers (one feature each): `aircall`, `zendesk`, `usedesk`, `twitter`, `talkdesk`,
 //!   over the [`http`] layer (retries, rate limits, pagination, secrets).
-//! - `server` (axum routers), `sim` (simulators), [`store`] (memory, file, PostgreSQL).
+//! - `server` (axum routers), `sim` (simulators), [`store`] (memory, file, PostgreSQL),
+//!   `test_util` (feature `test-util`: store and claim conformance suites, a strict mock
+//!   server, to test your own ports).
+//!
+//! ## Embedding
+//!
+//! [`prelude`] brings the ports, the status vocabulary and the error type in one import.
+//! The crates whose types appear in the API are re-exported (`deskbridge::async_trait`,
+//! [`chrono`], [`serde_json`], [`url`], [`secrecy`], and `axum` with `server`), so an
+//! embedder's own provider, store decorator or axum app needs no other dependency. How to
+//! implement each port: `docs/EXTENDING.md` and the `custom_provider` example.
 //!
 //! Errors are one [`Error`] type that tells apart configuration, transport, unreadable
 //! answers (with the JSON path), provider refusals, rate limits, unsupported account

@@ -354,7 +354,7 @@ async fn http_200_with_error_is_an_api_error_with_usedesks_message() {
     let client = client(&server);
     match client.ticket("404").await.unwrap_err() {
         Error::Api { provider, status, code, message, context, url, .. } => {
-            assert_eq!(url.as_deref(), Some(format!("{}/ticket", server.uri()).as_str()));
+            assert_eq!(url.as_deref(), Some(format!("{}/uapi/ticket", server.uri()).as_str()));
             assert_eq!(provider, "usedesk");
             assert_eq!(status, 200);
             assert_eq!(code.as_deref(), Some("111"));
