@@ -655,3 +655,41 @@ fn external_errors_keep_their_source_and_transient_flag() {
     assert!(!permanent.is_transient());
     assert!(matches!(permanent, Error::External { transient: false, .. }));
 }
+
+/// A custom transport's source error is kept (and can be downcast) when it is clean, and
+/// replaced by a scrubbed copy of its chain when some level quotes a credential.
+#[tokio::test]
+async fn transport_sources_are_kept_or_scrubbed() {
+    use deskbridge::http::TransportError;
+    #[derive(Debug)]
+    struct Leaky(String);
+    impl std::fmt::Display for Leaky {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "proxy said: {}", self.0)
+        }
+    }
+    impl std::error::Error for Leaky {}
+
+    let send = |cause: Leaky| {
+        let fake =
+            scripted(vec![Err(TransportError::new(TransportFailure::Connect, "refused").with_source(cause))]);
+        ApiClient::builder("fake", Url::parse("https://api.example.com").unwrap())
+            .auth(bearer())
+            .transport(fake)
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap()
+    };
+    let clean = send(Leaky("connection refused".into())).send(ApiRequest::get("/a")).await.unwrap_err();
+    let source = std::error::Error::source(&clean).expect("the source is kept");
+    assert!(source.downcast_ref::<Leaky>().is_some(), "a clean source keeps its type");
+
+    let leaky = Leaky(format!("bad header Authorization: Bearer {BEARER_SECRET}"));
+    let error = send(leaky).send(ApiRequest::get("/a")).await.unwrap_err();
+    let texts = chain_texts(&error);
+    assert!(texts.len() >= 4, "the chain is kept, scrubbed: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("proxy said: bad header")), "{texts:?}");
+    for text in &texts {
+        assert_no_secret(text);
+    }
+}

@@ -703,8 +703,22 @@ impl ApiClient {
             url: Some(self.inner.auth.redact(&url_without_query(url))),
             failure: failure.failure,
             message: self.inner.auth.redact(&failure.message),
-            source: failure.source,
+            source: failure.source.map(|source| self.scrub_source(source)),
         }
+    }
+
+    /// `source` as is when no level of its chain quotes one of the client's secrets (so it
+    /// can still be downcast), else a scrubbed copy of the chain.
+    fn scrub_source(&self, source: crate::error::BoxError) -> crate::error::BoxError {
+        let auth = &self.inner.auth;
+        let mut level: Option<&(dyn std::error::Error + 'static)> = Some(&*source);
+        let mut clean = true;
+        while let Some(error) = level {
+            let (display, debug) = (error.to_string(), format!("{error:?}"));
+            clean &= auth.redact(&display) == display && auth.redact(&debug) == debug;
+            level = error.source();
+        }
+        if clean { source } else { crate::error::scrubbed_chain(&*source, &|text| auth.redact(text)) }
     }
 
     /// Send a request and decode its JSON answer.
