@@ -107,7 +107,7 @@ pub enum Error {
     },
 
     /// The request was not sent, or no complete answer came back.
-    #[error("{provider}: {method} {path}: {failure}: {message}{}", url_suffix(.url))]
+    #[error("{provider}: {method} {path}: {failure}: {message}{}", call_suffix(.call))]
     Transport {
         /// Provider name.
         provider: &'static str,
@@ -115,10 +115,9 @@ pub enum Error {
         method: String,
         /// Path template (ids replaced), as the call is named in logs and metrics.
         path: String,
-        /// The URL actually called, without its query or fragment (which may carry
-        /// secrets), so that a doubled path prefix in a base URL shows. `None` when the
-        /// error was not raised by the HTTP client.
-        url: Option<String>,
+        /// The call actually made (its URL without the query), when the HTTP client raised
+        /// the error.
+        call: Option<Box<CallInfo>>,
         /// The kind of failure.
         failure: TransportFailure,
         /// Detail from the HTTP stack (every cause, joined; never the URL's query).
@@ -144,12 +143,7 @@ pub enum Error {
 
     /// The provider said no: a non-success status, or a success status whose body carries
     /// an error (Usedesk answers HTTP 200 with `{"error": …}`).
-    #[error(
-        "{provider} refused {context} (HTTP {status}{}): {message}{}{}",
-        code_suffix(.code),
-        url_suffix(.url),
-        request_id_suffix(.request_id)
-    )]
+    #[error("{provider} refused {context} (HTTP {status}{}): {message}{}", code_suffix(.code), call_suffix(.call))]
     Api {
         /// Provider name.
         provider: &'static str,
@@ -161,16 +155,14 @@ pub enum Error {
         code: Option<String>,
         /// The provider's message (bounded excerpt).
         message: String,
-        /// The URL actually called, without its query or fragment (see
-        /// [`Error::Transport`]'s `url`).
-        url: Option<String>,
-        /// The provider's id for this request, from its response headers, to quote to the
-        /// provider's support (see [`crate::http::REQUEST_ID_HEADERS`]).
-        request_id: Option<String>,
+        /// The call actually made: its URL without the query, and the provider's request
+        /// id when the answer carried one. `None` when the error was not raised by the HTTP
+        /// client.
+        call: Option<Box<CallInfo>>,
     },
 
     /// The provider is rate limiting us and the retry budget is spent.
-    #[error("{provider}: rate limited on {context}{}{}", retry_suffix(.retry_after), request_id_suffix(.request_id))]
+    #[error("{provider}: rate limited on {context}{}{}", retry_suffix(.retry_after), call_suffix(.call))]
     RateLimited {
         /// Provider name.
         provider: &'static str,
@@ -178,8 +170,9 @@ pub enum Error {
         context: String,
         /// How long the provider asked us to wait, when it said.
         retry_after: Option<Duration>,
-        /// The provider's id for the last refused request, when it sent one.
-        request_id: Option<String>,
+        /// The last refused call: its URL without the query, and the provider's request id
+        /// when it sent one.
+        call: Option<Box<CallInfo>>,
     },
 
     /// The operation is not available in this account's mode (e.g. Zendesk omnichannel
@@ -241,6 +234,27 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+}
+
+/// The HTTP call behind an [`Error::Api`], [`Error::RateLimited`] or [`Error::Transport`]:
+/// what to quote to the provider's support, and what shows a misconfigured base URL.
+/// Boxed in the error so that every `Result` stays small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallInfo {
+    /// The URL actually called (scheme, host, port, path), never its query or fragment,
+    /// which may carry secrets: a doubled path prefix in a base URL shows here.
+    pub url: String,
+    /// The provider's id for the request, from its response headers (see
+    /// [`crate::http::REQUEST_ID_HEADERS`]).
+    pub request_id: Option<String>,
+}
+
+impl CallInfo {
+    /// A call to `url` (which must carry no query), with the provider's request id if any.
+    pub fn new(url: impl Into<String>, request_id: Option<String>) -> Self {
+        Self { url: url.into(), request_id }
+    }
 }
 
 /// A boxed error that can cross threads: the source type of [`Error::External`],
@@ -307,16 +321,20 @@ impl Error {
 
     /// The URL that was called, without its query, when the error came from an HTTP call.
     pub fn url(&self) -> Option<&str> {
-        match self {
-            Self::Transport { url, .. } | Self::Api { url, .. } => url.as_deref(),
-            _ => None,
-        }
+        self.call().map(|call| call.url.as_str())
     }
 
     /// The provider's id for the failed request, when its answer carried one.
     pub fn request_id(&self) -> Option<&str> {
+        self.call().and_then(|call| call.request_id.as_deref())
+    }
+
+    /// The HTTP call behind an API, rate-limit or transport error, when known.
+    pub fn call(&self) -> Option<&CallInfo> {
         match self {
-            Self::Api { request_id, .. } | Self::RateLimited { request_id, .. } => request_id.as_deref(),
+            Self::Transport { call, .. } | Self::Api { call, .. } | Self::RateLimited { call, .. } => {
+                call.as_deref()
+            }
             _ => None,
         }
     }
@@ -338,12 +356,12 @@ fn code_suffix(code: &Option<String>) -> String {
     code.as_deref().map(|c| format!(", {c}")).unwrap_or_default()
 }
 
-fn url_suffix(url: &Option<String>) -> String {
-    url.as_deref().map(|url| format!(" (called {url})")).unwrap_or_default()
-}
-
-fn request_id_suffix(request_id: &Option<String>) -> String {
-    request_id.as_deref().map(|id| format!("; request id {id}")).unwrap_or_default()
+fn call_suffix(call: &Option<Box<CallInfo>>) -> String {
+    match call.as_deref() {
+        None => String::new(),
+        Some(CallInfo { url, request_id: None }) => format!(" (called {url})"),
+        Some(CallInfo { url, request_id: Some(id) }) => format!(" (called {url}; request id {id})"),
+    }
 }
 
 fn retry_suffix(retry_after: &Option<Duration>) -> String {
@@ -413,21 +431,30 @@ mod tests {
             status: 400,
             code: Some("bad_request".into()),
             message: "agent_state cannot be changed".into(),
-            url: Some("https://acme.zendesk.com/api/v2/channels/voice/availabilities/7".into()),
-            request_id: Some("8f1d-42".into()),
+            call: Some(Box::new(CallInfo::new(
+                "https://acme.zendesk.com/api/v2/channels/voice/availabilities/7",
+                Some("8f1d-42".into()),
+            ))),
         };
         assert!(e.to_string().ends_with(
-            "(called https://acme.zendesk.com/api/v2/channels/voice/availabilities/7); request id 8f1d-42"
+            "(called https://acme.zendesk.com/api/v2/channels/voice/availabilities/7; request id 8f1d-42)"
         ));
         assert!(e.to_string().contains("HTTP 400, bad_request"));
         let e = Error::RateLimited {
             provider: "x",
             context: "GET /2/dm_events".into(),
             retry_after: Some(Duration::from_secs(3)),
-            request_id: None,
+            call: None,
         };
         assert!(e.to_string().ends_with("retry after 3 s"));
         assert!(e.is_transient());
+    }
+
+    /// Every `Result` in the crate carries an `Error`: keep it under clippy's
+    /// `result_large_err` threshold (128 bytes) by boxing what grows.
+    #[test]
+    fn the_error_stays_small() {
+        assert!(std::mem::size_of::<Error>() < 128, "Error is {} bytes", std::mem::size_of::<Error>());
     }
 
     #[test]

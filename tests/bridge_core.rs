@@ -90,8 +90,7 @@ impl StatusProvider for Fake {
                     status: 503,
                     code: None,
                     message: "down".into(),
-                    url: None,
-                    request_id: None,
+                    call: None,
                 });
             }
         }

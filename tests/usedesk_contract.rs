@@ -353,8 +353,8 @@ async fn http_200_with_error_is_an_api_error_with_usedesks_message() {
     .await;
     let client = client(&server);
     match client.ticket("404").await.unwrap_err() {
-        Error::Api { provider, status, code, message, context, url, .. } => {
-            assert_eq!(url.as_deref(), Some(format!("{}/uapi/ticket", server.uri()).as_str()));
+        Error::Api { provider, status, code, message, context, call, .. } => {
+            assert_eq!(call.map(|call| call.url), Some(format!("{}/uapi/ticket", server.uri())));
             assert_eq!(provider, "usedesk");
             assert_eq!(status, 200);
             assert_eq!(code.as_deref(), Some("111"));

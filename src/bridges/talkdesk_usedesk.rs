@@ -734,15 +734,14 @@ mod tests {
             status: 200,
             code: None,
             message: "Client not found".into(),
-            url: None,
-            request_id: None,
+            call: None,
         };
         assert_eq!(from_usedesk(refused), BackendError::rejected("Usedesk refused: Client not found"));
         let limited = Error::RateLimited {
             provider: "usedesk",
             context: "POST /clients".into(),
             retry_after: None,
-            request_id: None,
+            call: None,
         };
         assert_eq!(from_usedesk(limited).http_status(), 503);
         let token = Error::Api {
@@ -751,8 +750,7 @@ mod tests {
             status: 401,
             code: None,
             message: "bad".into(),
-            url: None,
-            request_id: None,
+            call: None,
         };
         assert_eq!(from_usedesk(token).http_status(), 502);
     }

@@ -28,6 +28,7 @@ use super::interpret::{DefaultErrorInterpreter, ErrorInterpreter, ProviderError}
 use super::ratelimit::{RateLimit, RateLimitHeaders, RateLimiter};
 use super::retry::{AttemptOutcome, RetryContext, RetryDecision, RetryPolicy, server_delay};
 use super::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError};
+use crate::error::CallInfo;
 use crate::{Error, Result};
 
 /// Default per-request timeout.
@@ -670,7 +671,10 @@ impl ApiClient {
                             provider: inner.provider,
                             context,
                             retry_after: server_delay(429, &response.headers, now, inner.limiter.headers()),
-                            request_id: request_id(&response.headers),
+                            call: Some(Box::new(CallInfo::new(
+                                inner.auth.redact(&url_without_query(&url)),
+                                request_id(&response.headers),
+                            ))),
                         },
                         Ok(response) => {
                             let error = inner.interpreter.interpret(response.status, &response.body);
@@ -690,8 +694,10 @@ impl ApiClient {
             status: response.status,
             code: error.code.map(|code| auth.redact(&code)),
             message: auth.redact(&error.message),
-            url: Some(auth.redact(&url_without_query(url))),
-            request_id: request_id(&response.headers),
+            call: Some(Box::new(CallInfo::new(
+                auth.redact(&url_without_query(url)),
+                request_id(&response.headers),
+            ))),
         }
     }
 
@@ -700,7 +706,7 @@ impl ApiClient {
             provider: self.inner.provider,
             method: request.method.to_string(),
             path: request.path_template.clone(),
-            url: Some(self.inner.auth.redact(&url_without_query(url))),
+            call: Some(Box::new(CallInfo::new(self.inner.auth.redact(&url_without_query(url)), None))),
             failure: failure.failure,
             message: self.inner.auth.redact(&failure.message),
             source: failure.source.map(|source| self.scrub_source(source)),

@@ -126,8 +126,8 @@ impl XConfig {
     }
 
     /// A configuration authenticating with an OAuth 2.0 user access token.
-    pub fn with_user_token(own_user_id: impl Into<String>, token: impl Into<String>) -> Self {
-        Self::new(own_user_id, XAuth::UserToken(SecretString::from(token.into())))
+    pub fn with_user_token(own_user_id: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        Self::new(own_user_id, XAuth::UserToken(token.into()))
     }
 
     /// A configuration authenticating with OAuth 1.0a user credentials.

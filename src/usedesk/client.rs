@@ -85,16 +85,16 @@ impl UsedeskConfig {
     ///
     /// # Errors
     /// [`Error::Config`] when the token is empty.
-    pub fn new(api_token: impl Into<String>) -> Result<Self> {
-        let api_token = api_token.into();
-        if api_token.trim().is_empty() {
+    pub fn new(api_token: impl Into<SecretString>) -> Result<Self> {
+        let api_token: SecretString = api_token.into();
+        if api_token.expose_secret().trim().is_empty() {
             return Err(Error::config("usedesk: api_token is empty"));
         }
         let base_url = Url::parse(Self::DEFAULT_BASE_URL)
             .map_err(|e| Error::config(format!("usedesk: default base URL: {e}")))?;
         Ok(Self {
             base_url,
-            api_token: SecretString::from(api_token),
+            api_token,
             pacing: RateLimit::per_second(Self::DEFAULT_REQUESTS_PER_SECOND),
             timeout: Self::DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),

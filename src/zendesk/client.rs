@@ -55,13 +55,13 @@ pub enum ZendeskAuth {
 
 impl ZendeskAuth {
     /// API-token authentication for `email`.
-    pub fn api_token(email: impl Into<String>, token: impl Into<String>) -> Self {
-        Self::ApiToken { email: email.into(), token: SecretString::from(token.into()) }
+    pub fn api_token(email: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        Self::ApiToken { email: email.into(), token: token.into() }
     }
 
     /// OAuth bearer authentication.
-    pub fn oauth(token: impl Into<String>) -> Self {
-        Self::OAuth(SecretString::from(token.into()))
+    pub fn oauth(token: impl Into<SecretString>) -> Self {
+        Self::OAuth(token.into())
     }
 
     fn to_http_auth(&self) -> Auth {
