@@ -34,7 +34,7 @@ use deskbridge::sim::zendesk::{
 };
 use deskbridge::status::Channel;
 use deskbridge::store::FileStore;
-use deskbridge::sync::Clock;
+use deskbridge::sync::bridge::Clock;
 use deskbridge::sync::{Bridge, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, StatusLink};
 use deskbridge::zendesk::{
     CustomStatusReading, WebhookVerifier as ZendeskVerifier, ZendeskAuth, ZendeskConfig, ZendeskProvider,

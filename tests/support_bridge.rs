@@ -22,9 +22,8 @@ use deskbridge::sim::zendesk::{
     unified_state_changed_payload,
 };
 use deskbridge::status::Channel;
-use deskbridge::sync::{
-    Bridge, BridgeHandle, BridgeNotice, BridgeOptions, Clock, LinkConfig, LinkMode, StatusLink,
-};
+use deskbridge::sync::bridge::Clock;
+use deskbridge::sync::{Bridge, BridgeHandle, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, StatusLink};
 use deskbridge::twitter::webhook::XWebhook;
 use deskbridge::usedesk::webhook::UsedeskWebhookVerifier;
 use deskbridge::zendesk::{

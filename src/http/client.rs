@@ -1,16 +1,7 @@
 //! The API client every provider module is built on.
 //!
-//! A provider module builds one [`ApiClient`] per configuration and describes each call as
-//! an [`ApiRequest`] value (method, path template, parameters, query, JSON body, extra
-//! headers, idempotency). [`ApiClient::send`] resolves the URL against the base URL, paces,
-//! authenticates, sends through the [`Transport`], retries per the [`RetryPolicy`], and
-//! turns refusals into [`Error::Api`] / [`Error::RateLimited`] with the provider's own code
-//! and message. [`ApiResponse::json`] decodes with the JSON path of any mismatch.
-//!
-//! Nothing here logs or quotes a request body, a query string, a header value or a
-//! credential: errors and spans name the request by its path template
-//! (`PUT /v1/users/{id}`), and any text a provider sends back is scrubbed of the client's
-//! secrets before it lands in an error.
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use std::fmt;
 use std::sync::Arc;

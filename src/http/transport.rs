@@ -1,9 +1,7 @@
 //! The transport: executes one fully built HTTP request.
 //!
-//! Requests and responses are plain data ([`HttpRequest`], [`HttpResponse`]), so tests and
-//! the simulators can substitute their own [`Transport`]. [`ReqwestTransport`] is the
-//! production implementation; it reuses one `reqwest::Client` (and so its connection pool)
-//! for every request.
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use std::fmt;
 use std::time::Duration;

@@ -10,22 +10,18 @@
 //!   [`StatusProvider`](crate::ports::StatusProvider) port, concurrently (each provider's
 //!   client paces itself under its rate limit).
 
-// One path per item: the files are crate-private, everything public is re-exported here.
-pub(crate) mod bridge;
-pub(crate) mod link;
-pub(crate) mod plan;
-pub(crate) mod shifts;
+pub mod bridge;
+pub mod link;
+pub mod plan;
+pub mod shifts;
 
 mod engine;
 
-pub use bridge::{
-    Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, Clock, INSTANCE_ID_VARIABLE,
-    NoticeCallback, StatusLink, default_instance_id,
-};
+pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, StatusLink};
 pub use engine::{ApplyOptions, OneShot, apply};
 pub use link::{
-    Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, RECENT_WRITES, Seen, SideState,
-    SkipReason, TargetPolicy, decide, step,
+    Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, SkipReason, TargetPolicy,
+    decide, step,
 };
 pub use plan::{
     AgentRef, Change, Failed, OneWaySpec, Plan, Skipped, SyncReport, Unmatched, UnmatchedWhy, plan_one_way,
