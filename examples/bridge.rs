@@ -32,7 +32,9 @@ use deskbridge::ports::{StateStore, StatusProvider};
 use deskbridge::server::webhooks::{AIRCALL_PATH, WebhookOptions, WebhookRoutes, ZENDESK_PATH};
 use deskbridge::sim::WebhookDelivery;
 use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
-use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
+use deskbridge::sim::zendesk::{
+    ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig,
+};
 use deskbridge::status::Channel;
 use deskbridge::store::StateSpec;
 use deskbridge::sync::bridge::Clock;
@@ -259,10 +261,17 @@ async fn serve(listener: tokio::net::TcpListener, routes: axum::Router) {
 
 /// Returns the number of failed writes.
 async fn run(args: Args) -> Result<usize> {
-    if let (Some(aircall), Some(zendesk)) = (AircallConfig::from_env()?, ZendeskConfig::from_env()?) {
-        return run_live(args, aircall, zendesk).await;
+    match (AircallConfig::from_env()?, ZendeskConfig::from_env()?) {
+        (Some(aircall), Some(zendesk)) => run_live(args, aircall, zendesk).await,
+        (None, None) => run_simulated(args).await,
+        // Half a live configuration is a mistake, not a request for the simulators.
+        (Some(_), None) => {
+            Err(Error::config("Aircall is configured but Zendesk is not (see ZendeskConfig::from_env)"))
+        }
+        (None, Some(_)) => {
+            Err(Error::config("Zendesk is configured but Aircall is not (see AircallConfig::from_env)"))
+        }
     }
-    run_simulated(args).await
 }
 
 async fn run_live(args: Args, aircall: AircallConfig, zendesk: ZendeskConfig) -> Result<usize> {
@@ -499,7 +508,9 @@ async fn run_simulated(args: Args) -> Result<usize> {
     let zendesk = ZendeskSim::start(ZendeskSimConfig::new(
         ROSTER
             .iter()
-            .map(|(_, id, name, email)| ZendeskAgentSeed::new(*id, *name, *email).with_status(2))
+            .map(|(_, id, name, email)| {
+                ZendeskAgentSeed::new(*id, *name, *email).with_status(ZendeskSeedStatus::Offline)
+            })
             .collect(),
         vec![ZendeskGroupSeed::new(1, "Support")],
     ))

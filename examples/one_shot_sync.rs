@@ -34,7 +34,8 @@ use deskbridge::sim::aircall::{
     AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallTeamSeed, AircallUserSeed,
 };
 use deskbridge::sim::zendesk::{
-    ZendeskAgentSeed, ZendeskChannels, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig, ZendeskUnifiedStatus,
+    ZendeskAgentSeed, ZendeskChannels, ZendeskGroupSeed, ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig,
+    ZendeskUnifiedStatus,
 };
 use deskbridge::sync::{ApplyOptions, OneShot, OneWaySpec, SyncReport};
 use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
@@ -244,16 +245,16 @@ pub fn zendesk_sim_config(omnichannel_routing: bool) -> ZendeskSimConfig {
     let mut agents = Vec::new();
     for (position, entry) in roster().iter().enumerate() {
         let Some(email) = entry.zendesk_email else { continue };
-        let status_id = statuses
+        let status = statuses
             .iter()
             .chain(std::iter::once(&in_a_meeting))
             .find(|status| status.name == entry.zendesk_status)
-            .map_or(2, |status| status.id);
+            .map_or(ZendeskSeedStatus::Offline, ZendeskSeedStatus::of);
         let group = if position % 3 == 2 { 360_002 } else { 360_001 };
         agents.push(
             ZendeskAgentSeed::new(ZENDESK_FIRST_ID + position as i64, entry.name, email)
                 .with_groups(vec![group])
-                .with_status(status_id)
+                .with_status(status)
                 .with_talk_state(entry.zendesk_talk),
         );
     }

@@ -13,8 +13,9 @@
 //!
 //! ## The tour: four flows
 //!
-//! Every example below runs against the built-in loopback simulators (feature `sim`, on by
-//! default): real HTTP servers on 127.0.0.1 with the providers' real paths and payloads.
+//! Every example below runs against the built-in loopback simulators (feature `sim`, off in
+//! a library user's default build, on for the crate's own examples and tests): real HTTP
+//! servers on 127.0.0.1 with the providers' real paths and payloads.
 //! Against the real services only the base URL and credentials differ (each provider's
 //! config has `from_env()`).
 //!
@@ -63,7 +64,7 @@
 //! use deskbridge::http::RateLimit;
 //! use deskbridge::mapping::{Side, StatusMap};
 //! use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
-//! use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskSim, ZendeskSimConfig};
+//! use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig};
 //! use deskbridge::sync::{OneShot, OneWaySpec};
 //! use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
 //!
@@ -72,7 +73,7 @@
 //! ]))
 //! .await?;
 //! let zendesk_sim = ZendeskSim::start(ZendeskSimConfig::new(
-//!     vec![ZendeskAgentSeed::new(16765840571292, "Ana", "ana@example.com").with_status(2)], // offline
+//!     vec![ZendeskAgentSeed::new(16765840571292, "Ana", "ana@example.com").with_status(ZendeskSeedStatus::Offline)],
 //!     vec![],
 //! ))
 //! .await?;
@@ -171,7 +172,17 @@
 //!   bridge) and [`inbox`].
 //! - Providers (one feature each): `aircall`, `zendesk`, `usedesk`, `twitter`, `talkdesk`,
 //!   over the [`http`] layer (retries, rate limits, pagination, secrets).
-//! - `server` (axum routers), `sim` (simulators), [`store`] (memory, file, PostgreSQL).
+//! - `server` (axum routers), `sim` (simulators), [`store`] (memory, file, PostgreSQL),
+//!   `test_util` (feature `test-util`: store and claim conformance suites, a strict mock
+//!   server, to test your own ports).
+//!
+//! ## Embedding
+//!
+//! [`prelude`] brings the ports, the status vocabulary and the error type in one import.
+//! The crates whose types appear in the API are re-exported (`deskbridge::async_trait`,
+//! [`chrono`], [`serde_json`], [`url`], [`secrecy`], and `axum` with `server`), so an
+//! embedder's own provider, store decorator or axum app needs no other dependency. How to
+//! implement each port: `docs/EXTENDING.md` and the `custom_provider` example.
 //!
 //! Errors are one [`Error`] type that tells apart configuration, transport, unreadable
 //! answers (with the JSON path), provider refusals, rate limits, unsupported account
@@ -191,12 +202,15 @@ pub mod inbox;
 pub mod mapping;
 pub mod ports;
 mod prefetch;
+pub mod prelude;
 pub mod schedule;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod status;
 pub mod store;
 pub mod sync;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 #[cfg(feature = "aircall")]
 pub mod aircall;
@@ -219,3 +233,31 @@ pub mod usedesk;
 pub mod zendesk;
 
 pub use error::{Error, Result};
+
+/// The code blocks of `docs/EXTENDING.md`, compiled and run as doctests so the guide stays
+/// true.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/EXTENDING.md")]
+pub struct ExtendingGuide;
+
+// The crates whose types appear in deskbridge's public API, re-exported so that an embedder
+// needs no dependency of its own (and always gets the versions deskbridge was built with).
+
+/// The `async-trait` crate (for `#[async_trait(?Send)]` and friends).
+pub use ::async_trait;
+/// The `async-trait` attribute the ports are written with: implement a port as
+/// `#[deskbridge::async_trait] impl StatusProvider for MyProvider { ... }`.
+pub use ::async_trait::async_trait;
+/// The `axum` crate (feature `server`): the webhook and Talkdesk routers are
+/// `axum::Router`s, to merge into an embedder's own app.
+#[cfg(feature = "server")]
+pub use axum;
+/// The `chrono` crate: every instant in the API is a `chrono::DateTime<chrono::Utc>`.
+pub use chrono;
+/// The `secrecy` crate: credentials are `secrecy::SecretString`s.
+pub use secrecy;
+/// The `serde_json` crate: state-store values, cursors and raw payloads are
+/// `serde_json::Value`s.
+pub use serde_json;
+/// The `url` crate: base URLs and webhook URLs are `url::Url`s.
+pub use url;

@@ -17,18 +17,43 @@ use crate::schedule::Shift;
 use crate::status::{Agent, Channel, Group, NativeStatus};
 
 /// A system that holds agents and their per-channel status (Aircall, Zendesk, Usedesk).
+///
+/// # Contract
+///
+/// The engines rely on these rules; an embedder's implementation must keep them (the
+/// `custom_provider` example and `docs/EXTENDING.md` show one):
+///
+/// - **Channels.** A provider has a fixed set of channels it supports (Aircall: voice;
+///   Usedesk: chat and tickets). [`list_agents`](Self::list_agents) fills
+///   [`Agent::statuses`] for every supported channel on which it can read the agent's
+///   status, and leaves every other channel empty; an empty channel means "no status here",
+///   never "offline". [`set_status`](Self::set_status) on an unsupported channel is an
+///   [`Error::InvalidInput`](crate::Error::InvalidInput) naming the channel, and sends
+///   nothing.
+/// - **Values.** Statuses are the provider's own values ([`NativeStatus`]), spelled as the
+///   provider spells them; the mapping to presence lives in [`crate::mapping`]. A value the
+///   provider does not know is an [`Error::InvalidInput`](crate::Error::InvalidInput), not a
+///   guess.
+/// - **Idempotent writes.** `set_status` to the value the agent already holds must succeed
+///   and change nothing visible; the engines may repeat a write after a timeout or a crash.
+/// - **Errors.** A failure of the embedder's own system is reported as
+///   [`Error::External`](crate::Error::External) (with its source and whether a retry may
+///   help), so reports and retries treat it like a provider's own failure.
 #[async_trait]
 pub trait StatusProvider: Send + Sync {
     /// A short, stable provider name used in reports and errors (`aircall`, `zendesk`).
     fn name(&self) -> &'static str;
 
-    /// Every agent with id, e-mail, groups and current status per channel.
+    /// Every agent with id, e-mail, groups and current status per supported channel (see
+    /// the [contract](Self#contract): unsupported or unreadable channels stay empty).
     async fn list_agents(&self) -> Result<Vec<Agent>>;
 
     /// Every group the provider knows (for group filters and their validation).
     async fn list_groups(&self) -> Result<Vec<Group>>;
 
-    /// Set one agent's status on one channel to the provider's own value.
+    /// Set one agent's status on one channel to the provider's own value. Idempotent; an
+    /// unsupported channel or an unknown value is an
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) (see the [contract](Self#contract)).
     async fn set_status(&self, agent_id: &str, channel: Channel, status: &NativeStatus) -> Result<()>;
 
     /// One agent's current status on `channel`, read now (`None`: the agent is gone or has
@@ -244,6 +269,21 @@ pub trait MessageSource: Send + Sync {
 /// A claim guarantees exclusivity only while it is unexpired: an owner that may work longer
 /// than `ttl` must renew (call `try_claim` again) well before it expires, and stop working
 /// when a renewal returns `false`.
+///
+/// # Implementing and decorating
+///
+/// Every method is required, on purpose. A wrapper (a decorator that adds metrics, a
+/// cache, a key prefix) must forward [`insert_if_absent`](Self::insert_if_absent),
+/// [`try_claim`](Self::try_claim) and [`release_claim`](Self::release_claim) to the store it
+/// wraps: if the trait supplied them, a wrapper that forgot would compile and silently
+/// replace, say, PostgreSQL's server-clock claims with a client-clock emulation. As with
+/// `tower::Service` (and unlike `std::io::Write`'s provided `write_all`), forgetting is a
+/// compile error instead.
+///
+/// A store with no native primitive for these three implements each in one line with the
+/// helpers in [`via_cas`], which build them from `get` and `compare_and_set`. Check a new
+/// store, or a decorator over one, with the conformance suites of the `test-util` feature
+/// (`deskbridge::test_util::{store_conformance, claim_conformance}`).
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// The value at `key`.
@@ -264,9 +304,10 @@ pub trait StateStore: Send + Sync {
 
     /// Set `key` only if it is absent. Returns whether it was set (i.e. the caller is the
     /// first to claim it).
-    async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
-        self.compare_and_set(key, None, Some(value)).await
-    }
+    ///
+    /// A store with no native primitive for this implements it with
+    /// [`via_cas::insert_if_absent`]; a decorator forwards it to the store it wraps.
+    async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool>;
 
     /// Claim `key` for `owner` for `ttl`. Returns whether `owner` now holds the claim.
     ///
@@ -278,14 +319,94 @@ pub trait StateStore: Send + Sync {
     ///
     /// A key that holds something other than a [`Claim`] is an [`Error::Store`](crate::Error::Store)
     /// naming the key; so is a `now + ttl` outside the representable time range.
-    async fn try_claim(&self, key: &str, owner: &str, ttl: Duration, now: DateTime<Utc>) -> Result<bool> {
+    ///
+    /// A store that judges expiry by the caller's clock implements it with
+    /// [`via_cas::try_claim`]; a decorator forwards it to the store it wraps.
+    async fn try_claim(&self, key: &str, owner: &str, ttl: Duration, now: DateTime<Utc>) -> Result<bool>;
+
+    /// Give up `owner`'s claim on `key`. Returns whether a claim of `owner` was removed
+    /// (`false` when the key is absent or claimed by another owner, who keeps it).
+    ///
+    /// A claim of `owner` is removed even if it has expired (no one else took it). A key
+    /// that holds something other than a [`Claim`] is an [`Error::Store`](crate::Error::Store).
+    ///
+    /// A store with no native primitive implements it with [`via_cas::release_claim`]; a
+    /// decorator forwards it to the store it wraps.
+    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool>;
+}
+
+/// The atomic operations of [`StateStore`] built from `get` and `compare_and_set` alone:
+/// the implementations of [`StateStore::insert_if_absent`], [`StateStore::try_claim`] and
+/// [`StateStore::release_claim`] for a store with no native primitive of its own (the
+/// memory and file stores use them). Each is one line in an `impl StateStore`:
+///
+/// ```
+/// # use std::time::Duration;
+/// # use deskbridge::prelude::*;
+/// # use deskbridge::ports::via_cas;
+/// # struct MyStore;
+/// # #[async_trait]
+/// # impl StateStore for MyStore {
+/// #     async fn get(&self, _: &str) -> Result<Option<Value>> { Ok(None) }
+/// #     async fn put(&self, _: &str, _: Value) -> Result<()> { Ok(()) }
+/// #     async fn delete(&self, _: &str) -> Result<()> { Ok(()) }
+/// #     async fn compare_and_set(&self, _: &str, _: Option<&Value>, _: Option<Value>) -> Result<bool> { Ok(true) }
+/// #     async fn scan_prefix(&self, _: &str) -> Result<Vec<(String, Value)>> { Ok(vec![]) }
+/// async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
+///     via_cas::insert_if_absent(self, key, value).await
+/// }
+/// async fn try_claim(&self, key: &str, owner: &str, ttl: Duration, now: DateTime<Utc>) -> Result<bool> {
+///     via_cas::try_claim(self, key, owner, ttl, now).await
+/// }
+/// async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+///     via_cas::release_claim(self, key, owner).await
+/// }
+/// # }
+/// ```
+///
+/// A decorator must not use these: it forwards to the store it wraps, which may have a
+/// primitive of its own (PostgreSQL judges claims by the database server's clock).
+pub mod via_cas {
+    use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
+    use serde_json::Value;
+
+    use super::{CLAIM_ATTEMPTS, Claim, StateStore, claim_expiry, claim_from_value, claim_to_value};
+    use crate::Result;
+
+    /// [`StateStore::insert_if_absent`] as `compare_and_set(key, None, Some(value))`.
+    ///
+    /// # Errors
+    /// Whatever `compare_and_set` reports.
+    pub async fn insert_if_absent<S: StateStore + ?Sized>(
+        store: &S,
+        key: &str,
+        value: Value,
+    ) -> Result<bool> {
+        store.compare_and_set(key, None, Some(value)).await
+    }
+
+    /// [`StateStore::try_claim`] judged by the caller's `now`, as a read followed by a
+    /// compare-and-set, re-read when another writer won the race (up to 64 times).
+    ///
+    /// # Errors
+    /// As [`StateStore::try_claim`], plus an [`Error::Store`](crate::Error::Store) when the
+    /// key kept changing under contention.
+    pub async fn try_claim<S: StateStore + ?Sized>(
+        store: &S,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let expires_at = claim_expiry(key, now, ttl)?;
         let claim = Claim { owner: owner.to_owned(), expires_at };
         let new = claim_to_value(key, &claim)?;
         // Each failed compare-and-set means another writer changed the key in between;
         // re-read and decide again.
         for _ in 0..CLAIM_ATTEMPTS {
-            let current = self.get(key).await?;
+            let current = store.get(key).await?;
             let may_take = match &current {
                 None => true,
                 Some(value) => {
@@ -296,7 +417,7 @@ pub trait StateStore: Send + Sync {
             if !may_take {
                 return Ok(false);
             }
-            if self.compare_and_set(key, current.as_ref(), Some(new.clone())).await? {
+            if store.compare_and_set(key, current.as_ref(), Some(new.clone())).await? {
                 return Ok(true);
             }
         }
@@ -305,20 +426,20 @@ pub trait StateStore: Send + Sync {
         )))
     }
 
-    /// Give up `owner`'s claim on `key`. Returns whether a claim of `owner` was removed
-    /// (`false` when the key is absent or claimed by another owner, who keeps it).
+    /// [`StateStore::release_claim`] as a read followed by a compare-and-set.
     ///
-    /// A claim of `owner` is removed even if it has expired (no one else took it). A key
-    /// that holds something other than a [`Claim`] is an [`Error::Store`](crate::Error::Store).
-    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+    /// # Errors
+    /// As [`StateStore::release_claim`], plus an [`Error::Store`](crate::Error::Store) when
+    /// the key kept changing under contention.
+    pub async fn release_claim<S: StateStore + ?Sized>(store: &S, key: &str, owner: &str) -> Result<bool> {
         for _ in 0..CLAIM_ATTEMPTS {
-            let Some(current) = self.get(key).await? else {
+            let Some(current) = store.get(key).await? else {
                 return Ok(false);
             };
             if claim_from_value(key, &current)?.owner != owner {
                 return Ok(false);
             }
-            if self.compare_and_set(key, Some(&current), None).await? {
+            if store.compare_and_set(key, Some(&current), None).await? {
                 return Ok(true);
             }
         }

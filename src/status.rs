@@ -417,6 +417,43 @@ pub struct Agent {
 }
 
 impl Agent {
+    /// An agent with this id and display name, no e-mail, no group and no status yet (add
+    /// them with the `with_*` methods). For an embedder's own
+    /// [`StatusProvider`](crate::ports::StatusProvider):
+    ///
+    /// ```
+    /// use deskbridge::status::{Agent, Channel};
+    /// let agent = Agent::new("7", "Ana").with_email("ana@example.com").with_status(Channel::Voice, "available");
+    /// assert_eq!(agent.status(Channel::Voice).map(|s| s.as_str()), Some("available"));
+    /// ```
+    pub fn new(id: impl Into<Text>, name: impl Into<Text>) -> Self {
+        Self {
+            id: id.into(),
+            email: None,
+            name: name.into(),
+            groups: Vec::new(),
+            statuses: Statuses::default(),
+        }
+    }
+
+    /// The same agent with this e-mail (the identity join's key).
+    pub fn with_email(mut self, email: impl Into<Text>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// The same agent in these groups (names exactly as the provider spells them).
+    pub fn with_groups(mut self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The same agent with `status` on `channel` (replacing any status there).
+    pub fn with_status(mut self, channel: Channel, status: impl Into<NativeStatus>) -> Self {
+        self.statuses.insert(channel, status.into());
+        self
+    }
+
     /// The status on `channel`, if the provider reports one.
     pub fn status(&self, channel: Channel) -> Option<&NativeStatus> {
         self.statuses.get(channel)

@@ -403,7 +403,10 @@ async fn a_404_is_an_api_error_carrying_aircalls_message() {
     }
     assert_eq!(
         error.to_string(),
-        "aircall refused GET /v1/users/{id} (HTTP 404): Not found (User not found)"
+        format!(
+            "aircall refused GET /v1/users/{{id}} (HTTP 404): Not found (User not found) (called {}/v1/users/999)",
+            server.uri()
+        )
     );
     server.verify().await;
 }
@@ -526,6 +529,10 @@ fn from_env_names_the_variable_that_is_wrong() {
     ])));
     assert!(message.contains("AIRCALL_ACCESS_TOKEN"), "{message}");
     assert_no_secret(&message);
+    // A base URL without credentials is a partial configuration, never "unset".
+    let message =
+        config_error(AircallConfig::from_env_with(env(&[("AIRCALL_BASE_URL", "https://api.aircall.io")])));
+    assert!(message.contains("AIRCALL_BASE_URL") && message.contains("AIRCALL_API_TOKEN"), "{message}");
 }
 
 // ---------------------------------------------------------------- webhooks

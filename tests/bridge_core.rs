@@ -91,6 +91,7 @@ impl StatusProvider for Fake {
                     status: 503,
                     code: None,
                     message: "down".into(),
+                    call: None,
                 });
             }
         }

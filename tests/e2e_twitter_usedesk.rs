@@ -471,6 +471,21 @@ impl StateStore for ExitWhenSaving {
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Value)>> {
         self.inner.scan_prefix(prefix).await
     }
+    async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
+        self.inner.insert_if_absent(key, value).await
+    }
+    async fn try_claim(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: std::time::Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        self.inner.try_claim(key, owner, ttl, now).await
+    }
+    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+        self.inner.release_claim(key, owner).await
+    }
 }
 
 /// The child's part: one pass over the parent's simulators that dies mid-way.

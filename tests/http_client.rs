@@ -56,6 +56,18 @@ fn assert_no_secret(text: &str) {
     assert!(!text.contains("S3CR3T"), "secret prefix leaked: {text}");
 }
 
+/// `Display` and `Debug` of an error and of every error in its source chain.
+fn chain_texts(error: &Error) -> Vec<String> {
+    let mut texts = vec![error.to_string(), format!("{error:?}")];
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        texts.push(cause.to_string());
+        texts.push(format!("{cause:?}"));
+        source = cause.source();
+    }
+    texts
+}
+
 #[derive(Debug, Deserialize)]
 struct Users {
     users: Vec<User>,
@@ -226,13 +238,11 @@ async fn secrets_never_appear_in_debug_or_errors() {
         ];
         for request in requests {
             let error = client.send(request).await.unwrap_err();
-            texts.push(error.to_string());
-            texts.push(format!("{error:?}"));
+            texts.extend(chain_texts(&error));
         }
         let decode = client.send_json::<Users>(ApiRequest::get("/decode")).await.unwrap_err();
         assert!(matches!(decode, Error::Decode { .. }), "{decode:?}");
-        texts.push(decode.to_string());
-        texts.push(format!("{decode:?}"));
+        texts.extend(chain_texts(&decode));
 
         let offline =
             ApiClient::builder("testprov", Url::parse(&format!("http://127.0.0.1:{closed}")).unwrap())
@@ -246,8 +256,8 @@ async fn secrets_never_appear_in_debug_or_errors() {
             matches!(transport, Error::Transport { failure: TransportFailure::Connect, .. }),
             "{transport:?}"
         );
-        texts.push(transport.to_string());
-        texts.push(format!("{transport:?}"));
+        assert!(std::error::Error::source(&transport).is_some(), "the transport's own error is kept");
+        texts.extend(chain_texts(&transport));
         texts.push(format!("{offline:?}"));
 
         for text in &texts {
@@ -434,7 +444,10 @@ async fn provider_errors_are_interpreted() {
     let error = client.send(request).await.unwrap_err();
     assert_eq!(
         error.to_string(),
-        "testprov refused GET /api/v2/users/{id} (HTTP 404, RecordNotFound): Not found"
+        format!(
+            "testprov refused GET /api/v2/users/{{id}} (HTTP 404, RecordNotFound): Not found (called {}/api/v2/users/9)",
+            server.uri()
+        )
     );
 }
 
@@ -574,4 +587,109 @@ async fn transport_failures_retry_only_when_safe() {
     // The same failure on a GET is retried.
     client.send(ApiRequest::get("/tickets")).await.unwrap();
     assert_eq!(fake.seen.lock().unwrap().len(), 3);
+}
+
+/// A base URL that already holds the API's path prefix doubles it; the error names the URL
+/// actually called (never its query), so the mistake shows, with the provider's request id.
+#[tokio::test]
+async fn errors_name_the_url_called_and_the_request_id() {
+    let server = strict_server().await;
+    Mock::given(path("/api/v2/api/v2/users"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .insert_header("x-zendesk-request-id", "8a7b6c5d4e3f")
+                .set_body_json(serde_json::json!({"error": "InvalidEndpoint"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&format!("{}/api/v2", server.uri()), bearer());
+    let request = ApiRequest::get("/api/v2/users").query("api_token", BEARER_SECRET);
+    let error = client.send(request).await.unwrap_err();
+    let expected_url = format!("{}/api/v2/api/v2/users", server.uri());
+    assert_eq!(error.url(), Some(expected_url.as_str()), "{error:?}");
+    assert_eq!(error.request_id(), Some("8a7b6c5d4e3f"));
+    let text = error.to_string();
+    assert!(text.contains(&expected_url) && text.contains("request id 8a7b6c5d4e3f"), "{text}");
+    for text in chain_texts(&error) {
+        assert_no_secret(&text);
+    }
+
+    // A transport failure names the URL too.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let offline =
+        ApiClient::builder("testprov", Url::parse(&format!("http://127.0.0.1:{closed}/prefix")).unwrap())
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap();
+    let error = offline.send(ApiRequest::get("/v1/users").query("token", BEARER_SECRET)).await.unwrap_err();
+    let expected_url = format!("http://127.0.0.1:{closed}/prefix/v1/users");
+    assert_eq!(error.url(), Some(expected_url.as_str()), "{error:?}");
+    assert!(error.to_string().contains(&expected_url), "{error}");
+    for text in chain_texts(&error) {
+        assert_no_secret(&text);
+    }
+}
+
+/// An embedder's own failure keeps its source (downcastable) and its transient flag.
+#[test]
+fn external_errors_keep_their_source_and_transient_flag() {
+    #[derive(Debug)]
+    struct PresenceDown;
+    impl std::fmt::Display for PresenceDown {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("presence service unavailable")
+        }
+    }
+    impl std::error::Error for PresenceDown {}
+
+    let error = Error::external_transient("in-house presence", PresenceDown);
+    assert!(error.is_transient());
+    assert_eq!(error.to_string(), "in-house presence: presence service unavailable");
+    let source = std::error::Error::source(&error).unwrap();
+    assert!(source.downcast_ref::<PresenceDown>().is_some());
+    let permanent = Error::external("in-house presence", "agent 7 has no e-mail");
+    assert!(!permanent.is_transient());
+    assert!(matches!(permanent, Error::External { transient: false, .. }));
+}
+
+/// A custom transport's source error is kept (and can be downcast) when it is clean, and
+/// replaced by a scrubbed copy of its chain when some level quotes a credential.
+#[tokio::test]
+async fn transport_sources_are_kept_or_scrubbed() {
+    use deskbridge::http::TransportError;
+    #[derive(Debug)]
+    struct Leaky(String);
+    impl std::fmt::Display for Leaky {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "proxy said: {}", self.0)
+        }
+    }
+    impl std::error::Error for Leaky {}
+
+    let send = |cause: Leaky| {
+        let fake =
+            scripted(vec![Err(TransportError::new(TransportFailure::Connect, "refused").with_source(cause))]);
+        ApiClient::builder("fake", Url::parse("https://api.example.com").unwrap())
+            .auth(bearer())
+            .transport(fake)
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap()
+    };
+    let clean = send(Leaky("connection refused".into())).send(ApiRequest::get("/a")).await.unwrap_err();
+    let source = std::error::Error::source(&clean).expect("the source is kept");
+    assert!(source.downcast_ref::<Leaky>().is_some(), "a clean source keeps its type");
+
+    let leaky = Leaky(format!("bad header Authorization: Bearer {BEARER_SECRET}"));
+    let error = send(leaky).send(ApiRequest::get("/a")).await.unwrap_err();
+    let texts = chain_texts(&error);
+    assert!(texts.len() >= 4, "the chain is kept, scrubbed: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("proxy said: bad header")), "{texts:?}");
+    for text in &texts {
+        assert_no_secret(text);
+    }
 }

@@ -3,8 +3,8 @@
 
 use deskbridge::sim::zendesk::{
     REASON_PUBLIC_API, REASON_SWITCHER, ZendeskAgentSeed, ZendeskChannels, ZendeskGroupSeed, ZendeskRole,
-    ZendeskSim, ZendeskSimConfig, ZendeskUnifiedStatus, state_changed_payload, webhook_delivery,
-    webhook_signature,
+    ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig, ZendeskUnifiedStatus, state_changed_payload,
+    webhook_delivery, webhook_signature,
 };
 use deskbridge::sim::{Fault, RateLimitRule};
 use reqwest::{Method, StatusCode};
@@ -21,7 +21,9 @@ const IN_A_MEETING: i64 = 1_260_812_345_678;
 
 fn config() -> ZendeskSimConfig {
     let agents = vec![
-        ZendeskAgentSeed::new(ADA, "Ada", "ada@example.com").with_groups(vec![SUPPORT, SALES]).with_status(3),
+        ZendeskAgentSeed::new(ADA, "Ada", "ada@example.com")
+            .with_groups(vec![SUPPORT, SALES])
+            .with_status(ZendeskSeedStatus::Online),
         ZendeskAgentSeed::new(BOB, "Bob", "bob@example.com")
             .with_role(ZendeskRole::Admin)
             .with_groups(vec![SALES])
@@ -433,8 +435,10 @@ async fn unknown_endpoints_and_ids_answer_classic_404s() {
 
 #[tokio::test]
 async fn seeds_with_unknown_statuses_or_duplicate_ids_are_refused() {
-    let bad_status =
-        ZendeskSimConfig::new(vec![ZendeskAgentSeed::new(1, "A", "a@example.com").with_status(77)], vec![]);
+    let bad_status = ZendeskSimConfig::new(
+        vec![ZendeskAgentSeed::new(1, "A", "a@example.com").with_status(ZendeskSeedStatus::Custom(77))],
+        vec![],
+    );
     assert!(ZendeskSim::start(bad_status).await.is_err());
     let duplicate = ZendeskSimConfig::new(
         vec![ZendeskAgentSeed::new(1, "A", "a@example.com"), ZendeskAgentSeed::new(1, "B", "b@example.com")],

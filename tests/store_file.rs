@@ -25,10 +25,17 @@ async fn the_file_holds_exactly_what_memory_holds_after_concurrent_use() {
     let path = dir.path().join("state.json");
     let store = FileStore::open(&path).await.unwrap();
     let shared: Arc<dyn StateStore> = Arc::new(store.clone());
-    common::store_conformance::concurrent_compare_and_set_increments_lose_nothing(Arc::clone(&shared), "a")
-        .await;
-    common::store_conformance::concurrent_insert_if_absent_has_one_winner(Arc::clone(&shared), "b").await;
-    common::store_conformance::scan_prefix_returns_matching_keys_in_order(shared, "c").await;
+    deskbridge::test_util::store_conformance::concurrent_compare_and_set_increments_lose_nothing(
+        Arc::clone(&shared),
+        "a",
+    )
+    .await;
+    deskbridge::test_util::store_conformance::concurrent_insert_if_absent_has_one_winner(
+        Arc::clone(&shared),
+        "b",
+    )
+    .await;
+    deskbridge::test_util::store_conformance::scan_prefix_returns_matching_keys_in_order(shared, "c").await;
     let reopened = FileStore::open(&path).await.unwrap();
     assert_eq!(reopened.snapshot().await, store.snapshot().await);
     assert_eq!(reopened.get("a/counter").await.unwrap(), Some(json!(80)));

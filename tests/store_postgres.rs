@@ -226,6 +226,16 @@ async fn errors_and_debug_never_contain_the_password() {
         assert!(!text.contains(secret), "{what} shows the password: {text}");
         assert!(!text.contains("NEVER"), "{what} shows part of the password: {text}");
     };
+    // `Display` and `Debug` of an error and of every error in its source chain.
+    let chain = |err: &Error| {
+        let mut text = format!("{err} {err:?}");
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            text.push_str(&format!(" | {cause} {cause:?}"));
+            source = cause.source();
+        }
+        text
+    };
 
     // The script's cluster has a role that must log in with SCRAM (password below).
     let wrong = format!("postgres://deskbridge_pw:{secret}@{host_port}/{database}");
@@ -233,7 +243,8 @@ async fn errors_and_debug_never_contain_the_password() {
     assert!(matches!(err, Error::Store { .. }), "{err:?}");
     assert!(err.to_string().contains("password authentication failed"), "{err}");
     assert!(err.to_string().contains(&format!("deskbridge_pw@{host_port}/{database}")), "{err}");
-    assert_clean("wrong password error", format!("{err} {err:?}"));
+    assert!(std::error::Error::source(&err).is_some(), "the driver's error is kept: {err:?}");
+    assert_clean("wrong password error", chain(&err));
 
     let right = format!("postgres://deskbridge_pw:deskbridge-test-password@{host_port}/{database}");
     let schema = TestSchema::new();
@@ -246,17 +257,17 @@ async fn errors_and_debug_never_contain_the_password() {
     let missing_database = format!("postgres://deskbridge:{secret}@{host_port}/no_such_database");
     let err = PostgresStore::connect(&missing_database).await.unwrap_err();
     assert!(err.to_string().contains("no_such_database"), "{err}");
-    assert_clean("missing database error", format!("{err} {err:?}"));
+    assert_clean("missing database error", chain(&err));
 
     let closed_port = format!("postgres://deskbridge:{secret}@127.0.0.1:1/{database}?connect_timeout=5");
     let err = PostgresStore::connect(&closed_port).await.unwrap_err();
     assert!(matches!(err, Error::Store { .. }), "{err:?}");
-    assert_clean("refused connection error", format!("{err} {err:?}"));
+    assert_clean("refused connection error", chain(&err));
 
     let unreadable = format!("postgres://deskbridge:{secret}@127.0.0.1:notaport/{database}");
     let err = PostgresStore::connect(&unreadable).await.unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
-    assert_clean("unreadable connection string error", format!("{err} {err:?}"));
+    assert_clean("unreadable connection string error", chain(&err));
 
     assert_clean("options", format!("{:?}", PostgresOptions::new(wrong)));
 }

@@ -18,7 +18,8 @@ use deskbridge::server::webhooks::{WebhookOptions, WebhookRoutes};
 use deskbridge::sim::WebhookDelivery;
 use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
 use deskbridge::sim::zendesk::{
-    ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig, unified_state_changed_payload,
+    ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig,
+    unified_state_changed_payload,
 };
 use deskbridge::status::Channel;
 use deskbridge::sync::bridge::Clock;
@@ -82,9 +83,9 @@ pub async fn sims() -> Sims {
     .unwrap();
     let zendesk = ZendeskSim::start(ZendeskSimConfig::new(
         vec![
-            ZendeskAgentSeed::new(101, "Ana", "ana@example.com").with_status(3),
-            ZendeskAgentSeed::new(102, "Ben", "ben@example.com").with_status(2),
-            ZendeskAgentSeed::new(103, "Cy", "cy@example.com").with_status(2),
+            ZendeskAgentSeed::new(101, "Ana", "ana@example.com").with_status(ZendeskSeedStatus::Online),
+            ZendeskAgentSeed::new(102, "Ben", "ben@example.com").with_status(ZendeskSeedStatus::Offline),
+            ZendeskAgentSeed::new(103, "Cy", "cy@example.com").with_status(ZendeskSeedStatus::Offline),
         ],
         vec![ZendeskGroupSeed::new(1, "Support")],
     ))

@@ -358,7 +358,8 @@ async fn http_200_with_error_is_an_api_error_with_usedesks_message() {
     .await;
     let client = client(&server);
     match client.ticket("404").await.unwrap_err() {
-        Error::Api { provider, status, code, message, context } => {
+        Error::Api { provider, status, code, message, context, call, .. } => {
+            assert_eq!(call.map(|call| call.url), Some(format!("{}/uapi/ticket", server.uri())));
             assert_eq!(provider, "usedesk");
             assert_eq!(status, 200);
             assert_eq!(code.as_deref(), Some("111"));
@@ -426,6 +427,9 @@ async fn secrets_are_redacted_from_debug() {
 fn configuration_from_the_environment() {
     assert!(UsedeskConfig::from_env_with(|_| None).unwrap().is_none());
     assert!(UsedeskConfig::from_env_with(|_| Some("  ".into())).unwrap().is_none());
+    let partial =
+        UsedeskConfig::from_env_with(|name| (name == "USEDESK_BASE_URL").then(|| "https://x.example".into()));
+    assert!(matches!(&partial, Err(Error::Config(m)) if m.contains("USEDESK_API_TOKEN")), "{partial:?}");
     let config = UsedeskConfig::from_env_with(|name| (name == "USEDESK_API_TOKEN").then(|| TOKEN.to_owned()))
         .unwrap()
         .unwrap();

@@ -5,8 +5,8 @@ use deskbridge::Error;
 use deskbridge::http::Method;
 use deskbridge::ports::StatusProvider;
 use deskbridge::sim::zendesk::{
-    REASON_PUBLIC_API, ZendeskAgentSeed, ZendeskChannels, ZendeskGroupSeed, ZendeskRole, ZendeskSim,
-    ZendeskSimConfig, ZendeskUnifiedStatus, webhook_delivery,
+    REASON_PUBLIC_API, ZendeskAgentSeed, ZendeskChannels, ZendeskGroupSeed, ZendeskRole, ZendeskSeedStatus,
+    ZendeskSim, ZendeskSimConfig, ZendeskUnifiedStatus, webhook_delivery,
 };
 use deskbridge::status::{Channel, NativeStatus};
 use deskbridge::zendesk::webhook::WebhookVerifier;
@@ -23,11 +23,13 @@ const IN_A_MEETING: i64 = 1_260_812_345_678;
 
 async fn sim(routing: bool) -> ZendeskSim {
     let agents = vec![
-        ZendeskAgentSeed::new(ADA, "Ada", "ada@example.com").with_groups(vec![SUPPORT, SALES]).with_status(3),
+        ZendeskAgentSeed::new(ADA, "Ada", "ada@example.com")
+            .with_groups(vec![SUPPORT, SALES])
+            .with_status(ZendeskSeedStatus::Online),
         ZendeskAgentSeed::new(BOB, "Bob", "bob@example.com")
             .with_role(ZendeskRole::Admin)
             .with_groups(vec![SALES])
-            .with_status(IN_A_MEETING)
+            .with_status(ZendeskSeedStatus::Custom(IN_A_MEETING))
             .with_talk_state("transfers_only"),
         ZendeskAgentSeed::new(EVE, "Eve", "eve@example.com").with_role(ZendeskRole::EndUser),
     ];

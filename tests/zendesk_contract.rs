@@ -548,10 +548,14 @@ async fn error_bodies_give_readable_messages_without_secrets() {
     let err = client.talk_availability(ADA).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "zendesk refused GET /api/v2/channels/voice/availabilities/{agent_id} (HTTP 404, RecordNotFound): Not found"
+        format!(
+            "zendesk refused GET /api/v2/channels/voice/availabilities/{{agent_id}} (HTTP 404, RecordNotFound): \
+             Not found (called {}/api/v2/channels/voice/availabilities/{ADA})",
+            server.uri()
+        )
     );
     let err = client.agent_availability(ADA).await.unwrap_err();
-    assert!(err.to_string().ends_with("(HTTP 422, InvalidValue): Invalid: bad agent"), "{err}");
+    assert!(err.to_string().contains("(HTTP 422, InvalidValue): Invalid: bad agent (called "), "{err}");
     let err = client.account_settings().await.unwrap_err();
     let text = err.to_string();
     assert!(text.contains("Couldn't authenticate you") && !text.contains(TOKEN), "{text}");
@@ -635,7 +639,22 @@ fn config_from_env_with() {
     let env = |pairs: &'static [(&'static str, &'static str)]| {
         move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     };
-    assert!(ZendeskConfig::from_env_with(env(&[("ZENDESK_SUBDOMAIN", "acme")])).unwrap().is_none());
+    assert!(ZendeskConfig::from_env_with(env(&[])).unwrap().is_none());
+    // Where the account is, but no credentials: a partial configuration, never "unset".
+    for set in ["ZENDESK_SUBDOMAIN", "ZENDESK_BASE_URL"] {
+        let lookup = |name: &str| (name == set).then(|| "https://acme.zendesk.com".to_owned());
+        let err = ZendeskConfig::from_env_with(lookup).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, Error::Config(_)), "{message}");
+        assert!(message.contains(set) && message.contains("ZENDESK_API_TOKEN"), "{message}");
+    }
+    // A bad subdomain is named once, with no doubled "configuration error" prefix.
+    let err =
+        ZendeskConfig::from_env_with(env(&[("ZENDESK_SUBDOMAIN", "-bad-"), ("ZENDESK_OAUTH_TOKEN", "o")]))
+            .unwrap_err()
+            .to_string();
+    assert_eq!(err.matches("configuration error").count(), 1, "{err}");
+    assert!(err.contains("ZENDESK_SUBDOMAIN"), "{err}");
     let config = ZendeskConfig::from_env_with(env(&[
         ("ZENDESK_SUBDOMAIN", "acme"),
         ("ZENDESK_EMAIL", "a@b.c"),

@@ -234,18 +234,26 @@ impl AircallConfig {
     ///   `AIRCALL_ACCESS_TOKEN`: Bearer authentication;
     /// - `AIRCALL_BASE_URL`: optional base URL override.
     ///
-    /// Empty or blank values count as unset. Returns `Ok(None)` when no credential is set
-    /// (callers then fall back to a simulator).
+    /// Empty or blank values count as unset. Returns `Ok(None)` only when none of these
+    /// variables is set (callers may then fall back to a simulator); a partial
+    /// configuration is an error, never a silent fallback.
     ///
     /// # Errors
-    /// [`Error::Config`] naming the variable when `AIRCALL_BASE_URL` is malformed, when only
-    /// one of `AIRCALL_API_ID` / `AIRCALL_API_TOKEN` is set, or when both an access token
-    /// and an id/token pair are set (which one to use would be a guess).
+    /// [`Error::Config`] naming the variable when `AIRCALL_BASE_URL` is malformed or set
+    /// without credentials, when only one of `AIRCALL_API_ID` / `AIRCALL_API_TOKEN` is set,
+    /// or when both an access token and an id/token pair are set (which one to use would be
+    /// a guess).
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
         let read = |name: &str| lookup(name).map(|value| value.trim().to_owned()).filter(|v| !v.is_empty());
         let base_url = read(ENV_BASE_URL).map(|text| parse_base_url(&text, ENV_BASE_URL)).transpose()?;
         let auth = match (read(ENV_API_ID), read(ENV_API_TOKEN), read(ENV_ACCESS_TOKEN)) {
-            (None, None, None) => return Ok(None),
+            (None, None, None) if base_url.is_none() => return Ok(None),
+            (None, None, None) => {
+                return Err(Error::config(format!(
+                    "aircall: {ENV_BASE_URL} is set but no credentials are: set {ENV_API_ID} and \
+                     {ENV_API_TOKEN}, or {ENV_ACCESS_TOKEN}"
+                )));
+            }
             (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
                 return Err(Error::config(format!(
                     "aircall: both {ENV_ACCESS_TOKEN} and {ENV_API_ID}/{ENV_API_TOKEN} are set; set only one"

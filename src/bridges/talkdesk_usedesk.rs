@@ -757,10 +757,15 @@ mod tests {
             status: 200,
             code: None,
             message: "Client not found".into(),
+            call: None,
         };
         assert_eq!(from_usedesk(refused), BackendError::rejected("Usedesk refused: Client not found"));
-        let limited =
-            Error::RateLimited { provider: "usedesk", context: "POST /clients".into(), retry_after: None };
+        let limited = Error::RateLimited {
+            provider: "usedesk",
+            context: "POST /clients".into(),
+            retry_after: None,
+            call: None,
+        };
         assert_eq!(from_usedesk(limited).http_status(), 503);
         let token = Error::Api {
             provider: "usedesk",
@@ -768,6 +773,7 @@ mod tests {
             status: 401,
             code: None,
             message: "bad".into(),
+            call: None,
         };
         assert_eq!(from_usedesk(token).http_status(), 502);
     }

@@ -1,8 +1,7 @@
 //! Authentication: how each request proves who sends it.
 //!
-//! Secrets live in [`SecretString`]; [`Auth`]'s `Debug` never shows them, header values
-//! carrying them are marked sensitive, and [`Auth::redact`] scrubs them from any text a
-//! provider echoes back (a 401 body that quotes the token, a decode error quoting a value).
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,16 +1,7 @@
 //! The API client every provider module is built on.
 //!
-//! A provider module builds one [`ApiClient`] per configuration and describes each call as
-//! an [`ApiRequest`] value (method, path template, parameters, query, JSON body, extra
-//! headers, idempotency). [`ApiClient::send`] resolves the URL against the base URL, paces,
-//! authenticates, sends through the [`Transport`], retries per the [`RetryPolicy`], and
-//! turns refusals into [`Error::Api`] / [`Error::RateLimited`] with the provider's own code
-//! and message. [`ApiResponse::json`] decodes with the JSON path of any mismatch.
-//!
-//! Nothing here logs or quotes a request body, a query string, a header value or a
-//! credential: errors and spans name the request by its path template
-//! (`PUT /v1/users/{id}`), and any text a provider sends back is scrubbed of the client's
-//! secrets before it lands in an error.
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,6 +19,7 @@ use super::interpret::{DefaultErrorInterpreter, ErrorInterpreter, ProviderError}
 use super::ratelimit::{RateLimit, RateLimitHeaders, RateLimiter};
 use super::retry::{AttemptOutcome, RetryContext, RetryDecision, RetryPolicy, server_delay};
 use super::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError};
+use crate::error::CallInfo;
 use crate::{Error, Result};
 
 /// Default per-request timeout.
@@ -630,7 +622,7 @@ impl ApiClient {
                         if let Some(error) =
                             inner.interpreter.error_in_success(response.status, &response.body)
                         {
-                            return Err(self.api_error(&context, response.status, error));
+                            return Err(self.api_error(&context, &url, &response, error));
                         }
                         return Ok(ApiResponse { response, context, client: self.inner.clone() });
                     }
@@ -672,15 +664,19 @@ impl ApiClient {
                 }
                 RetryDecision::GiveUp => {
                     return Err(match outcome {
-                        Err(failure) => self.transport_error(&request, failure),
+                        Err(failure) => self.transport_error(&request, &url, failure),
                         Ok(response) if response.status == 429 => Error::RateLimited {
                             provider: inner.provider,
                             context,
                             retry_after: server_delay(429, &response.headers, now, inner.limiter.headers()),
+                            call: Some(Box::new(CallInfo::new(
+                                inner.auth.redact(&url_without_query(&url)),
+                                request_id(&response.headers),
+                            ))),
                         },
                         Ok(response) => {
                             let error = inner.interpreter.interpret(response.status, &response.body);
-                            self.api_error(&context, response.status, error)
+                            self.api_error(&context, &url, &response, error)
                         }
                     });
                 }
@@ -688,25 +684,45 @@ impl ApiClient {
         }
     }
 
-    fn api_error(&self, context: &str, status: u16, error: ProviderError) -> Error {
+    fn api_error(&self, context: &str, url: &Url, response: &HttpResponse, error: ProviderError) -> Error {
         let auth = &self.inner.auth;
         Error::Api {
             provider: self.inner.provider,
             context: context.to_owned(),
-            status,
+            status: response.status,
             code: error.code.map(|code| auth.redact(&code)),
             message: auth.redact(&error.message),
+            call: Some(Box::new(CallInfo::new(
+                auth.redact(&url_without_query(url)),
+                request_id(&response.headers),
+            ))),
         }
     }
 
-    fn transport_error(&self, request: &ApiRequest, failure: TransportError) -> Error {
+    fn transport_error(&self, request: &ApiRequest, url: &Url, failure: TransportError) -> Error {
         Error::Transport {
             provider: self.inner.provider,
             method: request.method.to_string(),
             path: request.path_template.clone(),
+            call: Some(Box::new(CallInfo::new(self.inner.auth.redact(&url_without_query(url)), None))),
             failure: failure.failure,
             message: self.inner.auth.redact(&failure.message),
+            source: failure.source.map(|source| self.scrub_source(source)),
         }
+    }
+
+    /// `source` as is when no level of its chain quotes one of the client's secrets (so it
+    /// can still be downcast), else a scrubbed copy of the chain.
+    fn scrub_source(&self, source: crate::error::BoxError) -> crate::error::BoxError {
+        let auth = &self.inner.auth;
+        let mut level: Option<&(dyn std::error::Error + 'static)> = Some(&*source);
+        let mut clean = true;
+        while let Some(error) = level {
+            let (display, debug) = (error.to_string(), format!("{error:?}"));
+            clean &= auth.redact(&display) == display && auth.redact(&debug) == debug;
+            level = error.source();
+        }
+        if clean { source } else { crate::error::scrubbed_chain(&*source, &|text| auth.redact(text)) }
     }
 
     /// Send a request and decode its JSON answer.
@@ -724,6 +740,37 @@ impl ApiClient {
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.send_json(ApiRequest::get(path)).await
     }
+}
+
+/// The response headers that carry a provider's id for a request, in the order they are
+/// looked up; the first one present names the request in [`Error::Api`] and
+/// [`Error::RateLimited`].
+///
+/// `x-zendesk-request-id` (Zendesk), `x-request-id` (the common convention) and
+/// `x-transaction-id` (X) are UNCONFIRMED against the vendors' documentation: the lookup is
+/// tolerant, and an absent header only means no id in the error.
+pub const REQUEST_ID_HEADERS: [&str; 4] =
+    ["x-zendesk-request-id", "x-request-id", "x-transaction-id", "request-id"];
+
+/// The provider's request id, when a response carries one (bounded, printable ASCII only).
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    REQUEST_ID_HEADERS.iter().find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim();
+        let printable =
+            !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic());
+        printable.then(|| value.to_owned())
+    })
+}
+
+/// `url` as shown in errors: scheme, host, port and path; never the query or fragment.
+fn url_without_query(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    // The base URL never carries credentials (checked at build time); be sure anyway.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
 }
 
 fn describe_outcome(outcome: AttemptOutcome) -> String {

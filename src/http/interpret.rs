@@ -1,10 +1,7 @@
 //! Reading a provider's error out of a response body.
 //!
-//! An [`ErrorInterpreter`] turns a refused request's status and body into the provider's
-//! error code and message (for [`Error::Api`](crate::Error::Api)), and may declare a
-//! success status to be an error (Usedesk answers HTTP 200 with `{"error": …}`).
-//! [`DefaultErrorInterpreter`] understands the common shapes; providers with odd shapes
-//! implement the trait.
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use serde_json::Value;
 

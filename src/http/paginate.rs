@@ -1,22 +1,7 @@
 //! Lazy pagination as streams.
 //!
-//! One generic core, [`paginate`], drives any style: it calls a fetch closure with the
-//! cursor of the page to read (`None` for the first page) and yields the page's items one
-//! by one, requesting the next page only when the consumer wants more. Provider modules
-//! write the small adapter that turns their JSON into a [`Page`]:
-//!
-//! | style | provider | cursor | end |
-//! |---|---|---|---|
-//! | page links | Aircall `meta.next_page_link` | [`Cursor::Link`] (absolute URL; send it with [`ApiRequest::absolute`](super::ApiRequest::absolute), which refuses other origins) | `null` link |
-//! | cursors | Zendesk `meta.after_cursor` / `links.next` | [`Cursor::Token`] or [`Cursor::Link`] | `meta.has_more == false` |
-//! | tokens | X `meta.next_token` | [`Cursor::Token`] | no token |
-//! | offsets | Usedesk, Talkdesk | [`Cursor::Offset`] (see [`paginate_offsets`]) | short or empty page |
-//!
-//! **A repeated cursor is an error.** When the server hands back a cursor it already gave
-//! (a bug, or a proxy caching one page), the stream ends with
-//! [`Error::Decode`] whose `json_path` is `next cursor` and whose message names the page,
-//! instead of looping forever. The cursor's value is never quoted (it may be a URL whose
-//! query carries a token).
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use std::collections::HashSet;
 use std::future::Future;

@@ -1,19 +1,7 @@
 //! Client-side pacing: a configured rate, tightened by the provider's limit headers.
 //!
-//! [`RateLimit`] is the configured pace (`per_minute(60)`, `per_second(0.4)`, or
-//! `unlimited()`). [`RateLimitHeaders`] says which response headers carry the provider's
-//! own budget (limit, remaining, reset). [`Pacer`] is the pure arithmetic with an explicit
-//! clock; [`RateLimiter`] wraps it for concurrent callers and does the actual sleeping with
-//! `tokio::time` (so tests with `tokio::time::pause` run instantly).
-//!
-//! Rules, in order, for each request:
-//! 1. Requests start at least one configured interval apart (none when unlimited).
-//! 2. When the provider said `remaining = 0`, wait until its reset.
-//! 3. When the provider said little is left (at most a tenth of its limit, or at most
-//!    [`LOW_REMAINING_WITHOUT_LIMIT`] when it gave no limit), spread what is left evenly
-//!    until the reset: the next request starts `time to reset / remaining` later.
-//! 4. After a 429, every caller sharing the limiter waits until the retry time
-//!    ([`RateLimiter::hold_for`]).
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -1,27 +1,7 @@
 //! The retry policy: a pure decision from what happened to what to do next.
 //!
-//! [`RetryPolicy::decide`] reads no clock and sleeps nowhere: the caller passes the
-//! attempt's outcome, the response headers, the attempt number, the time already spent
-//! waiting and the wall-clock `now`. The [`ApiClient`](super::ApiClient) does the sleeping.
-//!
-//! What is retried:
-//!
-//! | outcome | idempotent request | non-idempotent request (POST) |
-//! |---|---|---|
-//! | 429 Too Many Requests | yes | **yes**: the provider refused the request before processing it, so a retry cannot duplicate anything |
-//! | 408, 500, 502, 503, 504 | yes | no (the write may have happened), unless the caller marked it safe |
-//! | could not connect | yes | yes: nothing was sent |
-//! | timed out, connection interrupted | yes | no, unless marked safe |
-//! | any other status, an unbuildable request | no | no |
-//!
-//! How long to wait: `Retry-After` (seconds or an HTTP-date) on 429 and 503; on a 429
-//! without it, the provider's reset header ([`RateLimitHeaders`]: `x-rate-limit-reset`,
-//! `X-AircallApi-Reset` as UNIX seconds, `ratelimit-reset` as seconds); otherwise (or when
-//! the hint is zero or in the past) capped exponential backoff `base_delay * 2^(attempt-1)`,
-//! without jitter (requests are already spread by the rate limiter). The decision gives up
-//! when the attempts are spent, when the server asks for more than `max_delay`, or when the
-//! wait would push the total past `max_total_wait`; the error then carries the server's
-//! hint so a scheduler can come back later.
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use std::time::{Duration, SystemTime};
 

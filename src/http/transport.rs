@@ -1,9 +1,7 @@
 //! The transport: executes one fully built HTTP request.
 //!
-//! Requests and responses are plain data ([`HttpRequest`], [`HttpResponse`]), so tests and
-//! the simulators can substitute their own [`Transport`]. [`ReqwestTransport`] is the
-//! production implementation; it reuses one `reqwest::Client` (and so its connection pool)
-//! for every request.
+//! Documented in the [`http`](crate::http) module docs, where every public item of this file
+//! is re-exported (its one path).
 
 use std::fmt;
 use std::time::Duration;
@@ -13,7 +11,7 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-use crate::error::TransportFailure;
+use crate::error::{BoxError, TransportFailure};
 use crate::{Error, Result};
 
 /// One fully built request: everything a transport needs, nothing it must decide.
@@ -69,25 +67,43 @@ impl fmt::Debug for HttpResponse {
 }
 
 /// Why a transport produced no complete answer. The API client turns it into
-/// [`Error::Transport`] with the provider name and the request's path template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// [`Error::Transport`] with the provider name, the request's path template and the URL
+/// called (without its query), keeping [`TransportError::source`] as the error's source.
+#[derive(Debug)]
+#[non_exhaustive]
 pub struct TransportError {
     /// The kind of failure; decides whether a retry is safe.
     pub failure: TransportFailure,
     /// Detail from the HTTP stack. Never contains the URL.
     pub message: String,
+    /// The HTTP stack's own error, when there is one. It must not mention the URL (whose
+    /// query may carry secrets): [`ReqwestTransport`] strips it with
+    /// `reqwest::Error::without_url`.
+    pub source: Option<BoxError>,
 }
 
 impl TransportError {
     /// A failure of the given kind with a message.
     pub fn new(failure: TransportFailure, message: impl Into<String>) -> Self {
-        Self { failure, message: message.into() }
+        Self { failure, message: message.into(), source: None }
+    }
+
+    /// Keep `source` as the cause (it must not mention the URL).
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
     }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.failure, self.message)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|source| source as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -138,10 +154,10 @@ impl Transport for ReqwestTransport {
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
-        let response = builder.send().await.map_err(|e| classify(&e, false))?;
+        let response = builder.send().await.map_err(|e| classify_owned(e, false))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| classify(&e, true))?.to_vec();
+        let body = response.bytes().await.map_err(|e| classify_owned(e, true))?.to_vec();
         Ok(HttpResponse { status, headers, body })
     }
 }
@@ -161,6 +177,11 @@ fn classify(error: &reqwest::Error, reading_body: bool) -> TransportError {
         TransportFailure::Request
     };
     TransportError::new(failure, describe(error))
+}
+
+/// [`classify`], keeping the error (without its URL) as the source.
+fn classify_owned(error: reqwest::Error, reading_body: bool) -> TransportError {
+    classify(&error, reading_body).with_source(error.without_url())
 }
 
 /// The error and its causes, joined, with the URL removed.

@@ -59,8 +59,13 @@ impl WebhookDelivery {
             provider: self.provider,
             method: "POST".to_owned(),
             path: url.path().to_owned(),
+            call: Some(Box::new(crate::error::CallInfo::new(
+                format!("{}{}", url.origin().ascii_serialization(), url.path()),
+                None,
+            ))),
             failure,
             message: excerpt(&error.to_string(), 300),
+            source: Some(error.without_url().into()),
         };
         let client = reqwest::Client::builder()
             .timeout(SEND_TIMEOUT)

@@ -247,6 +247,48 @@ impl ZendeskTalkAvailability {
     }
 }
 
+/// The unified status a seeded agent starts in: one of the four defaults, or a custom
+/// status seeded with [`ZendeskSimConfig::custom_statuses`], by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ZendeskSeedStatus {
+    /// The default `offline` status (id 2).
+    Offline,
+    /// The default `online` status (id 3).
+    Online,
+    /// The default `away` status (id 4).
+    Away,
+    /// The default `transfers_only` status (id 5).
+    TransfersOnly,
+    /// A custom status, by the id it was seeded with.
+    Custom(i64),
+}
+
+impl ZendeskSeedStatus {
+    /// The status id the simulator serves for it.
+    pub fn id(self) -> i64 {
+        match self {
+            Self::Offline => 2,
+            Self::Online => 3,
+            Self::Away => 4,
+            Self::TransfersOnly => 5,
+            Self::Custom(id) => id,
+        }
+    }
+
+    /// The seed for a status of the simulator's catalog (a default by its name, a custom
+    /// status by its id).
+    pub fn of(status: &ZendeskUnifiedStatus) -> Self {
+        match (status.custom, status.name.as_str()) {
+            (false, "offline") => Self::Offline,
+            (false, "online") => Self::Online,
+            (false, "away") => Self::Away,
+            (false, "transfers_only") => Self::TransfersOnly,
+            _ => Self::Custom(status.id),
+        }
+    }
+}
+
 /// A user to seed the simulator with (usually an agent or admin).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZendeskAgentSeed {
@@ -295,9 +337,10 @@ impl ZendeskAgentSeed {
         self
     }
 
-    /// The same agent with this unified status id.
-    pub fn with_status(mut self, status_id: i64) -> Self {
-        self.status_id = status_id;
+    /// The same agent in this unified status (`ZendeskSeedStatus::Online`, or a custom
+    /// status by id).
+    pub fn with_status(mut self, status: ZendeskSeedStatus) -> Self {
+        self.status_id = status.id();
         self
     }
 
@@ -313,10 +356,10 @@ impl ZendeskAgentSeed {
     pub fn synthetic(count: usize, group_ids: &[i64]) -> Vec<Self> {
         (1..=count)
             .map(|n| {
-                let (status_id, talk) = match n % 3 {
-                    1 => (3, "online"),
-                    2 => (2, "offline"),
-                    _ => (4, "away"),
+                let (status, talk) = match n % 3 {
+                    1 => (ZendeskSeedStatus::Online, "online"),
+                    2 => (ZendeskSeedStatus::Offline, "offline"),
+                    _ => (ZendeskSeedStatus::Away, "away"),
                 };
                 let groups =
                     if group_ids.is_empty() { Vec::new() } else { vec![group_ids[n % group_ids.len()]] };
@@ -326,7 +369,7 @@ impl ZendeskAgentSeed {
                     format!("agent{n}@example.com"),
                 )
                 .with_groups(groups)
-                .with_status(status_id)
+                .with_status(status)
                 .with_talk_state(talk)
             })
             .collect()

@@ -5,14 +5,16 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::scan_map;
-use crate::ports::StateStore;
+use crate::ports::{StateStore, via_cas};
 use crate::{Error, Result};
 
 /// The `version` written into every state file; [`FileStore::open`] refuses any other.
@@ -166,7 +168,7 @@ impl FileStore {
                             "cannot write state file {} (key \"{key}\" left unchanged)",
                             inner.path.display()
                         ),
-                        source: Some(err),
+                        source: Some(err.into()),
                     })
                 }
                 Err(PersistError::AfterRename(err)) => Err(Error::Store {
@@ -175,7 +177,7 @@ impl FileStore {
                          be synced; the change may not survive a power loss",
                         inner.path.display()
                     ),
-                    source: Some(err),
+                    source: Some(err.into()),
                 }),
                 Err(PersistError::Encode(err)) => {
                     set_entry(&mut entries, &key, previous);
@@ -252,7 +254,7 @@ fn load(path: &Path, temp_path: &Path) -> Result<BTreeMap<String, Value>> {
     let dir = parent_dir(path);
     fs::create_dir_all(dir).map_err(|err| Error::Store {
         message: format!("cannot create directory {} for the state file", dir.display()),
-        source: Some(err),
+        source: Some(err.into()),
     })?;
     match fs::remove_file(temp_path) {
         Ok(()) => {
@@ -276,7 +278,7 @@ pub(crate) fn read_state_file(path: &Path) -> Result<Option<BTreeMap<String, Val
         Err(err) => {
             return Err(Error::Store {
                 message: format!("cannot read state file {}", path.display()),
-                source: Some(err),
+                source: Some(err.into()),
             });
         }
     };
@@ -344,6 +346,18 @@ impl StateStore for FileStore {
 
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Value)>> {
         Ok(scan_map(&*self.inner.entries.lock().await, prefix))
+    }
+
+    async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
+        via_cas::insert_if_absent(self, key, value).await
+    }
+
+    async fn try_claim(&self, key: &str, owner: &str, ttl: Duration, now: DateTime<Utc>) -> Result<bool> {
+        via_cas::try_claim(self, key, owner, ttl, now).await
+    }
+
+    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+        via_cas::release_claim(self, key, owner).await
     }
 }
 

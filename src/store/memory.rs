@@ -3,12 +3,15 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{compare_and_set_map, scan_map};
 use crate::Result;
-use crate::ports::StateStore;
+use crate::ports::{StateStore, via_cas};
 
 /// A [`StateStore`] that keeps everything in memory; nothing survives the process.
 ///
@@ -75,5 +78,17 @@ impl StateStore for MemoryStore {
 
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, Value)>> {
         Ok(scan_map(&self.lock(), prefix))
+    }
+
+    async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
+        via_cas::insert_if_absent(self, key, value).await
+    }
+
+    async fn try_claim(&self, key: &str, owner: &str, ttl: Duration, now: DateTime<Utc>) -> Result<bool> {
+        via_cas::try_claim(self, key, owner, ttl, now).await
+    }
+
+    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+        via_cas::release_claim(self, key, owner).await
     }
 }

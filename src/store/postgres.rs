@@ -400,7 +400,11 @@ impl Inner {
             message.push_str("; ");
             message.push_str(note);
         }
-        Error::store(scrub(&message, self.password.as_deref()))
+        let password = self.password.as_deref();
+        Error::store_with_source(
+            scrub(&message, password),
+            crate::error::scrubbed_chain(err, &|text| scrub(text, password)),
+        )
     }
 
     /// Explain why a claim call changed nothing: another owner holds it (`Ok`), or the key

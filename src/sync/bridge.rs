@@ -412,9 +412,15 @@ pub struct BridgeHandle {
 }
 
 impl BridgeHandle {
-    /// Queue an event. Fails only when the bridge has stopped.
+    /// Queue an event.
+    ///
+    /// # Errors
+    /// [`Error::Stopped`] when the bridge has stopped (its run loop ended).
     pub async fn send(&self, event: BridgeEvent) -> Result<()> {
-        self.events.send(event).await.map_err(|_| Error::config("the bridge has stopped"))
+        self.events
+            .send(event)
+            .await
+            .map_err(|_| Error::Stopped { component: "bridge", message: "cannot queue an event".to_owned() })
     }
 
     /// Ask the bridge to stop: it finishes in-flight writes, stores their results and

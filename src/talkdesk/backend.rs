@@ -265,12 +265,14 @@ mod tests {
             status: 401,
             code: None,
             message: "bad token".into(),
+            call: None,
         };
         assert_eq!(BackendError::from(unauthorized), BackendError::Unauthorized);
         let limited = crate::Error::RateLimited {
             provider: "usedesk",
             context: "POST /clients".into(),
             retry_after: Some(Duration::from_secs(2)),
+            call: None,
         };
         let mapped = BackendError::from(limited);
         assert_eq!(mapped.http_status(), 503);
@@ -281,6 +283,7 @@ mod tests {
             status: 422,
             code: None,
             message: "nope".into(),
+            call: None,
         };
         assert_eq!(BackendError::from(refused).http_status(), 502);
     }

@@ -132,8 +132,8 @@ impl XConfig {
     }
 
     /// A configuration authenticating with an OAuth 2.0 user access token.
-    pub fn with_user_token(own_user_id: impl Into<String>, token: impl Into<String>) -> Self {
-        Self::new(own_user_id, XAuth::UserToken(SecretString::from(token.into())))
+    pub fn with_user_token(own_user_id: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        Self::new(own_user_id, XAuth::UserToken(token.into()))
     }
 
     /// A configuration authenticating with OAuth 1.0a user credentials.
@@ -198,11 +198,13 @@ impl XConfig {
     /// - `X_USER_ID`: our account's user id (required with credentials);
     /// - `X_BASE_URL`: optional base URL.
     ///
-    /// Empty values count as absent. `Ok(None)` when no credential is set.
+    /// Empty values count as absent. `Ok(None)` only when none of these variables is set;
+    /// a partial configuration is an error, never a silent fallback.
     ///
     /// # Errors
     /// [`Error::Config`] when only some OAuth 1.0a variables are set, `X_USER_ID` is
-    /// missing, or `X_BASE_URL` is not a URL. Messages name variables, never values.
+    /// missing, `X_USER_ID` or `X_BASE_URL` is set without credentials, or `X_BASE_URL` is
+    /// not a URL. Messages name variables, never values.
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         const OAUTH1: [&str; 4] =
@@ -222,7 +224,13 @@ impl XConfig {
                 missing.join(", ")
             )));
         } else {
-            return Ok(None);
+            return match ["X_USER_ID", "X_BASE_URL"].into_iter().find(|name| get(name).is_some()) {
+                None => Ok(None),
+                Some(set) => Err(Error::config(format!(
+                    "x: {set} is set but no credentials are: set X_USER_TOKEN, or all of {}",
+                    OAUTH1.join(", ")
+                ))),
+            };
         };
         let own_user_id = get("X_USER_ID")
             .ok_or_else(|| Error::config("x: X_USER_ID (our account's numeric user id) is not set"))?;
@@ -252,8 +260,14 @@ mod tests {
     }
 
     #[test]
-    fn env_without_credentials_is_none() {
-        assert!(XConfig::from_env_with(env(&[("X_USER_ID", "1")])).unwrap().is_none());
+    fn env_with_nothing_set_is_none_and_without_credentials_is_an_error() {
+        assert!(XConfig::from_env_with(env(&[])).unwrap().is_none());
+        for set in ["X_USER_ID", "X_BASE_URL"] {
+            let error = XConfig::from_env_with(env(&[(set, "https://api.x.com")])).unwrap_err();
+            let message = error.to_string();
+            assert!(matches!(error, Error::Config(_)), "{message}");
+            assert!(message.contains(set) && message.contains("X_USER_TOKEN"), "{message}");
+        }
     }
 
     #[test]

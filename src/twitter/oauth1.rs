@@ -54,16 +54,16 @@ pub struct OAuth1Credentials {
 impl OAuth1Credentials {
     /// Credentials from the four values.
     pub fn new(
-        consumer_key: impl Into<String>,
-        consumer_secret: impl Into<String>,
-        access_token: impl Into<String>,
-        access_token_secret: impl Into<String>,
+        consumer_key: impl Into<SecretString>,
+        consumer_secret: impl Into<SecretString>,
+        access_token: impl Into<SecretString>,
+        access_token_secret: impl Into<SecretString>,
     ) -> Self {
         Self {
-            consumer_key: SecretString::from(consumer_key.into()),
-            consumer_secret: SecretString::from(consumer_secret.into()),
-            access_token: SecretString::from(access_token.into()),
-            access_token_secret: SecretString::from(access_token_secret.into()),
+            consumer_key: consumer_key.into(),
+            consumer_secret: consumer_secret.into(),
+            access_token: access_token.into(),
+            access_token_secret: access_token_secret.into(),
         }
     }
 }

@@ -85,16 +85,16 @@ impl UsedeskConfig {
     ///
     /// # Errors
     /// [`Error::Config`] when the token is empty.
-    pub fn new(api_token: impl Into<String>) -> Result<Self> {
-        let api_token = api_token.into();
-        if api_token.trim().is_empty() {
+    pub fn new(api_token: impl Into<SecretString>) -> Result<Self> {
+        let api_token: SecretString = api_token.into();
+        if api_token.expose_secret().trim().is_empty() {
             return Err(Error::config("usedesk: api_token is empty"));
         }
         let base_url = Url::parse(Self::DEFAULT_BASE_URL)
             .map_err(|e| Error::config(format!("usedesk: default base URL: {e}")))?;
         Ok(Self {
             base_url,
-            api_token: SecretString::from(api_token),
+            api_token,
             pacing: RateLimit::per_second(Self::DEFAULT_REQUESTS_PER_SECOND),
             timeout: Self::DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
@@ -131,10 +131,10 @@ impl UsedeskConfig {
     }
 
     /// Read `USEDESK_API_TOKEN` and (optionally) `USEDESK_BASE_URL` from the process
-    /// environment. `Ok(None)` when no token is set.
+    /// environment. `Ok(None)` only when neither is set.
     ///
     /// # Errors
-    /// [`Error::Config`] for a base URL that is not a URL.
+    /// [`Error::Config`] for a base URL that is not a URL, or a base URL without a token.
     pub fn from_env() -> Result<Option<Self>> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -152,12 +152,24 @@ impl UsedeskConfig {
     /// .unwrap();
     /// assert_eq!(config.base_url.as_str(), "https://secure.usedesk.com/uapi");
     /// assert!(UsedeskConfig::from_env_with(|_| None).unwrap().is_none());
+    /// // A base URL without a token is a partial configuration, not "unconfigured".
+    /// let partial = UsedeskConfig::from_env_with(|name| {
+    ///     (name == "USEDESK_BASE_URL").then(|| "https://secure.usedesk.com/uapi".to_owned())
+    /// });
+    /// assert!(partial.unwrap_err().to_string().contains("USEDESK_API_TOKEN"));
     /// ```
     ///
     /// # Errors
-    /// [`Error::Config`] for a base URL that is not a URL.
+    /// [`Error::Config`] for a base URL that is not a URL, or a base URL without a token.
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
         let Some(token) = lookup(Self::ENV_API_TOKEN).filter(|t| !t.trim().is_empty()) else {
+            if lookup(Self::ENV_BASE_URL).is_some_and(|b| !b.trim().is_empty()) {
+                return Err(Error::config(format!(
+                    "usedesk: {} is set but {} is not",
+                    Self::ENV_BASE_URL,
+                    Self::ENV_API_TOKEN
+                )));
+            }
             return Ok(None);
         };
         let mut config = Self::new(token)?;

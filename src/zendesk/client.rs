@@ -55,13 +55,13 @@ pub enum ZendeskAuth {
 
 impl ZendeskAuth {
     /// API-token authentication for `email`.
-    pub fn api_token(email: impl Into<String>, token: impl Into<String>) -> Self {
-        Self::ApiToken { email: email.into(), token: SecretString::from(token.into()) }
+    pub fn api_token(email: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        Self::ApiToken { email: email.into(), token: token.into() }
     }
 
     /// OAuth bearer authentication.
-    pub fn oauth(token: impl Into<String>) -> Self {
-        Self::OAuth(SecretString::from(token.into()))
+    pub fn oauth(token: impl Into<SecretString>) -> Self {
+        Self::OAuth(token.into())
     }
 
     fn to_http_auth(&self) -> Auth {
@@ -313,13 +313,16 @@ impl ZendeskConfig {
     /// From variables looked up with `lookup` (empty values count as absent):
     ///
     /// - `ZENDESK_OAUTH_TOKEN`, or `ZENDESK_EMAIL` + `ZENDESK_API_TOKEN`: the credentials
-    ///   (OAuth wins when both are set). None of the three set: `Ok(None)`.
+    ///   (OAuth wins when both are set).
     /// - `ZENDESK_BASE_URL` (wins) or `ZENDESK_SUBDOMAIN`: where the account is.
+    ///
+    /// `Ok(None)` only when none of these five is set; a partial configuration is an
+    /// error, never a silent fallback.
     ///
     /// # Errors
     /// [`Error::Config`] naming the variable: `ZENDESK_EMAIL` missing beside an API token
-    /// (or the reverse), neither `ZENDESK_SUBDOMAIN` nor `ZENDESK_BASE_URL` set, or an
-    /// unparsable value.
+    /// (or the reverse), neither `ZENDESK_SUBDOMAIN` nor `ZENDESK_BASE_URL` set beside
+    /// credentials, either of them set without credentials, or an unparsable value.
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let oauth = get("ZENDESK_OAUTH_TOKEN");
@@ -339,7 +342,18 @@ impl ZendeskConfig {
                     "zendesk: ZENDESK_EMAIL is set but neither ZENDESK_API_TOKEN nor ZENDESK_OAUTH_TOKEN is",
                 ));
             }
-            (None, None, None) => return Ok(None),
+            (None, None, None) => {
+                return match ["ZENDESK_BASE_URL", "ZENDESK_SUBDOMAIN"]
+                    .into_iter()
+                    .find(|name| get(name).is_some())
+                {
+                    None => Ok(None),
+                    Some(set) => Err(Error::config(format!(
+                        "zendesk: {set} is set but no credentials are: set ZENDESK_EMAIL and \
+                         ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN"
+                    ))),
+                };
+            }
         };
         let config = match (get("ZENDESK_BASE_URL"), get("ZENDESK_SUBDOMAIN")) {
             (Some(base), _) => {
@@ -348,8 +362,10 @@ impl ZendeskConfig {
                 })?;
                 Self::for_base_url(url, auth)
             }
-            (None, Some(subdomain)) => Self::for_subdomain(&subdomain, auth)
-                .map_err(|e| Error::config(format!("ZENDESK_SUBDOMAIN: {e}")))?,
+            (None, Some(subdomain)) => Self::for_subdomain(&subdomain, auth).map_err(|e| match e {
+                Error::Config(message) => Error::Config(format!("{message} (from ZENDESK_SUBDOMAIN)")),
+                other => other,
+            })?,
             (None, None) => {
                 return Err(Error::config(
                     "zendesk: credentials are set but neither ZENDESK_SUBDOMAIN nor ZENDESK_BASE_URL is",
