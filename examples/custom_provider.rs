@@ -65,6 +65,10 @@ impl<S: StateStore> StateStore for Counted<S> {
     async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
         self.0.release_claim(key, owner).await
     }
+
+    async fn flush(&self) -> Result<()> {
+        self.0.flush().await
+    }
 }
 
 /// Zendesk (agent1 online, agent2 offline) → in-house (the reverse), until both are in step.
@@ -78,8 +82,9 @@ pub async fn run() -> Result<BTreeMap<String, String>> {
         LinkConfig::new(StatusMap::new(StatusTable::zendesk(), ours), LinkMode::OneWay { from: Side::A });
     let seed = [("agent1@example.com", "off"), ("agent2@example.com", "available")];
     let in_house = Arc::new(InHouse(Mutex::new(seed.map(|(e, s)| (e.to_owned(), s.to_owned())).into())));
-    let (a, b) = ((zendesk as Arc<dyn StatusProvider>, Voice), (in_house.clone() as _, Voice));
-    let link = StatusLink { name: "zendesk-in-house".into(), a, b, config, identity: Default::default() };
+    let (a, b) =
+        (("zendesk", zendesk as Arc<dyn StatusProvider>, Voice), ("in-house", in_house.clone() as _, Voice));
+    let link = StatusLink::new("zendesk-in-house", a, b, config);
     let store = Arc::new(Counted(MemoryStore::new(), AtomicUsize::new(0)));
     let bridge = Bridge::new(store.clone(), BridgeOptions::default()).status_link(link)?;
     let (handle, task) = (bridge.handle(), tokio::spawn(bridge.run()));

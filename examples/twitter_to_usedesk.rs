@@ -259,9 +259,8 @@ async fn main() -> ExitCode {
         sides.source.client().clone(),
         sides.desk.client().clone(),
     );
-    let inbox =
-        Inbox::new(Arc::new(sides.source.clone()), Arc::new(sides.desk.clone()), store, config)
-            .media_attacher(Arc::new(attacher));
+    let inbox = Inbox::new(Arc::new(sides.source.clone()), Arc::new(sides.desk.clone()), store, config)
+        .media_attacher(Arc::new(attacher));
     let result = inbox.poll_once(Utc::now(), options.dry_run).await;
     drop(inbox);
     if temporary_state {

@@ -333,6 +333,54 @@ pub trait StateStore: Send + Sync {
     /// A store with no native primitive implements it with [`via_cas::release_claim`]; a
     /// decorator forwards it to the store it wraps.
     async fn release_claim(&self, key: &str, owner: &str) -> Result<bool>;
+
+    /// Make every change this store has acknowledged survive a power loss (not only a
+    /// killed process), before the caller does something outside that must never be done
+    /// twice: the inbox calls it after recording its intent and before creating a ticket
+    /// or adding a comment.
+    ///
+    /// A store whose every call is durable when it returns (the file store `fsync`s each
+    /// change; PostgreSQL with its default `synchronous_commit = on`), and the memory
+    /// store, implement it as `Ok(())`. The embedded SQLite store with its default
+    /// durability syncs its log here (one disk sync). It is required, not provided, for the
+    /// same reason as the claim methods: a decorator that forgot to forward it would
+    /// silently lose the wrapped store's power-loss guarantee.
+    async fn flush(&self) -> Result<()>;
+
+    /// Apply `ops` in order; returns, for each, whether it applied (`put` and `delete`
+    /// always apply; a [`WriteOp::CompareAndSet`] applies when the key held `expected`,
+    /// judged after the earlier ops of the batch).
+    ///
+    /// This is how an engine groups the state writes of one pass. Each op keeps the
+    /// semantics of the single call it stands for; what a store adds is the grouping:
+    ///
+    /// - The provided implementation (memory, file and PostgreSQL stores, and every
+    ///   embedder's store) runs the single calls one after another, so each op commits on
+    ///   its own and a failure leaves the earlier ops applied. On a store that several
+    ///   instances share this is what keeps each agent's compare-and-set correct: every op
+    ///   is judged against the state the other instances see at that moment, and no row
+    ///   lock is held across the batch.
+    /// - The embedded SQLite store commits the whole batch in one transaction (one commit
+    ///   instead of one per op): all of it is applied or, on an error, none of it.
+    ///
+    /// On an error, re-read what the batch was about before deciding again, as after a
+    /// failed single call.
+    ///
+    /// A decorator may leave this provided: the default calls the decorator's own single
+    /// calls, so it sees every write (at the cost of the wrapped store's grouping).
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<Vec<bool>> {
+        let mut applied = Vec::with_capacity(ops.len());
+        for op in ops {
+            applied.push(match op {
+                WriteOp::Put { key, value } => self.put(&key, value).await.map(|()| true)?,
+                WriteOp::Delete { key } => self.delete(&key).await.map(|()| true)?,
+                WriteOp::CompareAndSet { key, expected, new } => {
+                    self.compare_and_set(&key, expected.as_ref(), new).await?
+                }
+            });
+        }
+        Ok(applied)
+    }
 }
 
 /// The atomic operations of [`StateStore`] built from `get` and `compare_and_set` alone:
@@ -446,51 +494,6 @@ pub mod via_cas {
         Err(crate::Error::store(format!(
             "claim \"{key}\" kept changing under contention; gave up after {CLAIM_ATTEMPTS} attempts"
         )))
-    }
-
-    /// Make every change this store has acknowledged survive a power loss (not only a
-    /// killed process), before the caller does something outside that must never be done
-    /// twice: the inbox calls it after recording its intent and before creating a ticket
-    /// or adding a comment.
-    ///
-    /// The provided implementation does nothing, which is right for stores whose every
-    /// call is durable when it returns (the file store `fsync`s each change; PostgreSQL
-    /// with its default `synchronous_commit = on`) and for the memory store. The embedded
-    /// SQLite store with its default durability syncs its log here (one disk sync).
-    async fn flush(&self) -> Result<()> {
-        Ok(())
-    }
-
-    /// Apply `ops` in order; returns, for each, whether it applied (`put` and `delete`
-    /// always apply; a [`WriteOp::CompareAndSet`] applies when the key held `expected`,
-    /// judged after the earlier ops of the batch).
-    ///
-    /// This is how an engine groups the state writes of one pass. Each op keeps the
-    /// semantics of the single call it stands for; what a store adds is the grouping:
-    ///
-    /// - The provided implementation (memory, file and PostgreSQL stores, and every
-    ///   embedder's store) runs the single calls one after another, so each op commits on
-    ///   its own and a failure leaves the earlier ops applied. On a store that several
-    ///   instances share this is what keeps each agent's compare-and-set correct: every op
-    ///   is judged against the state the other instances see at that moment, and no row
-    ///   lock is held across the batch.
-    /// - The embedded SQLite store commits the whole batch in one transaction (one commit
-    ///   instead of one per op): all of it is applied or, on an error, none of it.
-    ///
-    /// On an error, re-read what the batch was about before deciding again, as after a
-    /// failed single call.
-    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<Vec<bool>> {
-        let mut applied = Vec::with_capacity(ops.len());
-        for op in ops {
-            applied.push(match op {
-                WriteOp::Put { key, value } => self.put(&key, value).await.map(|()| true)?,
-                WriteOp::Delete { key } => self.delete(&key).await.map(|()| true)?,
-                WriteOp::CompareAndSet { key, expected, new } => {
-                    self.compare_and_set(&key, expected.as_ref(), new).await?
-                }
-            });
-        }
-        Ok(applied)
     }
 }
 

@@ -9,7 +9,8 @@ use deskbridge::http::RateLimit;
 use deskbridge::ports::StatusProvider;
 use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
 use deskbridge::sim::zendesk::{
-    ZendeskAgentSeed, ZendeskChannels, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig, ZendeskUnifiedStatus,
+    ZendeskAgentSeed, ZendeskChannels, ZendeskGroupSeed, ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig,
+    ZendeskUnifiedStatus,
 };
 use deskbridge::status::{Channel, NativeStatus};
 use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
@@ -58,8 +59,8 @@ async fn zendesk(omnichannel: bool) -> (ZendeskSim, ZendeskProvider) {
     let sim = ZendeskSim::start(
         ZendeskSimConfig::new(
             vec![
-                ZendeskAgentSeed::new(101, "Ana", "ana@example.com").with_status(3),
-                ZendeskAgentSeed::new(102, "Ben", "ben@example.com").with_status(2),
+                ZendeskAgentSeed::new(101, "Ana", "ana@example.com").with_status(ZendeskSeedStatus::Online),
+                ZendeskAgentSeed::new(102, "Ben", "ben@example.com").with_status(ZendeskSeedStatus::Offline),
             ],
             vec![ZendeskGroupSeed::new(1, "Support")],
         )

@@ -101,6 +101,24 @@ impl StateStore for CutAfter {
         let _ = std::fs::remove_file(&self.flushed_copy);
         self.inner.backup_to(&self.flushed_copy).await
     }
+
+    // As the trait's former provided methods: through this store's own get and
+    // compare_and_set, so the test sees (and can cut) every change a claim makes.
+    async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
+        deskbridge::ports::via_cas::insert_if_absent(self, key, value).await
+    }
+    async fn try_claim(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: std::time::Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        deskbridge::ports::via_cas::try_claim(self, key, owner, ttl, now).await
+    }
+    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+        deskbridge::ports::via_cas::release_claim(self, key, owner).await
+    }
 }
 
 struct World {

@@ -486,6 +486,10 @@ impl StateStore for ExitWhenSaving {
     async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
         self.inner.release_claim(key, owner).await
     }
+
+    async fn flush(&self) -> Result<()> {
+        self.inner.flush().await
+    }
 }
 
 /// The child's part: one pass over the parent's simulators that dies mid-way.

@@ -77,6 +77,10 @@ impl<S: StateStore> StateStore for Counted<S> {
     async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
         self.0.release_claim(key, owner).await
     }
+
+    async fn flush(&self) -> Result<()> {
+        self.0.flush().await
+    }
 }
 
 #[derive(Clone)]
@@ -111,13 +115,12 @@ async fn an_outside_crate_embeds_deskbridge_with_its_public_api_only()
         .write(Presence::Offline, "off");
     let config =
         LinkConfig::new(StatusMap::new(StatusTable::zendesk(), ours), LinkMode::OneWay { from: Side::A });
-    let link = StatusLink {
-        name: "zendesk-in-house".into(),
-        a: (zendesk, Channel::Voice),
-        b: (in_house.clone(), Channel::Voice),
+    let link = StatusLink::new(
+        "zendesk-in-house",
+        (deskbridge::server::webhooks::ZENDESK_SOURCE, zendesk, Channel::Voice),
+        ("in-house", in_house.clone(), Channel::Voice),
         config,
-        identity: Default::default(),
-    };
+    );
     let store = Arc::new(Counted(MemoryStore::new(), AtomicUsize::new(0)));
     let bridge = Bridge::new(store.clone(), BridgeOptions::default()).status_link(link)?;
     let handle = bridge.handle();

@@ -398,8 +398,11 @@ impl IcalSource {
                 provider: PROVIDER,
                 method: "GET".into(),
                 path: label.clone(),
+                // The feed URL is a secret (calendar links carry their token): no URL here.
+                call: None,
                 failure: failure.failure,
                 message: failure.message,
+                source: failure.source,
             })?;
             match response.status {
                 304 => return Ok(None),
@@ -433,6 +436,7 @@ impl IcalSource {
                             context: format!("GET {label}"),
                             status: response.status,
                             code: None,
+                            call: None,
                             message: "redirect without a usable Location".into(),
                         })?;
                     target = location;
@@ -444,6 +448,7 @@ impl IcalSource {
                         context: format!("GET {label}"),
                         status,
                         code: None,
+                        call: None,
                         message: excerpt(body.trim(), 200),
                     });
                 }
@@ -454,6 +459,7 @@ impl IcalSource {
             context: format!("GET {label}"),
             status: 310,
             code: None,
+            call: None,
             message: format!("more than {} redirects", Self::MAX_REDIRECTS),
         })
     }

@@ -25,7 +25,9 @@
 mod engine;
 mod report;
 
-pub use engine::{Inbox, InboxConfig, MediaAttacher, PRUNE_BATCH, PRUNE_EVERY, SilenceAlert, SilenceCallback};
+pub use engine::{
+    Inbox, InboxConfig, MediaAttacher, PRUNE_BATCH, PRUNE_EVERY, SilenceAlert, SilenceCallback,
+};
 pub use report::{InboxReport, MessageOutcome, RoutedMessage};
 
 #[cfg(test)]

@@ -191,6 +191,10 @@ impl StateStore for FlakyStore {
     async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
         self.inner.release_claim(key, owner).await
     }
+
+    async fn flush(&self) -> Result<()> {
+        self.inner.flush().await
+    }
 }
 
 struct Rig {

@@ -69,7 +69,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
-use crate::ports::{StateStore, WriteOp};
+use chrono::{DateTime, Utc};
+
+use crate::ports::{StateStore, WriteOp, via_cas};
 use crate::{Error, Result};
 
 /// The schema version this deskbridge writes and reads (`PRAGMA user_version`).
@@ -261,7 +263,7 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 fn database_error(path: &Path, what: &str, err: rusqlite::Error) -> Error {
     Error::Store {
         message: format!("state database {}: {what} failed: {err}", path.display()),
-        source: Some(std::io::Error::other(err)),
+        source: Some(Box::new(err)),
     }
 }
 
@@ -275,7 +277,7 @@ fn open_blocking(options: SqliteOptions) -> Result<SqliteStore> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|err| Error::Store {
             message: format!("cannot create directory {} for the state database", dir.display()),
-            source: Some(err),
+            source: Some(Box::new(err)),
         })?;
     }
     create_private(&path)?;
@@ -321,7 +323,7 @@ fn create_private(path: &Path) -> Result<()> {
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(err) => Err(Error::Store {
             message: format!("cannot create state database {}", path.display()),
-            source: Some(err),
+            source: Some(Box::new(err)),
         }),
     }
 }
@@ -335,7 +337,7 @@ fn check_identity(connection: &Connection, path: &Path) -> Result<()> {
                 "{} is not a readable SQLite database ({err}); it was left untouched",
                 path.display()
             ),
-            source: Some(std::io::Error::other(err)),
+            source: Some(Box::new(err)),
         })
     };
     let application_id = read("application_id")?;
@@ -580,6 +582,24 @@ impl StateStore for SqliteStore {
     /// With [`SqliteDurability::Normal`], one commit with `synchronous=FULL`, which syncs
     /// the write-ahead log and with it every earlier commit; nothing to do with
     /// [`SqliteDurability::Full`].
+    async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
+        via_cas::insert_if_absent(self, key, value).await
+    }
+
+    async fn try_claim(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        via_cas::try_claim(self, key, owner, ttl, now).await
+    }
+
+    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+        via_cas::release_claim(self, key, owner).await
+    }
+
     async fn flush(&self) -> Result<()> {
         if self.inner.durability == SqliteDurability::Full {
             return Ok(());

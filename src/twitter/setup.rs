@@ -161,6 +161,7 @@ impl XWebhookSetup {
                 context: "POST /2/account_activity/webhooks/{webhook_id}/subscriptions/all".into(),
                 status: 200,
                 code: None,
+                call: None,
                 message: "X answered subscribed: false".into(),
             })
         }

@@ -30,7 +30,8 @@ use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSim
 use deskbridge::sim::twitter::{XSim, XSimConfig, sample};
 use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
 use deskbridge::sim::zendesk::{
-    ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig, unified_state_changed_payload,
+    ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSeedStatus, ZendeskSim, ZendeskSimConfig,
+    unified_state_changed_payload,
 };
 use deskbridge::store::MemoryStore;
 use deskbridge::sync::{Bridge, BridgeOptions};
@@ -357,8 +358,8 @@ pub async fn seeds() -> Seeds {
     .expect("aircall sim");
     let zendesk = ZendeskSim::start(ZendeskSimConfig::new(
         vec![
-            ZendeskAgentSeed::new(101, "Ana", "ana@example.com").with_status(3),
-            ZendeskAgentSeed::new(102, "Ben", "ben@example.com").with_status(2),
+            ZendeskAgentSeed::new(101, "Ana", "ana@example.com").with_status(ZendeskSeedStatus::Online),
+            ZendeskAgentSeed::new(102, "Ben", "ben@example.com").with_status(ZendeskSeedStatus::Offline),
         ],
         vec![ZendeskGroupSeed::new(1, "Support")],
     ))
