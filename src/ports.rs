@@ -400,6 +400,7 @@ pub trait StateStore: Send + Sync {
 /// #     async fn delete(&self, _: &str) -> Result<()> { Ok(()) }
 /// #     async fn compare_and_set(&self, _: &str, _: Option<&Value>, _: Option<Value>) -> Result<bool> { Ok(true) }
 /// #     async fn scan_prefix(&self, _: &str) -> Result<Vec<(String, Value)>> { Ok(vec![]) }
+/// #     async fn flush(&self) -> Result<()> { Ok(()) }
 /// async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
 ///     via_cas::insert_if_absent(self, key, value).await
 /// }

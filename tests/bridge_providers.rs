@@ -38,7 +38,7 @@ async fn aircall_reads_one_user_with_one_request() {
     assert_eq!(provider.agent_status("1", Channel::Voice).await.unwrap(), Some("available".into()));
     let requests = sim.server().requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
-    assert_eq!((requests[0].method.clone(), requests[0].path.as_str()), (Method::GET, "/v1/users/1"));
+    assert_eq!((requests[0].method.clone(), requests[0].path.as_str()), (Method::GET, "/v2/users/1"));
     // A user Aircall no longer has has no status; other channels are not Aircall's.
     assert_eq!(provider.agent_status("999", Channel::Voice).await.unwrap(), None);
     assert_eq!(provider.agent_status("1", Channel::Chat).await.unwrap(), None);
