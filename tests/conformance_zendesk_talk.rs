@@ -13,7 +13,6 @@ mod common;
 mod rig;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::openapi::{OpenApi, RecordedRequest};
@@ -25,20 +24,8 @@ use rig::*;
 const SPEC_FILE: &str = "zendesk-support.oas.yaml";
 
 fn spec() -> OpenApi {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = Vec::new();
-    if let Ok(dir) = std::env::var("DESKBRIDGE_SPECS_DIR") {
-        candidates.push(PathBuf::from(dir).join(SPEC_FILE));
-    }
-    candidates.push(root.join("tests/specs").join(SPEC_FILE));
-    candidates.push(root.join("../shared/specs").join(SPEC_FILE));
-    candidates.push(root.join("../../shared/specs").join(SPEC_FILE));
-    let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        panic!(
-            "Zendesk OpenAPI document {SPEC_FILE} not found; looked at {candidates:?}. Set DESKBRIDGE_SPECS_DIR."
-        );
-    };
-    OpenApi::load_yaml(path).unwrap_or_else(|e| panic!("{e}")).with_generic_query(&[
+    let path = common::specs::spec_path(SPEC_FILE);
+    OpenApi::load_yaml(&path).unwrap_or_else(|e| panic!("{e}")).with_generic_query(&[
         "page[size]",
         "page[after]",
         "page[before]",
