@@ -706,11 +706,18 @@ fn observe_event(
             if ours { Verdict::Echo } else { Verdict::Unchanged }
         }
         known => {
+            let known_at = known.as_ref().map(|(_, t)| *t);
             if ours {
-                take(s, value, at, true);
+                // The echo of our write, delivered after a later change to that side was
+                // already taken (webhooks arrive out of order): the side has moved on, so
+                // the echo tells nothing new and must not replace the newer value.
+                let overtaken = clamped_from.is_none()
+                    && (known_at.is_some_and(|t| at < t) || s.event_at.is_some_and(|e| at < e));
+                if !overtaken {
+                    take(s, value, at, true);
+                }
                 return Verdict::Echo;
             }
-            let known_at = known.as_ref().map(|(_, t)| *t);
             if let Some(event_at) = s.event_at
                 && clamped_from.is_none()
                 && at < event_at
