@@ -11,7 +11,7 @@
 //! run Aircall ⇄ Zendesk in a loop-safe **two-way** mode, and is lossless and
 //! duplicate-free across crashes.
 //!
-//! ## The tour: four flows
+//! ## The tour: the flows
 //!
 //! Every example below runs against the built-in loopback simulators (feature `sim`, off in
 //! a library user's default build, on for the crate's own examples and tests): real HTTP
@@ -161,6 +161,63 @@
 //! With the `server` feature, [`server::talkdesk::router`] serves every endpoint Talkdesk
 //! calls (auth validation, contact sync, interaction retrieval, agent sync, actions) over
 //! any [`talkdesk::TalkdeskBackend`]; a ready backend over Usedesk lives in `bridges`.
+//!
+//! ### 5. Aircall calls → Zendesk Talk Partner Edition
+//!
+//! A ringing call pops the caller's profile to the agent in Zendesk; a finished call or
+//! voicemail is logged once (a ticket with a call record, or a voice ticket) with the
+//! durable recording link. The bridge handles each verified Aircall call webhook exactly
+//! once over any state store (`docs/CALLS.md`; `cargo run --features server --example
+//! calls_to_zendesk` plays a day of calls on the simulators):
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "server", feature = "aircall", feature = "zendesk"))]
+//! # async fn demo(
+//! #     aircall: deskbridge::aircall::AircallClient,
+//! #     zendesk: deskbridge::zendesk::ZendeskClient,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use deskbridge::aircall::WebhookVerifier;
+//! use deskbridge::bridges::calls::{CallsBridge, CallsConfig};
+//! use deskbridge::server::calls::{CallsRouterOptions, router};
+//! use deskbridge::server::limits::{ServerLimits, serve};
+//! use deskbridge::store::MemoryStore;
+//!
+//! let config = CallsConfig { app_id: Some(360_000_000_001), ..CallsConfig::default() }; // your TPE app
+//! let bridge = CallsBridge::new(aircall, zendesk, Arc::new(MemoryStore::new()), config)?;
+//! let verifier = WebhookVerifier::new("the token Aircall gave the webhook")?;
+//! let routes = router(Arc::new(bridge), verifier, CallsRouterOptions::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! serve(listener, routes, ServerLimits::default()).await?;
+//! # Ok(()) }
+//! # fn main() {}
+//! ```
+//!
+//! ### 6. Schedules from a calendar or from Shifton
+//!
+//! Shifts can come from files, from an iCalendar feed (`ical`: `ical::IcalSource` polls a
+//! file or URL) or from Shifton's API (`shifton`: `shifton::ShiftonSchedule`), each a
+//! [`ports::ScheduleSource`] that drives flow 1 (`docs/SCHEDULES.md`):
+//!
+//! ```
+//! # #[cfg(feature = "ical")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use deskbridge::schedule::ical::{Assignee, IcalOptions, IcalSchedule};
+//!
+//! let rota = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//example//rota//EN\r\n\
+//!     BEGIN:VEVENT\r\nUID:ana-weekly\r\nDTSTAMP:20261101T000000Z\r\n\
+//!     DTSTART;TZID=Europe/Berlin:20261123T090000\r\nDTEND;TZID=Europe/Berlin:20261123T170000\r\n\
+//!     RRULE:FREQ=WEEKLY\r\nSUMMARY:Support: ana@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+//! let calendar = IcalSchedule::parse(rota, "rota.ics", &IcalOptions::default())?;
+//! let two_weeks = calendar.shifts(
+//!     "2026-11-23T00:00:00Z".parse()?,
+//!     "2026-12-07T00:00:00Z".parse()?,
+//!     &Assignee::Summary,
+//! )?;
+//! assert_eq!(two_weeks.shifts.len(), 2); // 09:00–17:00 Berlin time, two Mondays
+//! # Ok(()) }
+//! # #[cfg(not(feature = "ical"))] fn main() {}
+//! ```
 //!
 //! ## Layout
 //!
