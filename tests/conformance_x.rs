@@ -31,15 +31,6 @@ fn spec() -> OpenApi {
     spec_file(SPEC_V2_159, "2.159")
 }
 
-fn recorded(request: &deskbridge::sim::SimRequest) -> RecordedRequest {
-    RecordedRequest {
-        method: request.method.to_string(),
-        path: request.path.clone(),
-        query: request.query_pairs(),
-        body: request.body_json(),
-    }
-}
-
 #[tokio::test]
 async fn every_request_the_client_sends_conforms_to_the_v2_159_spec() {
     every_request_conforms(spec(), XFieldSet::V2_159).await;
@@ -91,7 +82,7 @@ async fn every_request_conforms(api: OpenApi, set: XFieldSet) {
     let mut failures = Vec::new();
     for request in &log {
         assert_eq!(request.status.map(|s| s < 300), Some(true), "{request:?}");
-        match api.validate(&recorded(request)) {
+        match api.validate(&RecordedRequest::from(request)) {
             Ok(name) => {
                 operations.insert(name);
             }
@@ -236,7 +227,7 @@ async fn an_auto_client_follows_x_from_v2_159_to_v2_167() {
     assert_eq!(after[0].status, Some(400));
     for request in &after[1..] {
         assert_eq!(request.status, Some(200));
-        if let Err(errors) = v2_167.validate(&recorded(request)) {
+        if let Err(errors) = v2_167.validate(&RecordedRequest::from(*request)) {
             panic!("{} {} breaks v2.167: {errors:?}", request.method, request.path);
         }
     }
@@ -260,7 +251,7 @@ async fn the_webhook_set_up_requests_conform_to_both_documents() {
         let mut operations = std::collections::BTreeSet::new();
         for request in &log {
             assert_eq!(request.status, Some(200), "{request:?}");
-            match api.validate(&recorded(request)) {
+            match api.validate(&RecordedRequest::from(request)) {
                 Ok(name) => {
                     operations.insert(name);
                 }
@@ -290,7 +281,7 @@ async fn the_dm_media_download_conforms_to_the_v2_167_document() {
     let log = sim.server().requests();
     assert_eq!(log.len(), 1);
     assert_eq!(
-        api.validate(&recorded(&log[0])),
+        api.validate(&RecordedRequest::from(&log[0])),
         Ok("GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}".to_owned())
     );
 }

@@ -11,38 +11,16 @@
 
 mod common;
 
-use common::openapi::{OpenApi, RecordedRequest};
+use common::openapi::RecordedRequest;
 use deskbridge::http::RateLimit;
 use deskbridge::ports::StatusProvider;
 use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
 use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
 use reqwest::Method;
 
-const SPEC_FILE: &str = "zendesk-support.oas.yaml";
-
-fn spec() -> OpenApi {
-    let path = common::specs::spec_path(SPEC_FILE);
-    OpenApi::load_yaml(&path).unwrap_or_else(|e| panic!("{e}")).with_generic_query(&[
-        "page[size]",
-        "page[after]",
-        "page[before]",
-    ])
-}
-
-fn recorded(request: &deskbridge::sim::SimRequest) -> RecordedRequest {
-    let mut r = RecordedRequest::new(request.method.as_str(), &request.path);
-    for (k, v) in request.query_pairs() {
-        r = r.query(&k, &v);
-    }
-    if let Some(body) = request.body_json() {
-        r = r.body(body);
-    }
-    r
-}
-
 #[tokio::test]
 async fn users_groups_and_memberships_requests_validate_against_the_zendesk_spec() {
-    let api = spec();
+    let api = common::openapi::zendesk_support();
     // 230 agents in 3 groups: three pages of users, so the cursor parameters are exercised.
     let groups = ZendeskGroupSeed::synthetic(3);
     let group_ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
@@ -63,7 +41,7 @@ async fn users_groups_and_memberships_requests_validate_against_the_zendesk_spec
     let mut checked = 0;
     for prefix in ["/api/v2/users", "/api/v2/groups", "/api/v2/group_memberships"] {
         for request in log.iter().filter(|r| r.method == Method::GET && r.path == prefix) {
-            if let Err(problems) = api.validate(&recorded(request)) {
+            if let Err(problems) = api.validate(&RecordedRequest::from(request)) {
                 panic!(
                     "{} {}?{} does not validate:\n  {}",
                     request.method,
@@ -80,7 +58,7 @@ async fn users_groups_and_memberships_requests_validate_against_the_zendesk_spec
 
 #[test]
 fn the_validator_rejects_what_the_zendesk_spec_forbids() {
-    let api = spec();
+    let api = common::openapi::zendesk_support();
     let bad_role = RecordedRequest::new("GET", "/api/v2/users").query("role", "supervisor");
     assert!(api.validate(&bad_role).is_err(), "role is an enum: end-user, agent, admin");
     let undeclared = RecordedRequest::new("GET", "/api/v2/users").query("sort_by", "name");

@@ -15,37 +15,15 @@ mod rig;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::openapi::{OpenApi, RecordedRequest};
+use common::openapi::RecordedRequest;
 use deskbridge::bridges::calls::{CallsConfig, LogMode};
 use deskbridge::sim::aircall::{CallEnding, CallScript};
 use deskbridge::store::MemoryStore;
 use rig::*;
 
-const SPEC_FILE: &str = "zendesk-support.oas.yaml";
-
-fn spec() -> OpenApi {
-    let path = common::specs::spec_path(SPEC_FILE);
-    OpenApi::load_yaml(&path).unwrap_or_else(|e| panic!("{e}")).with_generic_query(&[
-        "page[size]",
-        "page[after]",
-        "page[before]",
-    ])
-}
-
-fn recorded(request: &deskbridge::sim::SimRequest) -> RecordedRequest {
-    let mut r = RecordedRequest::new(request.method.as_str(), &request.path);
-    for (k, v) in request.query_pairs() {
-        r = r.query(&k, &v);
-    }
-    if let Some(body) = request.body_json() {
-        r = r.body(body);
-    }
-    r
-}
-
 #[tokio::test]
 async fn talk_partner_edition_requests_validate_against_the_zendesk_spec() {
-    let api = spec();
+    let api = common::openapi::zendesk_support();
     let rig = Rig::start().await;
     let create = CallsConfig { create_unknown_callers: true, ..Rig::config() };
     let record_mode = rig.bridge(Arc::new(MemoryStore::new()), create.clone(), "a");
@@ -92,7 +70,7 @@ async fn talk_partner_edition_requests_validate_against_the_zendesk_spec() {
         if request.path == "/api/v2/users" && request.method == deskbridge::http::Method::GET {
             continue; // the agent directory, covered by tests/conformance_zendesk.rs
         }
-        match api.validate(&recorded(&request)) {
+        match api.validate(&RecordedRequest::from(&request)) {
             Ok(operation) => {
                 validated.insert(operation);
             }
@@ -123,7 +101,7 @@ async fn talk_partner_edition_requests_validate_against_the_zendesk_spec() {
 
 #[test]
 fn call_records_are_not_in_the_document_and_the_validator_refuses_bad_voice_tickets() {
-    let api = spec();
+    let api = common::openapi::zendesk_support();
     let call = RecordedRequest::new("POST", "/api/v2/calls").body(serde_json::json!({"call": {}}));
     assert!(api.validate(&call).is_err(), "POST /api/v2/calls is only in the TPE guides");
     let bad_via = RecordedRequest::new("POST", "/api/v2/channels/voice/tickets")

@@ -55,6 +55,29 @@ impl RecordedRequest {
     }
 }
 
+impl From<&deskbridge::sim::SimRequest> for RecordedRequest {
+    /// A request as a simulator recorded it: method, path, query pairs, JSON body.
+    fn from(request: &deskbridge::sim::SimRequest) -> Self {
+        Self {
+            method: request.method.to_string(),
+            path: request.path.clone(),
+            query: request.query_pairs(),
+            body: request.body_json(),
+        }
+    }
+}
+
+/// Zendesk's Support OpenAPI document (vendored), accepting its generic cursor-pagination
+/// parameters on every operation.
+pub fn zendesk_support() -> OpenApi {
+    let path = super::specs::spec_path("zendesk-support.oas.yaml");
+    OpenApi::load_yaml(&path).unwrap_or_else(|e| panic!("{e}")).with_generic_query(&[
+        "page[size]",
+        "page[after]",
+        "page[before]",
+    ])
+}
+
 /// Path parameter names and their decoded values, taken from a request path.
 type PathValues = Vec<(String, String)>;
 
