@@ -51,7 +51,7 @@ use crate::filter::{FilterDecision, GroupFilter};
 use crate::identity::{EmailKey, IdentityOverrides, join};
 use crate::inbox::Inbox;
 use crate::mapping::Side;
-use crate::ports::{InboundMessage, StateStore, StatusProvider};
+use crate::ports::{InboundMessage, StateStore, StatusProvider, WriteOp};
 use crate::status::{Channel, NativeStatus};
 use crate::store::StateStoreExt;
 use crate::sync::link::{
@@ -536,6 +536,13 @@ fn busy_key(link: &str, agent: &str) -> String {
 /// How often applying one event re-reads a state that another instance changed meanwhile.
 const STEP_ATTEMPTS: usize = 32;
 
+/// How many agents' states a reconcile pass stores with one
+/// [`StateStore::write_batch`] (one transaction on the embedded SQLite store): large enough
+/// that the commits cost little next to the providers' listings, small enough that a failed
+/// batch (whose agents are then stepped again one by one) and the time a transaction holds
+/// the database stay short.
+pub const RECONCILE_BATCH: usize = 500;
+
 /// The environment variable that names this instance (see [`default_instance_id`]).
 pub const INSTANCE_ID_VARIABLE: &str = "DESKBRIDGE_INSTANCE_ID";
 
@@ -555,6 +562,17 @@ pub fn default_instance_id() -> String {
         .or_else(|| named(std::env::var("HOSTNAME").ok()))
         .or_else(|| named(std::fs::read_to_string("/etc/hostname").ok()))
         .unwrap_or_else(|| "deskbridge".to_owned())
+}
+
+/// One agent's step, computed but not stored yet (see `Bridge::plan_step`).
+enum Planned {
+    /// The step asks for a write this instance cannot make (an agent it has not listed on
+    /// every side yet): nothing is stored.
+    NotListed,
+    /// The state does not change: nothing to store.
+    Unchanged(Stepped),
+    /// Store `new` in place of `current` (compare-and-set), then carry out `stepped`.
+    Store { current: Option<Value>, new: Value, stepped: Stepped, was_idle: bool },
 }
 
 /// The result of applying one event to an agent's stored state.
@@ -1081,46 +1099,24 @@ impl Bridge {
         mut stored: Option<Option<Value>>,
         issue: bool,
     ) -> Result<Option<Stepped>> {
-        let rt = &self.links[li];
-        let skey = state_key(&rt.link.name, key);
-        let context = self.context(li, key);
+        let skey = state_key(&self.links[li].link.name, key);
         let mut store_errors = 0;
         for _ in 0..STEP_ATTEMPTS {
             let current = match stored.take() {
                 Some(value) => value,
                 None => self.store.get(&skey).await?,
             };
-            let before = match &current {
-                Some(value) => LinkState::deserialize(value).map_err(|e| {
-                    Error::store(format!("key \"{skey}\" holds a value that is not a link state ({e})"))
-                })?,
-                None => LinkState::default(),
-            };
-            let mut state = before.clone();
-            let StepOutcome { actions, verdicts } =
-                step_with(&rt.link.config, &mut state, event.clone(), now, &context);
-            let busy = !state.is_idle();
-            if state == before {
-                if issue && !self.can_issue(li, key, &actions) {
-                    return Ok(None);
-                }
-                return Ok(Some(Stepped { actions, verdicts, changed: false, busy }));
-            }
-            if issue && !self.can_issue(li, key, &actions) {
-                return Ok(None);
-            }
-            let new = serde_json::to_value(&state)
-                .map_err(|e| Error::store(format!("cannot encode the state \"{skey}\": {e}")))?;
+            let (current, new, mut stepped, was_idle) =
+                match self.plan_step(li, key, event, now, current, issue)? {
+                    Planned::NotListed => return Ok(None),
+                    Planned::Unchanged(stepped) => return Ok(Some(stepped)),
+                    Planned::Store { current, new, stepped, was_idle } => (current, new, stepped, was_idle),
+                };
             match self.store.compare_and_set(&skey, current.as_ref(), Some(new)).await {
                 Ok(true) => {
-                    if busy && !before.is_idle() {
-                        // Still busy: the marker is there already.
-                    } else if busy {
-                        self.store.put(&busy_key(&rt.link.name, key), Value::Bool(true)).await?;
-                    } else if !before.is_idle() {
-                        self.clear_busy(li, key).await?;
-                    }
-                    return Ok(Some(Stepped { actions, verdicts, changed: true, busy }));
+                    self.mark_busy(li, key, stepped.busy, was_idle).await?;
+                    stepped.changed = true;
+                    return Ok(Some(stepped));
                 }
                 // Another instance changed the state first: step its version.
                 Ok(false) => {}
@@ -1137,6 +1133,62 @@ impl Bridge {
         Err(Error::store(format!(
             "the state \"{skey}\" kept changing under other instances; gave up after {STEP_ATTEMPTS} attempts"
         )))
+    }
+
+    /// Step `event` on `current` (the agent's stored state as read) without storing
+    /// anything: what [`commit_step`](Self::commit_step) stores with one compare-and-set,
+    /// and what a reconcile pass stores for many agents with one
+    /// [`write_batch`](StateStore::write_batch).
+    fn plan_step(
+        &self,
+        li: usize,
+        key: &str,
+        event: &LinkEvent,
+        now: DateTime<Utc>,
+        current: Option<Value>,
+        issue: bool,
+    ) -> Result<Planned> {
+        let rt = &self.links[li];
+        let before = match &current {
+            Some(value) => LinkState::deserialize(value).map_err(|e| {
+                Error::store(format!(
+                    "key \"{}\" holds a value that is not a link state ({e})",
+                    state_key(&rt.link.name, key)
+                ))
+            })?,
+            None => LinkState::default(),
+        };
+        let mut state = before.clone();
+        let context = self.context(li, key);
+        let StepOutcome { actions, verdicts } =
+            step_with(&rt.link.config, &mut state, event.clone(), now, &context);
+        if issue && !self.can_issue(li, key, &actions) {
+            return Ok(Planned::NotListed);
+        }
+        let busy = !state.is_idle();
+        if state == before {
+            return Ok(Planned::Unchanged(Stepped { actions, verdicts, changed: false, busy }));
+        }
+        let new = serde_json::to_value(&state).map_err(|e| {
+            Error::store(format!("cannot encode the state \"{}\": {e}", state_key(&rt.link.name, key)))
+        })?;
+        Ok(Planned::Store {
+            current,
+            new,
+            stepped: Stepped { actions, verdicts, changed: false, busy },
+            was_idle: before.is_idle(),
+        })
+    }
+
+    /// Keep the agent's busy marker in step with a state just stored: set it when the
+    /// state became busy, remove it when it became idle.
+    async fn mark_busy(&self, li: usize, key: &str, busy: bool, was_idle: bool) -> Result<()> {
+        if busy && was_idle {
+            self.store.put(&busy_key(&self.links[li].link.name, key), Value::Bool(true)).await?;
+        } else if !busy && !was_idle {
+            self.clear_busy(li, key).await?;
+        }
+        Ok(())
     }
 
     /// Remove the agent's busy marker, then put it back if the state became busy again in
@@ -1185,6 +1237,24 @@ impl Bridge {
                 return Err(e.to_string());
             }
         };
+        self.issue_actions(li, key, &stepped, delivery, writes, permits, done);
+        Ok(stepped)
+    }
+
+    /// Carry out what a stored step asks: report skips, start reads and writes in the
+    /// background.
+    #[allow(clippy::too_many_arguments)]
+    fn issue_actions(
+        &self,
+        li: usize,
+        key: &str,
+        stepped: &Stepped,
+        delivery: Option<&DeliveryRef>,
+        writes: &mut JoinSet<()>,
+        permits: &Arc<tokio::sync::Semaphore>,
+        done: &Done,
+    ) {
+        let link_name = &self.links[li].link.name;
         for action in &stepped.actions {
             match action {
                 LinkAction::Skip(reason) => self.notify(BridgeNotice::Skipped {
@@ -1221,7 +1291,6 @@ impl Bridge {
                 }
             }
         }
-        Ok(stepped)
     }
 
     /// Read one side of one agent in the background; the result comes back as a
@@ -1505,15 +1574,122 @@ impl Bridge {
             .map(|(key, value)| (key[prefix.len()..].to_owned(), value))
             .collect();
         self.repair_busy_markers(&name, &stored).await?;
-        for (key, a, b) in snapshots {
-            let current = Some(stored.remove(&key));
-            let _ = self
-                .step_agent(li, &key, LinkEvent::Snapshot { a, b }, now, current, None, writes, permits, done)
-                .await;
+        let mut snapshots = snapshots.into_iter().peekable();
+        while snapshots.peek().is_some() {
+            let chunk: Vec<_> = snapshots.by_ref().take(RECONCILE_BATCH).collect();
+            self.reconcile_chunk(li, chunk, &mut stored, now, writes, permits, done).await;
         }
         while writes.try_join_next().is_some() {}
         self.notify(BridgeNotice::Reconciled { link: name, agents });
         Ok(())
+    }
+
+    /// Step one chunk of a pass's snapshots and store the changed states with one
+    /// [`write_batch`](StateStore::write_batch) of compare-and-sets (one transaction on the
+    /// embedded store), then their new busy markers with a second one, then carry out what
+    /// each stored step asks. Each agent's compare-and-set is judged on its own: an agent
+    /// whose state another instance changed since the pass read it, or every agent of a
+    /// batch that failed, is stepped again from a fresh read, alone, as an event would be.
+    #[allow(clippy::too_many_arguments)]
+    async fn reconcile_chunk(
+        &self,
+        li: usize,
+        chunk: Vec<(String, Option<Seen>, Option<Seen>)>,
+        stored: &mut HashMap<String, Value>,
+        now: DateTime<Utc>,
+        writes: &mut JoinSet<()>,
+        permits: &Arc<tokio::sync::Semaphore>,
+        done: &Done,
+    ) {
+        let link_name = self.links[li].link.name.clone();
+        // Steps to store: (agent, its event, the step, whether it was idle before).
+        let mut to_store: Vec<(String, LinkEvent, Stepped, bool)> = Vec::new();
+        let mut ops = Vec::new();
+        for (key, a, b) in chunk {
+            let event = LinkEvent::Snapshot { a, b };
+            let current = stored.remove(&key);
+            match self.plan_step(li, &key, &event, now, current, true) {
+                Ok(Planned::NotListed) => {}
+                Ok(Planned::Unchanged(stepped)) => {
+                    self.issue_actions(li, &key, &stepped, None, writes, permits, done);
+                }
+                Ok(Planned::Store { current, new, stepped, was_idle }) => {
+                    ops.push(WriteOp::CompareAndSet {
+                        key: state_key(&link_name, &key),
+                        expected: current,
+                        new: Some(new),
+                    });
+                    to_store.push((key, event, stepped, was_idle));
+                }
+                Err(e) => self.notify(BridgeNotice::Error {
+                    context: format!("{link_name} {key}"),
+                    error: e.to_string(),
+                }),
+            }
+        }
+        if to_store.is_empty() {
+            return;
+        }
+        let applied = match self.store.write_batch(ops).await {
+            Ok(applied) if applied.len() == to_store.len() => applied,
+            Ok(applied) => {
+                self.notify(BridgeNotice::Error {
+                    context: format!("reconcile {link_name}"),
+                    error: format!(
+                        "the state store answered {} results for a batch of {} writes; stepping each agent again",
+                        applied.len(),
+                        to_store.len()
+                    ),
+                });
+                vec![false; to_store.len()]
+            }
+            // Unknown which ops applied: every agent of the batch is read again below.
+            Err(e) => {
+                self.notify(BridgeNotice::Error {
+                    context: format!("reconcile {link_name}"),
+                    error: e.to_string(),
+                });
+                vec![false; to_store.len()]
+            }
+        };
+        let mut stored_steps = Vec::with_capacity(to_store.len());
+        let mut markers = Vec::new();
+        for ((key, event, mut stepped, was_idle), applied) in to_store.into_iter().zip(applied) {
+            if !applied {
+                // Another instance changed the state since the pass read it (or the batch
+                // failed): step its version, alone.
+                let _ = self.step_agent(li, &key, event, now, None, None, writes, permits, done).await;
+                continue;
+            }
+            stepped.changed = true;
+            if stepped.busy && was_idle {
+                markers.push(WriteOp::Put { key: busy_key(&link_name, &key), value: Value::Bool(true) });
+            }
+            stored_steps.push((key, stepped, was_idle));
+        }
+        if !markers.is_empty()
+            && let Err(e) = self.store.write_batch(markers).await
+        {
+            // The states are stored busy without their markers: the next pass repairs the
+            // markers and steps them; nothing is started now, as after a failed single call.
+            self.notify(BridgeNotice::Error {
+                context: format!("reconcile {link_name}"),
+                error: e.to_string(),
+            });
+            return;
+        }
+        for (key, stepped, was_idle) in stored_steps {
+            if !stepped.busy && !was_idle {
+                if let Err(e) = self.clear_busy(li, &key).await {
+                    self.notify(BridgeNotice::Error {
+                        context: format!("{link_name} {key}"),
+                        error: e.to_string(),
+                    });
+                    continue;
+                }
+            }
+            self.issue_actions(li, &key, &stepped, None, writes, permits, done);
+        }
     }
 
     /// Mark every busy stored state that lacks its marker (an instance died between
