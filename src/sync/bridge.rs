@@ -453,6 +453,11 @@ struct LinkRuntime {
     unlisted: usize,
     /// When the last pass of this link finished (the bridge's clock).
     last_pass: Option<DateTime<Utc>>,
+    /// agent key → the busy state this instance last stored for the agent: where a write
+    /// result starts from instead of reading the store (a hint only: a compare-and-set
+    /// judges it, and a stale one costs a re-read). Cleared by every pass; bounded by the
+    /// number of agents.
+    hints: std::sync::Mutex<HashMap<String, Value>>,
 }
 
 /// Ids of agents that no pass listed, remembered as unpaired between two passes.
@@ -505,6 +510,11 @@ pub struct Bridge {
     stop_tx: Arc<watch::Sender<bool>>,
     stop_rx: watch::Receiver<bool>,
     seen: (HashSet<String>, VecDeque<String>),
+    /// (link, agent) with a write this instance started and whose result has not come
+    /// back: still queued behind the write permits or the provider's pace, never timed out
+    /// by this instance's ticks.
+    /// Counted per side: a two-way link may have both sides' writes in flight.
+    in_flight: std::sync::Mutex<HashMap<(usize, String), usize>>,
     instance_id: String,
     /// When an event about an unlisted agent last ran a pass.
     last_learn: Option<tokio::time::Instant>,
@@ -564,6 +574,16 @@ pub fn default_instance_id() -> String {
         .unwrap_or_else(|| "deskbridge".to_owned())
 }
 
+/// An event to apply to one agent in a batch (see `Bridge::commit_many`).
+struct Commit {
+    li: usize,
+    key: String,
+    event: LinkEvent,
+    /// The agent's stored state as just read (`Some(None)`: absent), or `None` to start
+    /// from this instance's hint or a read.
+    current: Option<Option<Value>>,
+}
+
 /// One agent's step, computed but not stored yet (see `Bridge::plan_step`).
 enum Planned {
     /// The step asks for a write this instance cannot make (an agent it has not listed on
@@ -605,6 +625,7 @@ impl Bridge {
             stop_tx: Arc::new(stop_tx),
             stop_rx,
             seen: (HashSet::new(), VecDeque::new()),
+            in_flight: std::sync::Mutex::new(HashMap::new()),
             instance_id: default_instance_id(),
             last_learn: None,
         }
@@ -645,6 +666,7 @@ impl Bridge {
             unpaired: [HashSet::new(), HashSet::new()],
             unlisted: 0,
             last_pass: None,
+            hints: std::sync::Mutex::new(HashMap::new()),
         });
         Ok(self)
     }
@@ -723,7 +745,17 @@ impl Bridge {
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
-                Some(done) = done_rx.recv() => self.completed(done, &mut writes, &permits, &done_tx).await,
+                Some(done) = done_rx.recv() => {
+                    // Results that arrived together are stored together (one batch).
+                    let mut batch = vec![done];
+                    while batch.len() < RECONCILE_BATCH {
+                        match done_rx.try_recv() {
+                            Ok(done) => batch.push(done),
+                            Err(_) => break,
+                        }
+                    }
+                    self.completed_all(batch, &mut writes, &permits, &done_tx).await
+                }
                 Some(event) = self.events_rx.recv() => {
                     metrics::gauge!("deskbridge_bridge_queue_depth").set(self.events_rx.len() as f64);
                     self.on_event(event, &mut writes, &permits, &done_tx).await
@@ -1112,8 +1144,13 @@ impl Bridge {
                     Planned::Unchanged(stepped) => return Ok(Some(stepped)),
                     Planned::Store { current, new, stepped, was_idle } => (current, new, stepped, was_idle),
                 };
+            let hint = stepped.busy.then(|| new.clone());
             match self.store.compare_and_set(&skey, current.as_ref(), Some(new)).await {
                 Ok(true) => {
+                    match hint {
+                        Some(state) => self.remember_hint(li, key, state),
+                        None => self.forget_hint(li, key),
+                    }
                     self.mark_busy(li, key, stepped.busy, was_idle).await?;
                     stepped.changed = true;
                     return Ok(Some(stepped));
@@ -1194,12 +1231,17 @@ impl Bridge {
     /// Remove the agent's busy marker, then put it back if the state became busy again in
     /// the meantime (another instance may have marked it just before the removal).
     async fn clear_busy(&self, li: usize, key: &str) -> Result<()> {
+        self.store.delete(&busy_key(&self.links[li].link.name, key)).await?;
+        self.remark_if_busy(li, key).await
+    }
+
+    /// Put the agent's busy marker back if its stored state is busy (after the marker was
+    /// removed: another instance may have made the state busy just before).
+    async fn remark_if_busy(&self, li: usize, key: &str) -> Result<()> {
         let name = &self.links[li].link.name;
-        let marker = busy_key(name, key);
-        self.store.delete(&marker).await?;
         let state: Option<LinkState> = self.store.get_as(&state_key(name, key)).await?;
         if state.is_some_and(|s| !s.is_idle()) {
-            self.store.put(&marker, Value::Bool(true)).await?;
+            self.store.put(&busy_key(name, key), Value::Bool(true)).await?;
         }
         Ok(())
     }
@@ -1277,6 +1319,9 @@ impl Bridge {
                     let done = done.clone();
                     let permits = permits.clone();
                     let key = key.to_owned();
+                    if let Ok(mut in_flight) = self.in_flight.lock() {
+                        *in_flight.entry((li, key.clone())).or_default() += 1;
+                    }
                     writes.spawn(async move {
                         let Ok(_permit) = permits.acquire_owned().await else { return };
                         let result = provider
@@ -1325,6 +1370,16 @@ impl Bridge {
 
     /// The link event and the notice of a write result.
     fn write_result(&self, done: WriteDone) -> (LinkEvent, BridgeNotice) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            let entry = (done.link, done.key.clone());
+            match in_flight.get_mut(&entry) {
+                Some(count) if *count > 1 => *count -= 1,
+                Some(_) => {
+                    in_flight.remove(&entry);
+                }
+                None => {}
+            }
+        }
         let rt = &self.links[done.link];
         let provider = rt.link.side(done.side).0.name();
         match done.result {
@@ -1432,6 +1487,38 @@ impl Bridge {
         while writes.try_join_next().is_some() {}
     }
 
+    /// Handle completions that arrived together: the write results are stepped and stored
+    /// as one batch ([`commit_many`](Self::commit_many)), the reads one by one.
+    async fn completed_all(
+        &mut self,
+        batch: Vec<Completion>,
+        writes: &mut JoinSet<()>,
+        permits: &Arc<tokio::sync::Semaphore>,
+        tx: &Done,
+    ) {
+        if batch.len() == 1 {
+            for done in batch {
+                self.completed(done, writes, permits, tx).await;
+            }
+            return;
+        }
+        let mut steps = Vec::new();
+        for done in batch {
+            match done {
+                Completion::Write(done) => {
+                    let (li, key) = (done.link, done.key.clone());
+                    let (event, notice) = self.write_result(done);
+                    self.notify(notice);
+                    steps.push(Commit { li, key, event, current: None });
+                }
+                read @ Completion::Read(_) => self.completed(read, writes, permits, tx).await,
+            }
+        }
+        let now = (self.clock)();
+        self.commit_many(steps, now, writes, permits, tx).await;
+        while writes.try_join_next().is_some() {}
+    }
+
     /// Step every busy agent (a write pending or a retry due), whichever instance made it
     /// busy: the busy markers are in the store.
     async fn tick_all(
@@ -1453,6 +1540,12 @@ impl Bridge {
             };
             for (marker, _) in busy {
                 let key = &marker[prefix.len()..];
+                // A write of ours still queued (behind the write permits or the provider's
+                // pace) is not timed out: its result will come.
+                if self.in_flight.lock().is_ok_and(|in_flight| in_flight.contains_key(&(li, key.to_owned())))
+                {
+                    continue;
+                }
                 let stepped =
                     self.step_agent(li, key, LinkEvent::Tick, now, None, None, writes, permits, done).await;
                 if let Ok(Stepped { changed: false, busy: false, .. }) = stepped {
@@ -1574,52 +1667,84 @@ impl Bridge {
             .map(|(key, value)| (key[prefix.len()..].to_owned(), value))
             .collect();
         self.repair_busy_markers(&name, &stored).await?;
+        if let Ok(mut hints) = self.links[li].hints.lock() {
+            hints.clear();
+        }
         let mut snapshots = snapshots.into_iter().peekable();
         while snapshots.peek().is_some() {
-            let chunk: Vec<_> = snapshots.by_ref().take(RECONCILE_BATCH).collect();
-            self.reconcile_chunk(li, chunk, &mut stored, now, writes, permits, done).await;
+            let chunk: Vec<Commit> = snapshots
+                .by_ref()
+                .take(RECONCILE_BATCH)
+                .map(|(key, a, b)| {
+                    let current = Some(stored.remove(&key));
+                    Commit { li, key, event: LinkEvent::Snapshot { a, b }, current }
+                })
+                .collect();
+            self.commit_many(chunk, now, writes, permits, done).await;
         }
         while writes.try_join_next().is_some() {}
         self.notify(BridgeNotice::Reconciled { link: name, agents });
         Ok(())
     }
 
-    /// Step one chunk of a pass's snapshots and store the changed states with one
+    /// Step several agents' events and store the changed states with one
     /// [`write_batch`](StateStore::write_batch) of compare-and-sets (one transaction on the
-    /// embedded store), then their new busy markers with a second one, then carry out what
-    /// each stored step asks. Each agent's compare-and-set is judged on its own: an agent
-    /// whose state another instance changed since the pass read it, or every agent of a
-    /// batch that failed, is stepped again from a fresh read, alone, as an event would be.
-    #[allow(clippy::too_many_arguments)]
-    async fn reconcile_chunk(
+    /// embedded store), then the busy markers that changed with a second one, then carry
+    /// out what each stored step asks. Each agent's compare-and-set is judged on its own:
+    /// an agent whose state another instance changed since it was read, or every agent of
+    /// a batch that failed, is stepped again alone from a fresh read, as an event would be.
+    ///
+    /// An entry without a value read (`current: None`) starts from the state this
+    /// instance last stored for it when it has one (a hint the compare-and-set checks),
+    /// else from a read.
+    async fn commit_many(
         &self,
-        li: usize,
-        chunk: Vec<(String, Option<Seen>, Option<Seen>)>,
-        stored: &mut HashMap<String, Value>,
+        commits: Vec<Commit>,
         now: DateTime<Utc>,
         writes: &mut JoinSet<()>,
         permits: &Arc<tokio::sync::Semaphore>,
         done: &Done,
     ) {
-        let link_name = self.links[li].link.name.clone();
-        // Steps to store: (agent, its event, the step, whether it was idle before).
-        let mut to_store: Vec<(String, LinkEvent, Stepped, bool)> = Vec::new();
+        // Steps to store: (entry, the step, the state stored, whether it was idle before).
+        let mut to_store: Vec<(Commit, Stepped, Value, bool)> = Vec::new();
         let mut ops = Vec::new();
-        for (key, a, b) in chunk {
-            let event = LinkEvent::Snapshot { a, b };
-            let current = stored.remove(&key);
-            match self.plan_step(li, &key, &event, now, current, true) {
+        for mut commit in commits {
+            let (li, key) = (commit.li, commit.key.clone());
+            let link_name = &self.links[li].link.name;
+            let (current, verified) = match commit.current.take() {
+                Some(current) => (current, true),
+                None => match self.hint(li, &key) {
+                    Some(hint) => (Some(hint), false),
+                    None => match self.store.get(&state_key(link_name, &key)).await {
+                        Ok(current) => (current, true),
+                        Err(e) => {
+                            self.notify(BridgeNotice::Error {
+                                context: format!("{link_name} {key}"),
+                                error: e.to_string(),
+                            });
+                            continue;
+                        }
+                    },
+                },
+            };
+            match self.plan_step(li, &key, &commit.event, now, current, true) {
                 Ok(Planned::NotListed) => {}
-                Ok(Planned::Unchanged(stepped)) => {
+                Ok(Planned::Unchanged(stepped)) if verified => {
                     self.issue_actions(li, &key, &stepped, None, writes, permits, done);
+                }
+                // Nothing to store on a hint: what it asks must come from the stored state.
+                Ok(Planned::Unchanged(_)) => {
+                    self.forget_hint(li, &key);
+                    let _ =
+                        self.step_agent(li, &key, commit.event, now, None, None, writes, permits, done).await;
                 }
                 Ok(Planned::Store { current, new, stepped, was_idle }) => {
                     ops.push(WriteOp::CompareAndSet {
-                        key: state_key(&link_name, &key),
+                        key: state_key(link_name, &key),
                         expected: current,
-                        new: Some(new),
+                        new: Some(new.clone()),
                     });
-                    to_store.push((key, event, stepped, was_idle));
+                    to_store.push((commit, stepped, new, was_idle));
                 }
                 Err(e) => self.notify(BridgeNotice::Error {
                     context: format!("{link_name} {key}"),
@@ -1634,7 +1759,7 @@ impl Bridge {
             Ok(applied) if applied.len() == to_store.len() => applied,
             Ok(applied) => {
                 self.notify(BridgeNotice::Error {
-                    context: format!("reconcile {link_name}"),
+                    context: "storing link states".into(),
                     error: format!(
                         "the state store answered {} results for a batch of {} writes; stepping each agent again",
                         applied.len(),
@@ -1646,7 +1771,7 @@ impl Bridge {
             // Unknown which ops applied: every agent of the batch is read again below.
             Err(e) => {
                 self.notify(BridgeNotice::Error {
-                    context: format!("reconcile {link_name}"),
+                    context: "storing link states".into(),
                     error: e.to_string(),
                 });
                 vec![false; to_store.len()]
@@ -1654,33 +1779,44 @@ impl Bridge {
         };
         let mut stored_steps = Vec::with_capacity(to_store.len());
         let mut markers = Vec::new();
-        for ((key, event, mut stepped, was_idle), applied) in to_store.into_iter().zip(applied) {
+        for ((commit, mut stepped, new, was_idle), applied) in to_store.into_iter().zip(applied) {
+            let Commit { li, key, event, .. } = commit;
             if !applied {
-                // Another instance changed the state since the pass read it (or the batch
+                // Another instance changed the state since it was read (or the batch
                 // failed): step its version, alone.
+                self.forget_hint(li, &key);
                 let _ = self.step_agent(li, &key, event, now, None, None, writes, permits, done).await;
                 continue;
             }
             stepped.changed = true;
-            if stepped.busy && was_idle {
-                markers.push(WriteOp::Put { key: busy_key(&link_name, &key), value: Value::Bool(true) });
+            let link_name = &self.links[li].link.name;
+            if stepped.busy {
+                self.remember_hint(li, &key, new);
+                if was_idle {
+                    markers.push(WriteOp::Put { key: busy_key(link_name, &key), value: Value::Bool(true) });
+                }
+            } else {
+                self.forget_hint(li, &key);
+                if !was_idle {
+                    markers.push(WriteOp::Delete { key: busy_key(link_name, &key) });
+                }
             }
-            stored_steps.push((key, stepped, was_idle));
+            stored_steps.push((li, key, stepped, was_idle));
         }
         if !markers.is_empty()
             && let Err(e) = self.store.write_batch(markers).await
         {
-            // The states are stored busy without their markers: the next pass repairs the
+            // The states are stored without their markers: the next pass repairs the
             // markers and steps them; nothing is started now, as after a failed single call.
-            self.notify(BridgeNotice::Error {
-                context: format!("reconcile {link_name}"),
-                error: e.to_string(),
-            });
+            self.notify(BridgeNotice::Error { context: "storing busy markers".into(), error: e.to_string() });
             return;
         }
-        for (key, stepped, was_idle) in stored_steps {
+        for (li, key, stepped, was_idle) in stored_steps {
             if !stepped.busy && !was_idle {
-                if let Err(e) = self.clear_busy(li, &key).await {
+                // Another instance may have made the state busy again (and marked it) just
+                // before the marker was removed: put the marker back then.
+                if let Err(e) = self.remark_if_busy(li, &key).await {
+                    let link_name = &self.links[li].link.name;
                     self.notify(BridgeNotice::Error {
                         context: format!("{link_name} {key}"),
                         error: e.to_string(),
@@ -1689,6 +1825,23 @@ impl Bridge {
                 }
             }
             self.issue_actions(li, &key, &stepped, None, writes, permits, done);
+        }
+    }
+
+    /// The busy state this instance last stored for `key`, if it remembers one.
+    fn hint(&self, li: usize, key: &str) -> Option<Value> {
+        self.links[li].hints.lock().ok().and_then(|hints| hints.get(key).cloned())
+    }
+
+    fn remember_hint(&self, li: usize, key: &str, state: Value) {
+        if let Ok(mut hints) = self.links[li].hints.lock() {
+            hints.insert(key.to_owned(), state);
+        }
+    }
+
+    fn forget_hint(&self, li: usize, key: &str) {
+        if let Ok(mut hints) = self.links[li].hints.lock() {
+            hints.remove(key);
         }
     }
 
