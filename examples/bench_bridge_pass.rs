@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example bench_bridge_pass
 //! cargo run --release --example bench_bridge_pass -- --agents 10000 --changes 30
+//! cargo run --release --example bench_bridge_pass -- --write-limit-per-minute 2500
 //! ```
 //!
 //! Seeds the Aircall and Zendesk simulators with `--agents` agents in sync, then runs the
@@ -18,9 +19,12 @@
 //!
 //! One JSON line per pass: wall time, the store's time (sum over its calls; the calls of
 //! one pass overlap little, so this is close to its wall-time share), the share, and the
-//! calls per kind. The clients run unpaced on loopback, so the providers' side is as fast
-//! as it can ever be: a real account's round trips and rate limits only make the store's
-//! share smaller. Progress goes to stderr. Exit code 0, 1 on failure, 2 for bad usage.
+//! calls per kind. By default the clients run unpaced on loopback, so the providers' side
+//! is as fast as it can ever be: a real account's round trips and rate limits only make the
+//! store's share smaller. `--write-limit-per-minute N` gives Zendesk's status writes a
+//! documented limit (enforced by the simulator with 429s, and the client paced to it), as
+//! on a real account (Zendesk: 200 to 2,500 requests a minute by plan). Progress goes to
+//! stderr. Exit code 0, 1 on failure, 2 for bad usage.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,6 +37,7 @@ use deskbridge::aircall::{AircallConfig, AircallProvider};
 use deskbridge::http::RateLimit;
 use deskbridge::mapping::{Side, StatusMap};
 use deskbridge::ports::{StateStore, StatusProvider, WriteOp};
+use deskbridge::sim::RateLimitRule;
 use deskbridge::sim::aircall::{AircallAvailabilityStatus, AircallSim, AircallSimConfig, AircallUserSeed};
 use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
 use deskbridge::status::Channel;
@@ -42,14 +47,16 @@ use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
 use serde_json::{Value, json};
 
 const USAGE: &str = "\
-Usage: bench_bridge_pass [--agents N] [--changes PCT]
+Usage: bench_bridge_pass [--agents N] [--changes PCT] [--write-limit-per-minute N]
 
 Prints one JSON line per reconcile pass (first pass on an empty store, then a pass with
 PCT percent of the agents changed): wall time, the state store's time and share.
 
 Options:
   --agents N      agents per side (default 10000)
-  --changes PCT   percent of the agents whose Aircall status changes (default 30)";
+  --changes PCT   percent of the agents whose Aircall status changes (default 30)
+  --write-limit-per-minute N
+                  Zendesk status writes allowed per minute (default: unlimited)";
 
 /// Store calls by kind: (count, nanoseconds).
 #[derive(Default)]
@@ -166,8 +173,8 @@ impl StateStore for Timed {
     }
 }
 
-fn parse_args() -> Result<(usize, usize), String> {
-    let (mut agents, mut changes) = (10_000, 30);
+fn parse_args() -> Result<(usize, usize, Option<u32>), String> {
+    let (mut agents, mut changes, mut limit) = (10_000, 30, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -178,6 +185,13 @@ fn parse_args() -> Result<(usize, usize), String> {
             "--changes" => {
                 changes = value()?.parse().map_err(|_| "--changes needs a percentage".to_owned())?
             }
+            "--write-limit-per-minute" => {
+                limit = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--write-limit-per-minute needs a whole number".to_owned())?,
+                )
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -185,7 +199,7 @@ fn parse_args() -> Result<(usize, usize), String> {
     if agents == 0 || changes > 100 {
         return Err("--agents must be above 0 and --changes at most 100".into());
     }
-    Ok((agents, changes))
+    Ok((agents, changes, limit))
 }
 
 struct Rig {
@@ -256,6 +270,7 @@ fn line(
     name: &str,
     agents: usize,
     changes: usize,
+    limit: Option<u32>,
     measured: (Duration, Duration, u64),
     timings: &Timings,
 ) -> Value {
@@ -273,6 +288,7 @@ fn line(
         "store_s": round(store_s),
         "store_share": round(store_s / wall_s),
         "store_calls": calls,
+        "write_limit_per_minute": limit,
     })
 }
 
@@ -280,15 +296,20 @@ fn round(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-async fn bench(agents: usize, percent: usize) -> deskbridge::Result<()> {
+async fn bench(agents: usize, percent: usize, limit: Option<u32>) -> deskbridge::Result<()> {
     let dir =
         tempfile::tempdir().map_err(|e| deskbridge::Error::store(format!("temporary directory: {e}")))?;
     let aircall_sim = AircallSim::start(AircallSimConfig::new(AircallUserSeed::synthetic(agents))).await?;
     let groups = ZendeskGroupSeed::synthetic(10);
     let group_ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
-    let zendesk_sim =
-        ZendeskSim::start(ZendeskSimConfig::new(ZendeskAgentSeed::synthetic(agents, &group_ids), groups))
-            .await?;
+    let mut zendesk_config = ZendeskSimConfig::new(ZendeskAgentSeed::synthetic(agents, &group_ids), groups);
+    if let Some(limit) = limit {
+        zendesk_config = zendesk_config.rate_limit(
+            RateLimitRule::per_minute(limit)
+                .for_paths(["/api/v2/agent_availabilities/agent_statuses/agents/"]),
+        );
+    }
+    let zendesk_sim = ZendeskSim::start(zendesk_config).await?;
     let aircall: Arc<dyn StatusProvider> = Arc::new(AircallProvider::from_config(
         AircallConfig::basic(AircallSimConfig::DEFAULT_API_ID, AircallSimConfig::DEFAULT_API_TOKEN)
             .with_base_url(aircall_sim.base_url().as_str())?
@@ -299,7 +320,7 @@ async fn bench(agents: usize, percent: usize) -> deskbridge::Result<()> {
             zendesk_sim.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
-        .with_rate_limit(RateLimit::unlimited()),
+        .with_rate_limit(limit.map_or(RateLimit::unlimited(), RateLimit::per_minute)),
     )?);
     let timings = Arc::new(Timings::default());
     let store: Arc<dyn StateStore> = Arc::new(Timed {
@@ -310,7 +331,7 @@ async fn bench(agents: usize, percent: usize) -> deskbridge::Result<()> {
 
     eprintln!("first pass over {agents} agents on an empty store…");
     let measured = rig.pass("bench-1", 0).await?;
-    println!("{}", line("first", agents, 0, measured, &rig.timings));
+    println!("{}", line("first", agents, 0, limit, measured, &rig.timings));
 
     // Synthetic agent n is available (n % 3 == 1), unavailable (2) or on Automatic
     // Schedule (0, not synced): flip the first `changes` synced agents.
@@ -330,13 +351,13 @@ async fn bench(agents: usize, percent: usize) -> deskbridge::Result<()> {
     }
     eprintln!("a pass with {flipped} agents changed…");
     let measured = rig.pass("bench-2", flipped).await?;
-    println!("{}", line("changed", agents, flipped, measured, &rig.timings));
+    println!("{}", line("changed", agents, flipped, limit, measured, &rig.timings));
     Ok(())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    let (agents, changes) = match parse_args() {
+    let (agents, changes, limit) = match parse_args() {
         Ok(parsed) => parsed,
         Err(message) if message.is_empty() => {
             println!("{USAGE}");
@@ -347,7 +368,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match bench(agents, changes).await {
+    match bench(agents, changes, limit).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
