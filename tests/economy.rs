@@ -205,3 +205,70 @@ async fn list_agents_with_fills_what_was_asked_for() {
     assert!(without.iter().all(|agent| agent.groups.is_empty()));
     assert_plan_matches(&env.aircall.planned_reads(&needs), env.aircall_sim.server());
 }
+
+fn all_groups() -> Vec<String> {
+    (1..=GROUPS).map(|n| format!("Group {n}")).collect()
+}
+
+#[tokio::test]
+async fn membership_reads_in_parallel_survive_429s_without_losing_a_member() {
+    // Two of the four concurrent group listings are answered 429 twice each: they wait,
+    // retry, and every member is still listed.
+    let env = start().await;
+    for group in ["360000000002", "360000000004"] {
+        env.zendesk_sim.server().add_fault(
+            deskbridge::sim::Fault::status(429, r#"{"error":"TooManyRequests"}"#)
+                .on_path(format!("/api/v2/groups/{group}/memberships"))
+                .times(2),
+        );
+    }
+    let needs = ListingNeeds::default().with_only_groups(all_groups());
+    let named = env.zendesk.list_agents_with(&needs).await.unwrap();
+    let server = env.zendesk_sim.server();
+    let refused = server.requests().iter().filter(|r| r.status == Some(429)).count();
+    assert_eq!(refused, 4, "the test must run into the limit");
+    let everything = env.zendesk.list_agents().await.unwrap();
+    assert_eq!(named.len(), AGENTS);
+    for (full, named) in everything.iter().zip(&named) {
+        assert_eq!(full.groups, named.groups, "agent {}", full.id);
+    }
+}
+
+#[tokio::test]
+async fn membership_reads_in_parallel_stay_under_a_paced_limit() {
+    // The client paced just under the account's limit never gets a 429, even with four
+    // group listings in flight: concurrency overlaps round trips, never the pacing.
+    let env = start_with(Some(RateLimitRule::new(10, std::time::Duration::from_secs(1)))).await;
+    let zendesk = ZendeskProvider::from_config(
+        ZendeskConfig::for_base_url(
+            env.zendesk_sim.base_url(),
+            ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
+        )
+        .with_rate_limit(RateLimit::per_second(9.0)),
+    )
+    .unwrap();
+    let needs = ListingNeeds::default().with_only_groups(all_groups());
+    let agents = zendesk.list_agents_with(&needs).await.unwrap();
+    assert_eq!(agents.len(), AGENTS);
+    assert!(agents.iter().all(|agent| agent.groups.len() == 1));
+    let log = env.zendesk_sim.server().requests();
+    assert!(
+        log.iter().all(|r| r.status == Some(200)),
+        "{:?}",
+        log.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(log.iter().filter(|r| r.path.ends_with("/memberships")).count() == GROUPS);
+}
+
+#[tokio::test]
+async fn a_group_refused_to_the_end_fails_the_listing_instead_of_shortening_it() {
+    let env = start().await;
+    env.zendesk_sim.server().add_fault(
+        deskbridge::sim::Fault::status(429, r#"{"error":"TooManyRequests"}"#)
+            .on_path("/api/v2/groups/360000000003/memberships")
+            .always(),
+    );
+    let needs = ListingNeeds::default().with_only_groups(all_groups());
+    let error = env.zendesk.list_agents_with(&needs).await.unwrap_err();
+    assert!(error.to_string().contains("rate limited"), "{error}");
+}
