@@ -272,3 +272,17 @@ async fn a_group_refused_to_the_end_fails_the_listing_instead_of_shortening_it()
     let error = env.zendesk.list_agents_with(&needs).await.unwrap_err();
     assert!(error.to_string().contains("rate limited"), "{error}");
 }
+
+#[tokio::test]
+async fn the_simulated_round_trip_delays_every_answer() {
+    let env = start().await;
+    let round_trip = std::time::Duration::from_millis(40);
+    env.aircall_sim.server().set_round_trip(round_trip);
+    assert_eq!(env.aircall_sim.server().round_trip(), round_trip);
+    let started = std::time::Instant::now();
+    // Five pages, one after another: at least five round trips.
+    env.aircall.list_agents_with(&ListingNeeds::default().with_groups(false)).await.unwrap();
+    assert!(started.elapsed() >= round_trip * 5, "{:?}", started.elapsed());
+    assert_eq!(deskbridge::sim::zendesk::ZendeskPlan::Enterprise.requests_per_minute(), 700);
+    assert_eq!(deskbridge::sim::aircall::documented_rate_limit(), RateLimitRule::per_minute(60));
+}

@@ -1441,7 +1441,7 @@ impl Bridge {
         let read_at = (self.clock)();
         // Only what the pass uses: each side's statuses on its channel, groups only for a
         // filter (and only the groups it names).
-        let (a_needs, b_needs) = crate::sync::engine::link_needs(&self.links[li].link);
+        let (a_needs, b_needs) = crate::sync::engine::reconcile_needs(&self.links[li].link);
         let (a_agents, b_agents) =
             futures_util::future::try_join(a.list_agents_with(&a_needs), b.list_agents_with(&b_needs))
                 .await?;

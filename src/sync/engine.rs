@@ -69,9 +69,11 @@ pub(crate) fn filter_needs(filter: &GroupFilter) -> ListingNeeds {
     ListingNeeds::default().with_only_groups(names)
 }
 
-/// What each side of a bridge link's reconcile pass needs: its own channel's statuses,
-/// and groups only for the link's filter.
-pub(crate) fn link_needs(link: &crate::sync::bridge::StatusLink) -> (ListingNeeds, ListingNeeds) {
+/// What each side `(a, b)` of a bridge link's reconcile pass lists: its own channel's
+/// statuses, and groups only for the link's filter (only the groups it names). The
+/// bridge's passes call [`StatusProvider::list_agents_with`] with these; a caller can ask
+/// [`StatusProvider::planned_reads`] what a pass will cost.
+pub fn reconcile_needs(link: &crate::sync::bridge::StatusLink) -> (ListingNeeds, ListingNeeds) {
     let needs = filter_needs(&link.filter);
     (needs.clone().with_channels([link.a.1]), needs.with_channels([link.b.1]))
 }

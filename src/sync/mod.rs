@@ -20,7 +20,7 @@ mod engine;
 pub use bridge::{
     Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, DeliveryOutcome, StatusLink,
 };
-pub use engine::{ApplyOptions, OneShot, apply};
+pub use engine::{ApplyOptions, OneShot, apply, reconcile_needs};
 pub use link::{
     Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, SkipReason, StepContext,
     StepOutcome, TargetPolicy, Verdict, decide, step, step_with,
