@@ -48,6 +48,25 @@ pub trait StatusProvider: Send + Sync {
     /// the [contract](Self#contract): unsupported or unreadable channels stay empty).
     async fn list_agents(&self) -> Result<Vec<Agent>>;
 
+    /// Every agent, reading only what `needs` asks for: a provider may skip groups (no
+    /// group filter needs them) or channels nobody reads, and so spend fewer requests.
+    /// What it returns for what was asked is what [`list_agents`](Self::list_agents)
+    /// returns (see [`ListingNeeds`]).
+    ///
+    /// The default calls [`list_agents`](Self::list_agents) (reading everything).
+    async fn list_agents_with(&self, needs: &ListingNeeds) -> Result<Vec<Agent>> {
+        let _ = needs;
+        self.list_agents().await
+    }
+
+    /// The requests [`list_agents_with`](Self::list_agents_with) will make for `needs`,
+    /// so a caller can see (and budget) a listing before it runs. The default:
+    /// [`RequestPlan::unknown`].
+    fn planned_reads(&self, needs: &ListingNeeds) -> RequestPlan {
+        let _ = needs;
+        RequestPlan::unknown()
+    }
+
     /// Every group the provider knows (for group filters and their validation).
     async fn list_groups(&self) -> Result<Vec<Group>>;
 
@@ -85,6 +104,172 @@ pub trait StatusProvider: Send + Sync {
     async fn writable_statuses(&self, channel: Channel) -> Result<Option<Vec<NativeStatus>>> {
         let _ = channel;
         Ok(None)
+    }
+}
+
+/// What a caller needs from a listing of agents, so that a provider reads only that
+/// ([`StatusProvider::list_agents_with`]).
+///
+/// The default needs everything [`StatusProvider::list_agents`] returns: groups and every
+/// channel's status. Narrow it with the builder-style setters:
+///
+/// ```
+/// use deskbridge::ports::ListingNeeds;
+/// use deskbridge::status::Channel;
+///
+/// // A link on the voice channel with no group filter.
+/// let needs = ListingNeeds::default().with_groups(false).with_channels([Channel::Voice]);
+/// assert!(!needs.groups());
+/// assert!(needs.wants_channel(Channel::Voice));
+/// assert!(!needs.wants_channel(Channel::Chat));
+/// ```
+///
+/// A provider may return more than was asked for (a group it read anyway); it must not
+/// return less: an agent's groups are complete when [`groups`](Self::groups) is true (or,
+/// with [`only_groups`](Self::only_groups), complete as far as the named groups go), and
+/// each wanted channel is filled as [`StatusProvider::list_agents`] would fill it.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingNeeds {
+    groups: bool,
+    only_groups: Option<Vec<String>>,
+    channels: [bool; Channel::ALL.len()],
+}
+
+impl Default for ListingNeeds {
+    /// Everything: groups and every channel (what [`StatusProvider::list_agents`] returns).
+    fn default() -> Self {
+        Self { groups: true, only_groups: None, channels: [true; Channel::ALL.len()] }
+    }
+}
+
+impl ListingNeeds {
+    /// Whether each agent's groups are needed (a group filter or a report uses them). When
+    /// false, a provider may leave [`Agent::groups`] empty and skip reading groups,
+    /// memberships or teams.
+    pub fn with_groups(mut self, needed: bool) -> Self {
+        self.groups = needed;
+        if !needed {
+            self.only_groups = None;
+        }
+        self
+    }
+
+    /// Only membership of the groups named here matters (a group filter's include and
+    /// *Do not change* lists): a provider may then report, in [`Agent::groups`], only
+    /// these of the agent's groups, and read only their memberships. Implies
+    /// [`with_groups(true)`](Self::with_groups).
+    pub fn with_only_groups<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut names: Vec<String> = names.into_iter().map(Into::into).collect();
+        names.sort();
+        names.dedup();
+        self.groups = true;
+        self.only_groups = Some(names);
+        self
+    }
+
+    /// Only the statuses of these channels are needed; other channels may stay empty.
+    pub fn with_channels<I>(mut self, channels: I) -> Self
+    where
+        I: IntoIterator<Item = Channel>,
+    {
+        self.channels = [false; Channel::ALL.len()];
+        for channel in channels {
+            self.channels[channel.index()] = true;
+        }
+        self
+    }
+
+    /// Whether groups are needed.
+    pub fn groups(&self) -> bool {
+        self.groups
+    }
+
+    /// The only groups whose membership is needed, when the caller named them (sorted,
+    /// without duplicates); `None` when every group is needed (or none, see
+    /// [`groups`](Self::groups)).
+    pub fn only_groups(&self) -> Option<&[String]> {
+        self.only_groups.as_deref()
+    }
+
+    /// Whether the status on `channel` is needed.
+    pub fn wants_channel(&self, channel: Channel) -> bool {
+        self.channels[channel.index()]
+    }
+}
+
+/// One kind of request a listing makes ([`RequestPlan`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedRead {
+    /// The HTTP method (`GET`).
+    pub method: String,
+    /// The path as the provider documents it, with `{placeholders}` for ids
+    /// (`/api/v2/groups/{group_id}/memberships`).
+    pub path: String,
+    /// How many requests of this kind, as far as known before the listing.
+    pub count: PlannedCount,
+    /// What the read is for (`users`, `statuses`, `group memberships`).
+    pub purpose: String,
+}
+
+impl PlannedRead {
+    /// A `GET` of `path` for `purpose`.
+    pub fn get(path: impl Into<String>, count: PlannedCount, purpose: impl Into<String>) -> Self {
+        Self { method: "GET".to_owned(), path: path.into(), count, purpose: purpose.into() }
+    }
+}
+
+/// How many requests a [`PlannedRead`] makes.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedCount {
+    /// Exactly one request.
+    One,
+    /// One request per page of `page_size` records (the number of records is known only
+    /// once the listing is read).
+    Pages {
+        /// Records per page.
+        page_size: u32,
+    },
+    /// One request (or more, paged) per item of something listed first (one per group,
+    /// one per agent).
+    PerItem,
+    /// At most once per client (a setting read once and cached), so possibly none.
+    AtMostOnce,
+}
+
+/// The requests a listing will make ([`StatusProvider::planned_reads`]): which endpoints,
+/// and how many requests each, as far as the provider can tell before reading.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestPlan {
+    /// The reads, in no particular order (independent listings run concurrently).
+    pub reads: Vec<PlannedRead>,
+    /// False when the provider cannot tell which requests it makes (the default
+    /// implementation); [`reads`](Self::reads) is then empty.
+    pub known: bool,
+}
+
+impl RequestPlan {
+    /// A plan of these reads.
+    pub fn of(reads: Vec<PlannedRead>) -> Self {
+        Self { reads, known: true }
+    }
+
+    /// The plan of a provider that cannot tell.
+    pub fn unknown() -> Self {
+        Self::default()
+    }
+
+    /// Whether the plan has a read of `path` (exactly as in [`PlannedRead::path`]).
+    pub fn reads_path(&self, path: &str) -> bool {
+        self.reads.iter().any(|read| read.path == path)
     }
 }
 

@@ -32,8 +32,8 @@
 
 pub use crate::error::{Error, Result};
 pub use crate::ports::{
-    Claim, InboundMessage, MessageBatch, MessageKind, MessageSource, NewTicket, ScheduleSource, StateStore,
-    StatusProvider, TicketDesk, TicketRef, TicketState,
+    Claim, InboundMessage, ListingNeeds, MessageBatch, MessageKind, MessageSource, NewTicket, ScheduleSource,
+    StateStore, StatusProvider, TicketDesk, TicketRef, TicketState,
 };
 pub use crate::schedule::Shift;
 pub use crate::status::{Agent, Channel, Group, NativeStatus, Presence};

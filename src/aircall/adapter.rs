@@ -5,9 +5,10 @@
 //!   `availability_status` exactly as Aircall spells it (`available`, `unavailable`,
 //!   `custom`, or an unrecognised value kept verbatim). A user whose answer carries no
 //!   `availability_status` has no status (the engines report it as skipped).
-//! - **Groups** are Aircall teams (`GET /v1/teams`). Teams are cheap to list (one paged
-//!   call, members included), so [`list_agents`](StatusProvider::list_agents) reads them
-//!   too, to fill each agent's groups; a user in no team has no groups.
+//! - **Groups** are Aircall teams (`GET /v1/teams`, one paged call, members included).
+//!   [`list_agents`](StatusProvider::list_agents) reads them to fill each agent's groups
+//!   (a user in no team has no groups); [`list_agents_with`](StatusProvider::list_agents_with)
+//!   reads them only when the caller needs groups.
 //! - **Writes** go to `PUT /v1/users/{id}` with `availability_status`, on the voice channel
 //!   only. Values Aircall computes and cannot be set (`offline`, `in_call`,
 //!   `do_not_disturb`, …) are refused with [`Error::InvalidInput`] before anything is sent.
@@ -21,7 +22,7 @@ use async_trait::async_trait;
 
 use super::client::{AircallClient, AircallConfig, PROVIDER};
 use super::model::{User, WritableStatus};
-use crate::ports::StatusProvider;
+use crate::ports::{ListingNeeds, PlannedCount, PlannedRead, RequestPlan, StatusProvider};
 use crate::status::{Agent, Channel, Group, NativeStatus, Text};
 use crate::{Error, Result};
 
@@ -78,10 +79,26 @@ impl StatusProvider for AircallProvider {
         PROVIDER
     }
 
+    /// Everything: [`list_agents_with`](StatusProvider::list_agents_with) with the
+    /// default [`ListingNeeds`].
     async fn list_agents(&self) -> Result<Vec<Agent>> {
-        let teams = self.client.list_teams().await?;
+        self.list_agents_with(&ListingNeeds::default()).await
+    }
+
+    /// The users (`GET /v2/users`, 50 per page), which carry the voice status; and the
+    /// teams (`GET /v1/teams`, concurrently) only when `needs` asks for groups. Without
+    /// groups every agent's groups are empty.
+    async fn list_agents_with(&self, needs: &ListingNeeds) -> Result<Vec<Agent>> {
+        let teams =
+            async { if needs.groups() { self.client.list_teams().await.map(Some) } else { Ok(None) } };
+        let (teams, users) = tokio::try_join!(teams, self.client.list_users())?;
         let mut groups_of: HashMap<u64, Vec<String>> = HashMap::new();
-        for team in teams {
+        for team in teams.unwrap_or_default() {
+            if let Some(only) = needs.only_groups() {
+                if only.binary_search(&team.name).is_err() {
+                    continue;
+                }
+            }
             for member in team.users {
                 let groups = groups_of.entry(member.id).or_default();
                 if !groups.contains(&team.name) {
@@ -89,7 +106,6 @@ impl StatusProvider for AircallProvider {
                 }
             }
         }
-        let users = self.client.list_users().await?;
         Ok(users
             .into_iter()
             .map(|user| {
@@ -97,6 +113,25 @@ impl StatusProvider for AircallProvider {
                 agent(user, groups)
             })
             .collect())
+    }
+
+    /// `GET /v2/users` (or `/v1/users` once v2 proved missing) and, with groups,
+    /// `GET /v1/teams`; both paged.
+    fn planned_reads(&self, needs: &ListingNeeds) -> RequestPlan {
+        let users = if self.client.users_api_version() == Some(1) { "/v1/users" } else { "/v2/users" };
+        let mut reads = vec![PlannedRead::get(
+            users,
+            PlannedCount::Pages { page_size: super::client::PER_PAGE },
+            "users",
+        )];
+        if needs.groups() {
+            reads.push(PlannedRead::get(
+                "/v1/teams",
+                PlannedCount::Pages { page_size: super::client::PER_PAGE },
+                "teams",
+            ));
+        }
+        RequestPlan::of(reads)
     }
 
     async fn list_groups(&self) -> Result<Vec<Group>> {

@@ -164,6 +164,16 @@ impl AircallUserSeed {
     }
 }
 
+/// Aircall's API limit: 60 requests a minute per company. UNCONFIRMED: summaries give 60
+/// or 120 (see `docs/PROVIDER_FACTS.md`); 60 is the lower, safer figure.
+pub const DOCUMENTED_REQUESTS_PER_MINUTE: u32 = 60;
+
+/// Aircall's documented limit as a simulator rule over every path
+/// ([`DOCUMENTED_REQUESTS_PER_MINUTE`] per minute).
+pub fn documented_rate_limit() -> RateLimitRule {
+    RateLimitRule::per_minute(DOCUMENTED_REQUESTS_PER_MINUTE)
+}
+
 /// A team to seed the simulator with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AircallTeamSeed {

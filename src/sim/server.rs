@@ -424,6 +424,8 @@ struct Core {
     credentials: Mutex<Vec<Credential>>,
     limits: Mutex<Vec<LimitCounter>>,
     faults: Mutex<Vec<Fault>>,
+    /// The simulated round trip ([`SimServer::set_round_trip`]).
+    round_trip: Mutex<Duration>,
 }
 
 #[derive(Default)]
@@ -539,7 +541,21 @@ async fn dispatch(State(core): State<Arc<Core>>, request: Request) -> Response {
     response.into_axum()
 }
 
+/// Answer after the simulated round trip: half of it before the request "arrives" (is
+/// counted by the rate limits), half after the answer is made.
 async fn answer(core: &Core, request: &SimRequest) -> SimResponse {
+    let round_trip = *lock(&core.round_trip);
+    if round_trip.is_zero() {
+        return answer_now(core, request).await;
+    }
+    let there = round_trip / 2;
+    tokio::time::sleep(there).await;
+    let response = answer_now(core, request).await;
+    tokio::time::sleep(round_trip - there).await;
+    response
+}
+
+async fn answer_now(core: &Core, request: &SimRequest) -> SimResponse {
     if !core.authenticate(request) {
         return core.provider.unauthorized(request);
     }
@@ -634,6 +650,7 @@ impl SimServer {
             credentials: Mutex::new(credentials),
             limits: Mutex::new(counters(rate_limits)),
             faults: Mutex::new(Vec::new()),
+            round_trip: Mutex::new(Duration::ZERO),
         });
         let router = axum::Router::new().fallback(dispatch).with_state(Arc::clone(&core));
         let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
@@ -711,6 +728,20 @@ impl SimServer {
     /// Replace the rate limits (empty: no limit); every window starts afresh.
     pub fn set_rate_limits(&self, rules: Vec<RateLimitRule>) {
         *lock(&self.core.limits) = counters(rules);
+    }
+
+    /// Delay every answer by `round_trip` (default zero), as a distant service would:
+    /// half before the request is counted against the rate limits, half after it is
+    /// answered. Requests are delayed independently (concurrent requests overlap), so
+    /// benchmarks on loopback see the latency of a real service (tens of milliseconds)
+    /// instead of loopback's fraction of one.
+    pub fn set_round_trip(&self, round_trip: Duration) {
+        *lock(&self.core.round_trip) = round_trip;
+    }
+
+    /// The simulated round trip ([`set_round_trip`](Self::set_round_trip)).
+    pub fn round_trip(&self) -> Duration {
+        *lock(&self.core.round_trip)
     }
 
     /// Queue a fault. Faults are tried in the order they were added; the first match wins.

@@ -98,6 +98,41 @@ pub const EVENT_VERSION: &str = "2022-11-06";
 /// Talk / channel states.
 const CHANNEL_STATES: [&str; 4] = ["online", "offline", "away", "transfers_only"];
 
+/// A Zendesk Suite plan, for its documented account-wide API limit (requests per minute:
+/// Team 200, Growth 400, Professional 400, Enterprise 700, Enterprise Plus 2,500; the High
+/// Volume API add-on also gives 2,500). Source: Zendesk's "Rate limits" and "Usage limits"
+/// pages (see `docs/PROVIDER_FACTS.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZendeskPlan {
+    /// Suite Team: 200 a minute.
+    Team,
+    /// Suite Growth: 400 a minute.
+    Growth,
+    /// Suite Professional: 400 a minute.
+    Professional,
+    /// Suite Enterprise: 700 a minute.
+    Enterprise,
+    /// Suite Enterprise Plus (or the High Volume API add-on): 2,500 a minute.
+    EnterprisePlus,
+}
+
+impl ZendeskPlan {
+    /// The plan's documented requests per minute.
+    pub fn requests_per_minute(self) -> u32 {
+        match self {
+            Self::Team => 200,
+            Self::Growth | Self::Professional => 400,
+            Self::Enterprise => 700,
+            Self::EnterprisePlus => 2_500,
+        }
+    }
+
+    /// The plan's limit as a simulator rule over every path, per minute.
+    pub fn rate_limit(self) -> RateLimitRule {
+        RateLimitRule::per_minute(self.requests_per_minute())
+    }
+}
+
 /// A Zendesk user role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ZendeskRole {

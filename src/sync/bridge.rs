@@ -1601,7 +1601,12 @@ impl Bridge {
         // instance's write) is recognised as doubtful and read again; the end of the
         // listing is the pass's read time that later events are compared with.
         let read_at = (self.clock)();
-        let (a_agents, b_agents) = futures_util::future::try_join(a.list_agents(), b.list_agents()).await?;
+        // Only what the pass uses: each side's statuses on its channel, groups only for a
+        // filter (and only the groups it names).
+        let (a_needs, b_needs) = crate::sync::engine::reconcile_needs(&self.links[li].link);
+        let (a_agents, b_agents) =
+            futures_util::future::try_join(a.list_agents_with(&a_needs), b.list_agents_with(&b_needs))
+                .await?;
         let now = (self.clock)();
         let (a_channel, b_channel) = (self.links[li].link.a.1, self.links[li].link.b.1);
         let joined = join(

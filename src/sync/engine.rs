@@ -4,7 +4,8 @@ use futures_util::StreamExt;
 use futures_util::stream;
 
 use crate::Result;
-use crate::ports::StatusProvider;
+use crate::filter::GroupFilter;
+use crate::ports::{ListingNeeds, RequestPlan, StatusProvider};
 use crate::sync::plan::{Failed, OneWaySpec, Plan, SyncReport, plan_one_way};
 
 /// How [`apply`] runs.
@@ -58,6 +59,25 @@ pub async fn apply(plan: Plan, target: &dyn StatusProvider, options: ApplyOption
     report
 }
 
+/// What a listing needs for a link with `filter`: no groups without a filter; with one,
+/// only the groups it names (its include lists and its *Do not change* list).
+pub(crate) fn filter_needs(filter: &GroupFilter) -> ListingNeeds {
+    if filter.is_empty() {
+        return ListingNeeds::default().with_groups(false);
+    }
+    let names = filter.include.values().flatten().chain(&filter.exclude).cloned();
+    ListingNeeds::default().with_only_groups(names)
+}
+
+/// What each side `(a, b)` of a bridge link's reconcile pass lists: its own channel's
+/// statuses, and groups only for the link's filter (only the groups it names). The
+/// bridge's passes call [`StatusProvider::list_agents_with`] with these; a caller can ask
+/// [`StatusProvider::planned_reads`] what a pass will cost.
+pub fn reconcile_needs(link: &crate::sync::bridge::StatusLink) -> (ListingNeeds, ListingNeeds) {
+    let needs = filter_needs(&link.filter);
+    (needs.clone().with_channels([link.a.1]), needs.with_channels([link.b.1]))
+}
+
 /// A one-shot, one-way sync between two providers: read both, plan, apply.
 pub struct OneShot<'a> {
     source: &'a dyn StatusProvider,
@@ -86,11 +106,34 @@ impl<'a> OneShot<'a> {
         self
     }
 
+    /// What each side's listing needs: `(source, target)`. Groups are read only on the
+    /// target (the filter applies to the target's groups) and only when the spec has a
+    /// group filter.
+    pub fn listing_needs(&self) -> (ListingNeeds, ListingNeeds) {
+        let source = ListingNeeds::default().with_groups(false).with_channels([self.spec.source_channel]);
+        let target = filter_needs(&self.spec.filter).with_channels([self.spec.target_channel]);
+        (source, target)
+    }
+
+    /// The requests a [`plan`](Self::plan) will make on each side: `(source, target)`
+    /// (the target's group listing for the filter's validation is part of its plan).
+    pub fn planned_reads(&self) -> (RequestPlan, RequestPlan) {
+        let (source, target) = self.listing_needs();
+        (self.source.planned_reads(&source), self.target.planned_reads(&target))
+    }
+
     /// Read both sides (concurrently), validate the group filter against the target's
     /// groups, and plan. Nothing is written.
     pub async fn plan(&self) -> Result<(Plan, Vec<String>)> {
-        let (source_agents, target_agents) =
-            futures_util::future::try_join(self.source.list_agents(), self.target.list_agents()).await?;
+        // Read only what the plan uses: the source's statuses on the link's channels, the
+        // target's on the channels it writes, and the target's groups only for a filter
+        // (and then only the groups the filter names).
+        let (source_needs, target_needs) = self.listing_needs();
+        let (source_agents, target_agents) = futures_util::future::try_join(
+            self.source.list_agents_with(&source_needs),
+            self.target.list_agents_with(&target_needs),
+        )
+        .await?;
         let mut warnings = Vec::new();
         if !self.spec.filter.is_empty() {
             let groups = self.target.list_groups().await?;

@@ -21,7 +21,7 @@ pub use bridge::{
     Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, DeliveryOutcome, RECONCILE_BATCH,
     StatusLink,
 };
-pub use engine::{ApplyOptions, OneShot, apply};
+pub use engine::{ApplyOptions, OneShot, apply, reconcile_needs};
 pub use link::{
     Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, SkipReason, StepContext,
     StepOutcome, TargetPolicy, Verdict, decide, step, step_with,

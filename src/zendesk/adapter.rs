@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
+use super::client::AccountMode;
 use super::client::{PROVIDER, ZendeskClient, ZendeskConfig};
-use crate::ports::StatusProvider;
+use crate::ports::{ListingNeeds, PlannedCount, PlannedRead, RequestPlan, StatusProvider};
 use crate::status::{Agent, Channel, Group, NativeStatus, Statuses, Text};
 use crate::{Error, Result};
 
@@ -37,6 +38,38 @@ impl ZendeskProvider {
     }
 }
 
+impl ZendeskProvider {
+    /// Each agent's group names, as far as `needs` asks: nothing, every group, or only the
+    /// named groups (whose memberships alone are read, four groups at a time).
+    async fn groups_of_agents(&self, needs: &ListingNeeds) -> Result<HashMap<i64, Vec<String>>> {
+        let mut groups_of: HashMap<i64, Vec<String>> = HashMap::new();
+        if !needs.groups() {
+            return Ok(groups_of);
+        }
+        let (groups, memberships) = match needs.only_groups() {
+            Some(names) => {
+                let groups = self.client.list_groups().await?;
+                let wanted: Vec<i64> = groups
+                    .iter()
+                    .filter(|g| !g.deleted && names.binary_search(&g.name).is_ok())
+                    .map(|g| g.id)
+                    .collect();
+                let memberships = self.client.list_memberships_of_groups(&wanted).await?;
+                (groups, memberships)
+            }
+            None => tokio::try_join!(self.client.list_groups(), self.client.list_group_memberships())?,
+        };
+        let group_names: HashMap<i64, &str> =
+            groups.iter().filter(|g| !g.deleted).map(|g| (g.id, g.name.as_str())).collect();
+        for membership in &memberships {
+            if let Some(name) = group_names.get(&membership.group_id) {
+                groups_of.entry(membership.user_id).or_default().push((*name).to_owned());
+            }
+        }
+        Ok(groups_of)
+    }
+}
+
 fn parse_agent_id(agent_id: &str) -> Result<i64> {
     agent_id.trim().parse().map_err(|_| {
         Error::invalid("zendesk agent id", format!("\"{agent_id}\" is not a Zendesk user id (an integer)"))
@@ -49,30 +82,39 @@ impl StatusProvider for ZendeskProvider {
         PROVIDER
     }
 
-    /// Users (agents and admins), groups and memberships are read concurrently, one request
-    /// per 100 records each; then the voice statuses (see
-    /// [`ZendeskClient::voice_statuses`]: one request per 100 agents with routing on, one
-    /// per agent with routing off). The account settings are read once per client.
+    /// Everything: [`list_agents_with`](StatusProvider::list_agents_with) with the
+    /// default [`ListingNeeds`].
     async fn list_agents(&self) -> Result<Vec<Agent>> {
-        // The four listings are independent (in unified mode every agent's availability is
+        self.list_agents_with(&ListingNeeds::default()).await
+    }
+
+    /// Users (agents and admins, one request per 100), and only what `needs` asks for,
+    /// all concurrently:
+    ///
+    /// - **groups** (when needed): the groups (one request per 100), and either every
+    ///   membership of the account (`GET /api/v2/group_memberships`, one request per 100)
+    ///   or, when `needs` names the only groups that matter, the memberships of those
+    ///   groups alone (`GET /api/v2/groups/{id}/memberships`, four groups at a time);
+    /// - **voice statuses** (when [`Channel::Voice`] is wanted): see
+    ///   [`ZendeskClient::voice_statuses`] (one request per 100 agents with routing on,
+    ///   one per agent with routing off). The account settings are read once per client.
+    ///
+    /// Without groups and without voice, only the users are read.
+    async fn list_agents_with(&self, needs: &ListingNeeds) -> Result<Vec<Agent>> {
+        let voice = needs.wants_channel(Channel::Voice);
+        // The listings are independent (in unified mode every agent's availability is
         // listed without a filter), so they run at the same time: the read takes as long as
-        // the longest listing, not their sum.
-        let (users, groups, memberships, prefetched) = tokio::try_join!(
-            self.client.list_agents(),
-            self.client.list_groups(),
-            self.client.list_group_memberships(),
-            self.client.prefetch_availabilities(),
-        )?;
-        let ids: Vec<i64> = users.iter().map(|user| user.id).collect();
-        let statuses = self.client.voice_statuses_with(&ids, prefetched).await?;
-        let group_names: HashMap<i64, &str> =
-            groups.iter().filter(|g| !g.deleted).map(|g| (g.id, g.name.as_str())).collect();
-        let mut groups_of: HashMap<i64, Vec<String>> = HashMap::new();
-        for membership in &memberships {
-            if let Some(name) = group_names.get(&membership.group_id) {
-                groups_of.entry(membership.user_id).or_default().push((*name).to_owned());
-            }
-        }
+        // the longest listing, not their sum (the client paces them all under one limit).
+        let (users, mut groups_of, prefetched) =
+            tokio::try_join!(self.client.list_agents(), self.groups_of_agents(needs), async {
+                if voice { self.client.prefetch_availabilities().await } else { Ok(None) }
+            },)?;
+        let statuses = if voice {
+            let ids: Vec<i64> = users.iter().map(|user| user.id).collect();
+            self.client.voice_statuses_with(&ids, prefetched).await?
+        } else {
+            Default::default()
+        };
         Ok(users
             .into_iter()
             .map(|user| {
@@ -92,6 +134,58 @@ impl StatusProvider for ZendeskProvider {
                 }
             })
             .collect())
+    }
+
+    /// Exactly the endpoints [`list_agents_with`](StatusProvider::list_agents_with) calls
+    /// for `needs`, given what this client already knows: the account settings appear
+    /// only while the mode is unknown; the Talk per-agent reads only when the account is
+    /// (or may be) in Talk mode; the status catalog only when custom statuses are read by
+    /// their Talk channel and the catalog is not cached.
+    fn planned_reads(&self, needs: &ListingNeeds) -> RequestPlan {
+        let pages = PlannedCount::Pages { page_size: super::client::PAGE_SIZE };
+        let mut reads = vec![PlannedRead::get("/api/v2/users", pages, "users")];
+        if needs.groups() {
+            reads.push(PlannedRead::get("/api/v2/groups", pages, "groups"));
+            if needs.only_groups().is_some() {
+                reads.push(PlannedRead::get(
+                    "/api/v2/groups/{group_id}/memberships",
+                    PlannedCount::PerItem,
+                    "memberships of each named group",
+                ));
+            } else {
+                reads.push(PlannedRead::get("/api/v2/group_memberships", pages, "group memberships"));
+            }
+        }
+        if needs.wants_channel(Channel::Voice) {
+            if self.client.settings_read_pending() {
+                reads.push(PlannedRead::get(
+                    "/api/v2/account/settings",
+                    PlannedCount::AtMostOnce,
+                    "account mode",
+                ));
+            }
+            let mode = self.client.cached_mode();
+            if mode != Some(AccountMode::Talk) {
+                reads.push(PlannedRead::get("/api/v2/agent_availabilities", pages, "voice statuses"));
+                if self.client.custom_status_reading() == super::CustomStatusReading::ByTalkChannel
+                    && !self.client.catalog_cached()
+                {
+                    reads.push(PlannedRead::get(
+                        "/api/v2/agent_availabilities/agent_statuses",
+                        PlannedCount::AtMostOnce,
+                        "status catalog",
+                    ));
+                }
+            }
+            if mode != Some(AccountMode::Unified) {
+                reads.push(PlannedRead::get(
+                    "/api/v2/channels/voice/availabilities/{agent_id}",
+                    PlannedCount::PerItem,
+                    "Talk voice status of each agent",
+                ));
+            }
+        }
+        RequestPlan::of(reads)
     }
 
     async fn list_groups(&self) -> Result<Vec<Group>> {

@@ -35,6 +35,9 @@ pub const PROVIDER: &str = "zendesk";
 pub const PAGE_SIZE: u32 = 100;
 /// Default pace: 400 requests per minute (Zendesk Suite Growth and Professional).
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 400;
+/// How many groups' membership listings run at once (the client still paces every
+/// request under its rate limit).
+pub const MEMBERSHIP_READ_CONCURRENCY: usize = 4;
 /// How many Talk availability reads run at once when routing is off (the client still
 /// paces them).
 pub const TALK_READ_CONCURRENCY: usize = 8;
@@ -580,11 +583,28 @@ impl ZendeskClient {
         P: DeserializeOwned + Send + 'static,
         T: Send + 'static,
     {
+        self.cursor_list_with(path, Vec::new(), query, split)
+    }
+
+    /// [`cursor_list`](Self::cursor_list) of a path template with `{placeholders}` filled
+    /// from `params` (`/api/v2/groups/{group_id}/memberships`).
+    pub(crate) fn cursor_list_with<P, T>(
+        &self,
+        path: &'static str,
+        params: Vec<(&'static str, i64)>,
+        query: Vec<(&'static str, String)>,
+        split: fn(P) -> PageParts<T>,
+    ) -> impl Stream<Item = Result<T>> + Send + 'static
+    where
+        P: DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
         let api = self.api.clone();
         let context = format!("GET {path}");
         paginate(PROVIDER, context.clone(), move |cursor| {
             let api = api.clone();
             let query = query.clone();
+            let params = params.clone();
             let context = context.clone();
             async move {
                 let request = match cursor {
@@ -593,6 +613,9 @@ impl ZendeskClient {
                     }
                     other => {
                         let mut request = ApiRequest::get(path);
+                        for (name, value) in params {
+                            request = request.param(name, value)?;
+                        }
                         for (key, value) in query {
                             request = request.query(key, value);
                         }
@@ -656,6 +679,37 @@ impl ZendeskClient {
     /// The first failing page's error.
     pub async fn list_group_memberships(&self) -> Result<Vec<GroupMembership>> {
         collect_all(self.group_memberships()).await
+    }
+
+    /// The memberships of one group (`GET /api/v2/groups/{group_id}/memberships`),
+    /// lazily, 100 per request.
+    pub fn memberships_of_group(
+        &self,
+        group_id: i64,
+    ) -> impl Stream<Item = Result<GroupMembership>> + Send + 'static {
+        self.cursor_list_with(
+            "/api/v2/groups/{group_id}/memberships",
+            vec![("group_id", group_id)],
+            Vec::new(),
+            |page: GroupMembershipsPage| (page.group_memberships, page.meta, page.links),
+        )
+    }
+
+    /// The memberships of each group in `group_ids`, [`MEMBERSHIP_READ_CONCURRENCY`]
+    /// groups at a time. Every request still goes through the client's rate limiter (the
+    /// concurrency only overlaps round trips), and each group's listing runs to its last
+    /// page or fails: a page refused with 429 is retried by the client's retry policy, and
+    /// when the retries run out the whole call fails rather than return a short list.
+    ///
+    /// # Errors
+    /// The first failing page's error.
+    pub async fn list_memberships_of_groups(&self, group_ids: &[i64]) -> Result<Vec<GroupMembership>> {
+        let listings: Vec<Vec<GroupMembership>> = stream::iter(group_ids.iter().copied())
+            .map(|group_id| collect_all(self.memberships_of_group(group_id)))
+            .buffer_unordered(MEMBERSHIP_READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(listings.into_iter().flatten().collect())
     }
 
     /// Agent availabilities (`GET /api/v2/agent_availabilities`, JSON:API, cursor pages),
@@ -875,6 +929,17 @@ impl ZendeskClient {
             ModeSetting::Auto => (*self.learned_mode.read().unwrap_or_else(|e| e.into_inner()))
                 .or_else(|| self.settings_mode.get().copied().flatten()),
         }
+    }
+
+    /// Whether the next [`account_mode`](Self::account_mode) will read the account
+    /// settings (nothing has revealed the mode and the settings were not read yet).
+    pub(crate) fn settings_read_pending(&self) -> bool {
+        self.cached_mode().is_none() && self.settings_mode.get().is_none()
+    }
+
+    /// Whether the status catalog is cached (so reading custom statuses costs no request).
+    pub(crate) fn catalog_cached(&self) -> bool {
+        self.cached_catalog().is_some()
     }
 
     fn learn(&self, mode: AccountMode) {
