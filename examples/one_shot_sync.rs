@@ -275,7 +275,7 @@ pub fn aircall_on_sim(sim: &AircallSim) -> Result<AircallProvider> {
 /// A Zendesk provider on a simulator: its default credentials, no client-side pacing.
 pub fn zendesk_on_sim(sim: &ZendeskSim) -> Result<ZendeskProvider> {
     let auth = ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN);
-    let config = ZendeskConfig::for_base_url(sim.base_url(), auth).with_rate_limit(RateLimit::unlimited());
+    let config = ZendeskConfig::for_base_url(sim.base_url(), auth)?.with_rate_limit(RateLimit::unlimited());
     ZendeskProvider::from_config(config)
 }
 
@@ -298,7 +298,7 @@ pub struct Sides {
 pub async fn connect(aircall: Option<AircallConfig>, zendesk: Option<ZendeskConfig>) -> Result<Sides> {
     let (aircall, aircall_sim) = match aircall {
         Some(config) => {
-            eprintln!("aircall: real API at {}", config.base_url);
+            eprintln!("aircall: real API at {}", config.base_url());
             (AircallProvider::from_config(config)?, None)
         }
         None => {
@@ -309,7 +309,7 @@ pub async fn connect(aircall: Option<AircallConfig>, zendesk: Option<ZendeskConf
     };
     let (zendesk, zendesk_sim) = match zendesk {
         Some(config) => {
-            eprintln!("zendesk: real API at {}", config.base_url);
+            eprintln!("zendesk: real API at {}", config.base_url());
             (ZendeskProvider::from_config(config)?, None)
         }
         None => {

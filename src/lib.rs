@@ -87,7 +87,7 @@
 //!     ZendeskConfig::for_base_url(
 //!         zendesk_sim.base_url(),
 //!         ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
-//!     )
+//!     )?
 //!     .with_rate_limit(RateLimit::unlimited()),
 //! )?;
 //!
@@ -120,7 +120,7 @@
 //! use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskDesk};
 //!
 //! let (x_sim, usedesk_sim) = (XSim::start_with_sample().await?, UsedeskSim::start_with_sample().await?);
-//! let x = XSource::new(
+//! let x = XSource::from_config(
 //!     XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN)
 //!         .with_base_url(x_sim.base_url())
 //!         .with_rate_limit(RateLimit::unlimited()),

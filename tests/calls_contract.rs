@@ -49,8 +49,9 @@ fn zendesk(server: &MockServer) -> ZendeskClient {
             Url::parse(&server.uri()).unwrap(),
             ZendeskAuth::api_token("admin@example.com", "tok-SECRET-123"),
         )
+        .unwrap()
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(no_retries()),
+        .with_retry(no_retries()),
     )
     .unwrap()
 }
@@ -61,7 +62,7 @@ fn aircall(server: &MockServer) -> AircallClient {
             .with_base_url(&server.uri())
             .unwrap()
             .with_rate_limit(RateLimit::unlimited())
-            .with_retry_policy(no_retries()),
+            .with_retry(no_retries()),
     )
     .unwrap()
 }

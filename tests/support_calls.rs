@@ -64,7 +64,7 @@ impl Rig {
                 .with_base_url(self.aircall.base_url().as_str())
                 .unwrap()
                 .with_rate_limit(RateLimit::unlimited())
-                .with_retry_policy(RetryPolicy::never()),
+                .with_retry(RetryPolicy::never()),
         )
         .unwrap()
     }
@@ -75,8 +75,9 @@ impl Rig {
                 self.zendesk.base_url(),
                 ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
             )
+            .unwrap()
             .with_rate_limit(RateLimit::unlimited())
-            .with_retry_policy(RetryPolicy::never()),
+            .with_retry(RetryPolicy::never()),
         )
         .unwrap()
     }

@@ -24,7 +24,7 @@ fn client(server: &MockServer) -> UsedeskClient {
         .with_base_url(&format!("{}/uapi", server.uri()))
         .unwrap()
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(RetryPolicy {
+        .with_retry(RetryPolicy {
             max_attempts: 1,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_secs(1),

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use secrecy::SecretString;
@@ -23,8 +22,8 @@ use super::model::{
     UnifiedStatus, User, UsersPage, ZendeskErrorInterpreter, ZendeskGroup, talk_availability_from,
 };
 use crate::http::{
-    ApiClient, ApiRequest, Auth, Cursor, Method, Page, RateLimit, RateLimitHeaders, RetryPolicy, collect_all,
-    paginate,
+    ApiClient, ApiRequest, Auth, ClientOptions, ConfigureClient, Cursor, IntoBaseUrl, Method, Page,
+    RateLimit, RateLimitHeaders, check_base_url, collect_all, configure_client, paginate,
 };
 use crate::{Error, Result};
 
@@ -41,6 +40,7 @@ pub const TALK_READ_CONCURRENCY: usize = 8;
 
 /// How the client authenticates.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ZendeskAuth {
     /// API token: HTTP Basic with user name `{email}/token`.
     ApiToken {
@@ -95,6 +95,7 @@ impl fmt::Display for ZendeskAuth {
 /// Which status API an account uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AccountMode {
     /// Omnichannel routing on: unified agent statuses (read from the agent-availability
     /// API, written with the unified status PUT).
@@ -105,6 +106,7 @@ pub enum AccountMode {
 
 /// How the client decides the [`AccountMode`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ModeSetting {
     /// Read `GET /api/v2/account/settings` once; when it does not say (keys absent, or
     /// the call is refused with 403/404), learn from the answers: agent availabilities
@@ -180,6 +182,7 @@ pub enum UnifiedBodySetting {
 
 /// How a custom unified status is reported as an agent's voice status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CustomStatusReading {
     /// By its name (`In a meeting`).
     #[default]
@@ -191,33 +194,47 @@ pub enum CustomStatusReading {
 }
 
 /// Configuration of a [`ZendeskClient`].
+///
+/// Built with [`ZendeskConfig::for_subdomain`] (`https://{subdomain}.zendesk.com`) or
+/// [`ZendeskConfig::for_base_url`] (a sandbox, a proxy, a simulator); the shared options
+/// (base URL, pace, timeout, retry, transport) are set with the methods every provider
+/// configuration has (see [`ConfigureClient`](crate::http::ConfigureClient)).
+///
+/// ```
+/// use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig};
+/// let auth = ZendeskAuth::api_token("admin@acme.example", "token-secret");
+/// let config = ZendeskConfig::for_subdomain("acme", auth.clone())?;
+/// assert_eq!(config.base_url().as_str(), "https://acme.zendesk.com/");
+/// assert!(!format!("{config:?} {config}").contains("token-secret"));
+/// // The client adds `/api/v2/...` itself: a base URL carrying it is refused.
+/// let error = ZendeskConfig::for_base_url("https://acme.zendesk.com/api/v2/", auth).unwrap_err();
+/// assert!(error.to_string().contains("drop it"));
+/// # Ok::<(), deskbridge::Error>(())
+/// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ZendeskConfig {
-    /// Everything before `/api/v2/...` (`https://acme.zendesk.com`); a path prefix is kept.
-    pub base_url: Url,
     /// Credentials.
     pub auth: ZendeskAuth,
-    /// Pace (default [`DEFAULT_REQUESTS_PER_MINUTE`]); the limit headers are read too.
-    pub rate_limit: RateLimit,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Retry policy (429s honour `Retry-After`).
-    pub retry: RetryPolicy,
     /// How the account mode is decided.
     pub mode: ModeSetting,
     /// How custom unified statuses read as voice statuses.
     pub custom_status_reading: CustomStatusReading,
     /// Which body the unified status write sends (default: learn it).
     pub unified_body: UnifiedBodySetting,
+    /// The account's URL, from the constructor (the base URL unless overridden).
+    account_url: Url,
+    /// Base URL override, pace (default [`DEFAULT_REQUESTS_PER_MINUTE`]; the limit headers
+    /// are read too), timeout, retry policy (429s honour `Retry-After`), transport.
+    options: ClientOptions,
 }
 
 impl fmt::Debug for ZendeskConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ZendeskConfig")
-            .field("base_url", &self.base_url.as_str())
+            .field("base_url", &self.base_url().as_str())
             .field("auth", &self.auth)
-            .field("rate_limit", &self.rate_limit)
-            .field("timeout", &self.timeout)
+            .field("options", &self.options)
             .field("mode", &self.mode)
             .field("custom_status_reading", &self.custom_status_reading)
             .finish_non_exhaustive()
@@ -226,9 +243,16 @@ impl fmt::Debug for ZendeskConfig {
 
 impl fmt::Display for ZendeskConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Zendesk at {} ({})", self.base_url, self.auth)
+        write!(f, "Zendesk at {} ({})", self.base_url(), self.auth)
     }
 }
+
+configure_client!(
+    ZendeskConfig,
+    provider: PROVIDER,
+    api_prefixes: &["/api/v2"],
+    default_base_url: |config: &ZendeskConfig| config.account_url.clone()
+);
 
 impl ZendeskConfig {
     /// The account `https://{subdomain}.zendesk.com`.
@@ -247,41 +271,29 @@ impl ZendeskConfig {
                  acme.zendesk.com; set a base URL for anything else)"
             )));
         }
-        let url = Url::parse(&format!("https://{}.zendesk.com", subdomain.to_ascii_lowercase()))
-            .map_err(|e| Error::config(format!("zendesk: subdomain \"{subdomain}\": {e}")))?;
-        Ok(Self::for_base_url(url, auth))
+        Self::for_base_url(format!("https://{}.zendesk.com", subdomain.to_ascii_lowercase()), auth)
     }
 
-    /// Any base URL (a sandbox, a proxy, a simulator): everything before `/api/v2/...`.
-    pub fn for_base_url(base_url: Url, auth: ZendeskAuth) -> Self {
-        Self {
-            base_url,
+    /// An account at any base URL (a sandbox, a proxy, a simulator): everything before
+    /// `/api/v2/...`. Takes `&str`, `String`, [`Url`] or `&Url`.
+    ///
+    /// # Errors
+    /// As [`ZendeskConfig::with_base_url`]: an unusable URL, or one that already ends with
+    /// `/api/v2`.
+    pub fn for_base_url(base_url: impl IntoBaseUrl, auth: ZendeskAuth) -> Result<Self> {
+        let url = base_url.into_base_url().map_err(|error| match error {
+            Error::Config(message) => Error::Config(format!("{PROVIDER}: {message}")),
+            other => other,
+        })?;
+        check_base_url(PROVIDER, &url, <Self as ConfigureClient>::API_PATH_PREFIXES)?;
+        Ok(Self {
+            account_url: url,
             auth,
-            rate_limit: RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE),
-            timeout: crate::http::client::DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
+            options: ClientOptions::default(),
             mode: ModeSetting::Auto,
             custom_status_reading: CustomStatusReading::ByName,
             unified_body: UnifiedBodySetting::Auto,
-        }
-    }
-
-    /// Set the pace.
-    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
-        self.rate_limit = rate_limit;
-        self
-    }
-
-    /// Set the per-request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Set the retry policy.
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
+        })
     }
 
     /// Set how the account mode is decided.
@@ -355,17 +367,17 @@ impl ZendeskConfig {
                 };
             }
         };
-        let config = match (get("ZENDESK_BASE_URL"), get("ZENDESK_SUBDOMAIN")) {
-            (Some(base), _) => {
-                let url = Url::parse(&base).map_err(|e| {
-                    Error::config(format!("zendesk: ZENDESK_BASE_URL is not an absolute URL: {e}"))
-                })?;
-                Self::for_base_url(url, auth)
-            }
-            (None, Some(subdomain)) => Self::for_subdomain(&subdomain, auth).map_err(|e| match e {
-                Error::Config(message) => Error::Config(format!("{message} (from ZENDESK_SUBDOMAIN)")),
+        let from = |variable: &'static str| {
+            move |error: Error| match error {
+                Error::Config(message) => Error::Config(format!("{message} (from {variable})")),
                 other => other,
-            })?,
+            }
+        };
+        let config = match (get("ZENDESK_BASE_URL"), get("ZENDESK_SUBDOMAIN")) {
+            (Some(base), _) => Self::for_base_url(base, auth).map_err(from("ZENDESK_BASE_URL"))?,
+            (None, Some(subdomain)) => {
+                Self::for_subdomain(&subdomain, auth).map_err(from("ZENDESK_SUBDOMAIN"))?
+            }
             (None, None) => {
                 return Err(Error::config(
                     "zendesk: credentials are set but neither ZENDESK_SUBDOMAIN nor ZENDESK_BASE_URL is",
@@ -510,12 +522,14 @@ impl ZendeskClient {
     /// # Errors
     /// [`Error::Config`] for an unusable base URL or timeout.
     pub fn new(config: ZendeskConfig) -> Result<Self> {
-        let api = ApiClient::builder(PROVIDER, config.base_url)
+        let rate_limit =
+            config.options.rate_limit().unwrap_or(RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE));
+        let api = config
+            .options
+            .api_client_builder(PROVIDER, config.base_url())
             .auth(config.auth.to_http_auth())
-            .rate_limit(config.rate_limit)
+            .rate_limit(rate_limit)
             .rate_limit_headers(RateLimitHeaders::zendesk())
-            .timeout(config.timeout)
-            .retry_policy(config.retry)
             .error_interpreter(ZendeskErrorInterpreter)
             .build()?;
         Ok(Self::from_api_client(api, config.mode, config.custom_status_reading)
