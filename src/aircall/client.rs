@@ -67,6 +67,7 @@ pub const ENV_BASE_URL: &str = "AIRCALL_BASE_URL";
 
 /// How requests to Aircall authenticate.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum AircallAuth {
     /// Company API key: `Authorization: Basic base64(api_id:api_token)`.
     Basic {
