@@ -29,6 +29,7 @@ use super::model::{
     AvailabilitiesPage, AvailabilityUpdate, PagedEnvelope, Substatus, Team, TeamsPage, User,
     UserAvailability, UserEnvelope, UsersPage, WritableStatus,
 };
+use crate::http::options::from_variable;
 use crate::http::{
     ApiClient, ApiRequest, Auth, ClientOptions, Cursor, Method, Page, RateLimit, RateLimitHeaders,
     RateLimiter, collect_all, configure_client, paginate,
@@ -258,10 +259,7 @@ impl AircallConfig {
         };
         let config = Self::with_auth(auth);
         match base_url {
-            Some(base_url) => config.with_base_url(base_url).map(Some).map_err(|error| match error {
-                Error::Config(message) => Error::Config(format!("{message} (from {ENV_BASE_URL})")),
-                other => other,
-            }),
+            Some(base_url) => config.with_base_url(base_url).map(Some).map_err(from_variable(ENV_BASE_URL)),
             None => Ok(Some(config)),
         }
     }

@@ -183,6 +183,16 @@ pub(crate) mod transport;
 pub use auth::{Auth, REDACTED, RequestSigner};
 pub use client::{ApiClient, ApiClientBuilder, ApiRequest, ApiResponse, DEFAULT_TIMEOUT, REQUEST_ID_HEADERS};
 pub use interpret::{DefaultErrorInterpreter, ErrorInterpreter, MAX_MESSAGE_CHARS, ProviderError};
+#[cfg_attr(
+    not(any(
+        feature = "aircall",
+        feature = "zendesk",
+        feature = "usedesk",
+        feature = "twitter",
+        feature = "shifton"
+    )),
+    allow(unused_imports)
+)]
 pub(crate) use options::configure_client;
 pub use options::{ClientOptions, ConfigureClient, IntoBaseUrl, check_base_url};
 pub use paginate::{Cursor, Page, collect_all, paginate, paginate_offsets, paginate_pages};

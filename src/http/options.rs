@@ -102,6 +102,34 @@ pub fn check_base_url(provider: &str, url: &Url, api_prefixes: &[&str]) -> Resul
     Ok(())
 }
 
+/// Append ` (from VARIABLE)` to a configuration error's message (other errors pass
+/// unchanged), so a bad value read from the environment names its variable once.
+#[cfg_attr(
+    not(any(
+        feature = "aircall",
+        feature = "zendesk",
+        feature = "usedesk",
+        feature = "twitter",
+        feature = "shifton"
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn from_variable(variable: &str) -> impl Fn(Error) -> Error + '_ {
+    move |error| match error {
+        Error::Config(message) => Error::Config(format!("{message} (from {variable})")),
+        other => other,
+    }
+}
+
+/// Prefix a configuration error's message with `prefix` (other errors pass unchanged).
+#[cfg_attr(not(any(feature = "zendesk", feature = "shifton")), allow(dead_code))]
+pub(crate) fn config_prefixed(prefix: &str) -> impl Fn(Error) -> Error + '_ {
+    move |error| match error {
+        Error::Config(message) => Error::Config(format!("{prefix}: {message}")),
+        other => other,
+    }
+}
+
 /// `url` as shown in messages: never credentials, a query or a fragment.
 fn shown(url: &Url) -> String {
     let mut shown = url.clone();
@@ -212,6 +240,7 @@ impl ClientOptions {
     }
 
     /// Forget the configured pace (back to the provider's default).
+    #[cfg(feature = "aircall")]
     pub(crate) fn clear_rate_limit(&mut self) {
         self.rate_limit = None;
     }
@@ -310,10 +339,7 @@ pub trait ConfigureClient: Sized {
     /// host, carries credentials, a query or a fragment, or already ends with the API path
     /// the client adds (e.g. `https://acme.zendesk.com/api/v2/`: drop `/api/v2`).
     fn with_base_url(mut self, base_url: impl IntoBaseUrl) -> Result<Self> {
-        let url = base_url.into_base_url().map_err(|error| match error {
-            Error::Config(message) => Error::Config(format!("{}: {message}", Self::PROVIDER)),
-            other => other,
-        })?;
+        let url = base_url.into_base_url().map_err(config_prefixed(Self::PROVIDER))?;
         check_base_url(Self::PROVIDER, &url, Self::API_PATH_PREFIXES)?;
         self.client_options_mut().base_url = Some(url);
         Ok(self)
@@ -360,6 +386,16 @@ pub trait ConfigureClient: Sized {
 /// Implement [`ConfigureClient`] for a provider configuration with an `options:
 /// ClientOptions` field, and give it the same methods as inherent methods (so callers
 /// need no import).
+#[cfg_attr(
+    not(any(
+        feature = "aircall",
+        feature = "zendesk",
+        feature = "usedesk",
+        feature = "twitter",
+        feature = "shifton"
+    )),
+    allow(unused_macros)
+)]
 macro_rules! configure_client {
     ($config:ty, provider: $provider:expr, api_prefixes: $prefixes:expr, default_base_url: $default:expr) => {
         impl $crate::http::ConfigureClient for $config {

@@ -14,6 +14,7 @@ use url::Url;
 
 use super::model::{Employee, ListBody, ShiftonShift, TokenResponse};
 use crate::http::auth::REDACTED;
+use crate::http::options::{config_prefixed, from_variable};
 use crate::http::{
     ApiClient, ApiRequest, Auth, ClientOptions, ConfigureClient, IntoBaseUrl, RateLimit, RateLimitHeaders,
     RequestSigner, check_base_url, configure_client,
@@ -227,10 +228,7 @@ impl ShiftonConfig {
     /// [`Error::Config`] naming the URL when it is not an absolute http(s) URL with a host,
     /// or carries credentials, a query or a fragment.
     pub fn with_shifts_base_url(mut self, base_url: impl IntoBaseUrl) -> Result<Self> {
-        let url = base_url.into_base_url().map_err(|error| match error {
-            Error::Config(message) => Error::Config(format!("{PROVIDER}: shifts {message}")),
-            other => other,
-        })?;
+        let url = base_url.into_base_url().map_err(config_prefixed("shifton: shifts"))?;
         check_base_url(PROVIDER, &url, <Self as ConfigureClient>::API_PATH_PREFIXES)?;
         self.shifts_base_url = url;
         Ok(self)
@@ -336,17 +334,11 @@ impl ShiftonConfig {
         if let Some(company) = get(Self::ENV_COMPANY_ID) {
             config = config.with_company_id(company);
         }
-        let from = |variable: &'static str| {
-            move |error: Error| match error {
-                Error::Config(message) => Error::Config(format!("{message} (from {variable})")),
-                other => other,
-            }
-        };
         if let Some(base) = get(Self::ENV_BASE_URL) {
-            config = config.with_base_url(base).map_err(from(Self::ENV_BASE_URL))?;
+            config = config.with_base_url(base).map_err(from_variable(Self::ENV_BASE_URL))?;
         }
         if let Some(base) = get(Self::ENV_SHIFTS_BASE_URL) {
-            config = config.with_shifts_base_url(base).map_err(from(Self::ENV_SHIFTS_BASE_URL))?;
+            config = config.with_shifts_base_url(base).map_err(from_variable(Self::ENV_SHIFTS_BASE_URL))?;
         }
         if let Some(path) = get(Self::ENV_EMPLOYEE_MAP) {
             config = config.with_employee_map(path);

@@ -50,6 +50,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::http::auth::REDACTED;
+use crate::http::options::from_variable;
 use crate::http::{ApiClientBuilder, Auth, ClientOptions, RateLimitHeaders, configure_client};
 use crate::{Error, Result};
 
@@ -214,10 +215,7 @@ impl XConfig {
             .ok_or_else(|| Error::config("x: X_USER_ID (our account's numeric user id) is not set"))?;
         let mut config = Self::new(own_user_id, auth);
         if let Some(base) = get("X_BASE_URL") {
-            config = config.with_base_url(base).map_err(|error| match error {
-                Error::Config(message) => Error::Config(format!("{message} (from X_BASE_URL)")),
-                other => other,
-            })?;
+            config = config.with_base_url(base).map_err(from_variable("X_BASE_URL"))?;
         }
         Ok(Some(config))
     }

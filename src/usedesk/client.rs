@@ -22,6 +22,7 @@ use super::model::{
     UsedeskChannel, UsedeskGroup, UsedeskUser, UserType,
 };
 use crate::http::auth::REDACTED;
+use crate::http::options::from_variable;
 use crate::http::{
     ApiClient, ApiRequest, Auth, ClientOptions, DefaultErrorInterpreter, RateLimit, RateLimitHeaders,
     RequestSigner, configure_client,
@@ -158,10 +159,7 @@ impl UsedeskConfig {
         };
         let mut config = Self::new(token)?;
         if let Some(base) = lookup(Self::ENV_BASE_URL).filter(|b| !b.trim().is_empty()) {
-            config = config.with_base_url(base).map_err(|error| match error {
-                Error::Config(message) => Error::Config(format!("{message} (from {})", Self::ENV_BASE_URL)),
-                other => other,
-            })?;
+            config = config.with_base_url(base).map_err(from_variable(Self::ENV_BASE_URL))?;
         }
         Ok(Some(config))
     }

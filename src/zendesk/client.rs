@@ -21,6 +21,7 @@ use super::model::{
     CursorLinks, CursorMeta, GroupMembership, GroupMembershipsPage, GroupsPage, TalkAvailability, TalkState,
     UnifiedStatus, User, UsersPage, ZendeskErrorInterpreter, ZendeskGroup, talk_availability_from,
 };
+use crate::http::options::{config_prefixed, from_variable};
 use crate::http::{
     ApiClient, ApiRequest, Auth, ClientOptions, ConfigureClient, Cursor, IntoBaseUrl, Method, Page,
     RateLimit, RateLimitHeaders, check_base_url, collect_all, configure_client, paginate,
@@ -281,10 +282,7 @@ impl ZendeskConfig {
     /// As [`ZendeskConfig::with_base_url`]: an unusable URL, or one that already ends with
     /// `/api/v2`.
     pub fn for_base_url(base_url: impl IntoBaseUrl, auth: ZendeskAuth) -> Result<Self> {
-        let url = base_url.into_base_url().map_err(|error| match error {
-            Error::Config(message) => Error::Config(format!("{PROVIDER}: {message}")),
-            other => other,
-        })?;
+        let url = base_url.into_base_url().map_err(config_prefixed(PROVIDER))?;
         check_base_url(PROVIDER, &url, <Self as ConfigureClient>::API_PATH_PREFIXES)?;
         Ok(Self {
             account_url: url,
@@ -367,16 +365,10 @@ impl ZendeskConfig {
                 };
             }
         };
-        let from = |variable: &'static str| {
-            move |error: Error| match error {
-                Error::Config(message) => Error::Config(format!("{message} (from {variable})")),
-                other => other,
-            }
-        };
         let config = match (get("ZENDESK_BASE_URL"), get("ZENDESK_SUBDOMAIN")) {
-            (Some(base), _) => Self::for_base_url(base, auth).map_err(from("ZENDESK_BASE_URL"))?,
+            (Some(base), _) => Self::for_base_url(base, auth).map_err(from_variable("ZENDESK_BASE_URL"))?,
             (None, Some(subdomain)) => {
-                Self::for_subdomain(&subdomain, auth).map_err(from("ZENDESK_SUBDOMAIN"))?
+                Self::for_subdomain(&subdomain, auth).map_err(from_variable("ZENDESK_SUBDOMAIN"))?
             }
             (None, None) => {
                 return Err(Error::config(
