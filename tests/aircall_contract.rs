@@ -64,7 +64,7 @@ fn fast_retries() -> RetryPolicy {
 
 fn config_for(server: &MockServer) -> AircallConfig {
     AircallConfig::basic(API_ID, API_TOKEN)
-        .with_base_url(&server.uri())
+        .with_base_url(server.uri())
         .unwrap()
         .with_rate_limit(RateLimit::unlimited())
         .with_retry(fast_retries())
@@ -189,7 +189,7 @@ async fn a_next_link_on_another_origin_is_rebased_onto_the_configured_base_url()
         .expect(1)
         .mount(&server)
         .await;
-    let config = config_for(&server).with_base_url(&format!("{}/proxy/aircall", server.uri())).unwrap();
+    let config = config_for(&server).with_base_url(format!("{}/proxy/aircall", server.uri())).unwrap();
     let users = AircallClient::new(config).unwrap().list_users().await.unwrap();
     assert_eq!(users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(users[1].availability_status, Some(AvailabilityStatus::Custom));
@@ -290,7 +290,7 @@ async fn ping_with_bearer_sends_the_access_token() {
         .mount(&server)
         .await;
     let config = AircallConfig::bearer(ACCESS_TOKEN)
-        .with_base_url(&server.uri())
+        .with_base_url(server.uri())
         .unwrap()
         .with_rate_limit(RateLimit::unlimited());
     AircallClient::new(config).unwrap().ping().await.unwrap();
@@ -919,7 +919,7 @@ async fn the_pace_is_learned_from_x_aircallapi_limit_and_an_override_keeps_its_o
         .await;
     let learning = AircallClient::new(
         AircallConfig::basic(API_ID, API_TOKEN)
-            .with_base_url(&server.uri())
+            .with_base_url(server.uri())
             .unwrap()
             .with_retry(fast_retries()),
     )
@@ -931,7 +931,7 @@ async fn the_pace_is_learned_from_x_aircallapi_limit_and_an_override_keeps_its_o
 
     let fixed = AircallClient::new(
         AircallConfig::basic(API_ID, API_TOKEN)
-            .with_base_url(&server.uri())
+            .with_base_url(server.uri())
             .unwrap()
             .with_rate_limit(RateLimit::per_minute(30)),
     )

@@ -59,7 +59,7 @@ fn zendesk(server: &MockServer) -> ZendeskClient {
 fn aircall(server: &MockServer) -> AircallClient {
     AircallClient::new(
         AircallConfig::basic("api-id", "api-SECRET")
-            .with_base_url(&server.uri())
+            .with_base_url(server.uri())
             .unwrap()
             .with_rate_limit(RateLimit::unlimited())
             .with_retry(no_retries()),

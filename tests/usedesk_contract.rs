@@ -26,7 +26,7 @@ const TOKEN: &str = "UD-S3CR3T-token-5e6f7a8b";
 fn config(server: &MockServer) -> UsedeskConfig {
     UsedeskConfig::new(TOKEN)
         .unwrap()
-        .with_base_url(&format!("{}/uapi", server.uri()))
+        .with_base_url(format!("{}/uapi", server.uri()))
         .unwrap()
         .with_rate_limit(RateLimit::unlimited())
         .with_retry(RetryPolicy {

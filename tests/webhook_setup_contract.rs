@@ -23,7 +23,7 @@ const URL: &str = "https://bridge.example.com/webhooks/x";
 fn aircall(server: &MockServer) -> AircallClient {
     AircallClient::new(
         AircallConfig::basic("api-id", "api-token")
-            .with_base_url(&server.uri())
+            .with_base_url(server.uri())
             .unwrap()
             .with_rate_limit(RateLimit::unlimited()),
     )

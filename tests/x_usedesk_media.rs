@@ -147,7 +147,7 @@ async fn the_exact_download_and_upload_requests() {
     let usedesk = UsedeskClient::new(
         UsedeskConfig::new(token)
             .unwrap()
-            .with_base_url(&format!("{}/uapi", server.uri()))
+            .with_base_url(format!("{}/uapi", server.uri()))
             .unwrap()
             .with_rate_limit(RateLimit::unlimited()),
     )
