@@ -135,7 +135,7 @@ impl UsedeskConfig {
     /// })
     /// .unwrap()
     /// .unwrap();
-    /// assert_eq!(config.base_url.as_str(), "https://secure.usedesk.com/uapi");
+    /// assert_eq!(config.base_url().as_str(), "https://secure.usedesk.com/uapi");
     /// assert!(UsedeskConfig::from_env_with(|_| None).unwrap().is_none());
     /// // A base URL without a token is a partial configuration, not "unconfigured".
     /// let partial = UsedeskConfig::from_env_with(|name| {
