@@ -87,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ZendeskConfig::for_base_url(
             zendesk_sim.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
-        )?
+        )
         .with_rate_limit(RateLimit::unlimited()),
     )?;
     let dir = tempfile::tempdir()?;

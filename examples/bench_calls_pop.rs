@@ -160,7 +160,7 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
         ZendeskConfig::for_base_url(
             zendesk_sim.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
-        )?
+        )
         .with_rate_limit(RateLimit::unlimited())
         .with_retry(RetryPolicy::never()),
     )?;

@@ -233,7 +233,7 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
         ZendeskConfig::for_base_url(
             zendesk_sim.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
-        )?
+        )
         .with_rate_limit(zendesk_pace),
     )?;
     let spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);

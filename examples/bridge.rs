@@ -527,7 +527,7 @@ async fn run_simulated(args: Args) -> Result<usize> {
         ZendeskConfig::for_base_url(
             zendesk.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
-        )?
+        )
         .with_rate_limit(RateLimit::unlimited()),
     )?;
 

@@ -252,11 +252,13 @@ async fn simulate(options: Options) -> ExitCode {
             .expect("the simulator's URL is valid")
             .with_rate_limit(RateLimit::unlimited()),
     );
-    let zendesk = ZendeskConfig::for_base_url(
-        zendesk_sim.base_url(),
-        ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
-    )
-    .and_then(|config| ZendeskClient::new(config.with_rate_limit(RateLimit::unlimited())));
+    let zendesk = ZendeskClient::new(
+        ZendeskConfig::for_base_url(
+            zendesk_sim.base_url(),
+            ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
+        )
+        .with_rate_limit(RateLimit::unlimited()),
+    );
     let (Ok(aircall), Ok(zendesk)) = (aircall, zendesk) else {
         eprintln!("calls_to_zendesk: cannot build the clients");
         return ExitCode::from(1);

@@ -75,7 +75,7 @@ impl<S: StateStore> StateStore for Counted<S> {
 pub async fn run() -> Result<BTreeMap<String, String>> {
     let sim = ZendeskSim::start(ZendeskSimConfig::new(ZendeskAgentSeed::synthetic(2, &[]), vec![])).await?;
     let auth = ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN);
-    let zendesk = Arc::new(ZendeskProvider::from_config(ZendeskConfig::for_base_url(sim.base_url(), auth)?)?);
+    let zendesk = Arc::new(ZendeskProvider::from_config(ZendeskConfig::for_base_url(sim.base_url(), auth))?);
     let ours = StatusTable::new("in-house").read("available", Online).read("off", Offline);
     let ours = ours.write(Online, "available").write(Offline, "off");
     let config =

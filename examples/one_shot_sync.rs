@@ -275,7 +275,7 @@ pub fn aircall_on_sim(sim: &AircallSim) -> Result<AircallProvider> {
 /// A Zendesk provider on a simulator: its default credentials, no client-side pacing.
 pub fn zendesk_on_sim(sim: &ZendeskSim) -> Result<ZendeskProvider> {
     let auth = ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN);
-    let config = ZendeskConfig::for_base_url(sim.base_url(), auth)?.with_rate_limit(RateLimit::unlimited());
+    let config = ZendeskConfig::for_base_url(sim.base_url(), auth).with_rate_limit(RateLimit::unlimited());
     ZendeskProvider::from_config(config)
 }
 

@@ -85,7 +85,7 @@ async fn providers() -> Result<Providers> {
             let config = ZendeskConfig::for_base_url(
                 sim.base_url(),
                 ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
-            )?
+            )
             .with_rate_limit(RateLimit::unlimited());
             (ZendeskClient::new(config)?, Some(sim))
         }

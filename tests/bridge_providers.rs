@@ -74,7 +74,6 @@ async fn zendesk(omnichannel: bool) -> (ZendeskSim, ZendeskProvider) {
             sim.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
-        .unwrap()
         .with_rate_limit(RateLimit::unlimited()),
     )
     .unwrap();

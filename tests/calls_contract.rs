@@ -49,7 +49,6 @@ fn zendesk(server: &MockServer) -> ZendeskClient {
             Url::parse(&server.uri()).unwrap(),
             ZendeskAuth::api_token("admin@example.com", "tok-SECRET-123"),
         )
-        .unwrap()
         .with_rate_limit(RateLimit::unlimited())
         .with_retry(no_retries()),
     )

@@ -98,7 +98,8 @@ fn base_urls_are_accepted_as_str_string_and_url() {
     // Inherent methods, no trait import needed at the call site, same forms.
     assert_eq!(aircall().with_base_url(&url).unwrap().base_url(), url);
     assert_eq!(usedesk().with_base_url(url.clone()).unwrap().base_url(), url);
-    assert_eq!(ZendeskConfig::for_base_url(text, ZendeskAuth::oauth(SECRET)).unwrap().base_url(), url);
+    assert_eq!(zendesk().with_base_url(String::from(text)).unwrap().base_url(), url);
+    assert_eq!(ZendeskConfig::for_base_url(url.clone(), ZendeskAuth::oauth(SECRET)).base_url(), url);
     assert_eq!(shifton().with_shifts_base_url(text).unwrap().shifts_base_url(), &url);
 }
 
@@ -119,9 +120,13 @@ fn a_base_url_that_already_carries_the_api_prefix_is_refused() {
             "/api/v2",
         ),
         (
+            // A URL handed to the constructor as is is refused when the client is built.
             "https://acme.zendesk.com/api/v2",
-            ZendeskConfig::for_base_url("https://acme.zendesk.com/api/v2", ZendeskAuth::oauth(SECRET))
-                .map(drop),
+            ZendeskClient::new(ZendeskConfig::for_base_url(
+                Url::parse("https://acme.zendesk.com/api/v2").unwrap(),
+                ZendeskAuth::oauth(SECRET),
+            ))
+            .map(drop),
             "/api/v2",
         ),
         (
@@ -152,7 +157,7 @@ fn unusable_base_urls_are_refused_once_prefixed() {
     for bad in ["not a url", "ftp://example.com", "https://user:pw@example.com", "https://example.com/?q=1"] {
         config_message(usedesk().with_base_url(bad).unwrap_err());
         config_message(x().with_base_url(bad).unwrap_err());
-        config_message(ZendeskConfig::for_base_url(bad, ZendeskAuth::oauth(SECRET)).unwrap_err());
+        config_message(zendesk().with_base_url(bad).unwrap_err());
     }
     let message = config_message(aircall().with_base_url("https://user:pw@example.com").unwrap_err());
     assert!(!message.contains("pw"), "credentials are not echoed: {message}");
@@ -271,9 +276,10 @@ async fn a_404_names_the_method_and_the_full_url_called() {
         .await;
     // A proxy prefix in the base URL shows up in the error, so a wrong prefix is visible.
     let base = format!("{}/zendesk-proxy", server.uri());
-    let client = ZendeskClient::new(
-        ZendeskConfig::for_base_url(&base, ZendeskAuth::api_token("admin@example.com", SECRET)).unwrap(),
-    )
+    let client = ZendeskClient::new(ZendeskConfig::for_base_url(
+        Url::parse(&base).unwrap(),
+        ZendeskAuth::api_token("admin@example.com", SECRET),
+    ))
     .unwrap();
     let error = client.list_groups().await.unwrap_err();
     assert!(matches!(error, Error::Api { status: 404, .. }), "{error:?}");

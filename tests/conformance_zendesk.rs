@@ -31,7 +31,6 @@ async fn users_groups_and_memberships_requests_validate_against_the_zendesk_spec
         sim.base_url(),
         ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
     )
-    .unwrap()
     .with_rate_limit(RateLimit::unlimited());
     let zendesk = ZendeskProvider::from_config(config).unwrap();
     let agents = zendesk.list_agents().await.unwrap();

@@ -105,8 +105,7 @@ async fn an_outside_crate_embeds_deskbridge_with_its_public_api_only()
 -> std::result::Result<(), Box<dyn std::error::Error>> {
     let sim = ZendeskSim::start(ZendeskSimConfig::new(ZendeskAgentSeed::synthetic(2, &[]), vec![])).await?;
     let auth = ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN);
-    let zendesk =
-        Arc::new(ZendeskProvider::from_config(ZendeskConfig::for_base_url(sim.base_url(), auth).unwrap())?);
+    let zendesk = Arc::new(ZendeskProvider::from_config(ZendeskConfig::for_base_url(sim.base_url(), auth))?);
     let seed = [("agent1@example.com", "off"), ("agent2@example.com", "available")];
     let in_house = Arc::new(InHouse(Mutex::new(seed.map(|(e, s)| (e.to_owned(), s.to_owned())).into())));
     let ours = StatusTable::new("in-house")

@@ -467,7 +467,6 @@ async fn the_client_writes_unified_statuses_to_accounts_taking_either_body() {
     use deskbridge::zendesk::{UnifiedBody, UnifiedBodySetting, ZendeskAuth, ZendeskClient, ZendeskConfig};
     let sim = start(config()).await;
     let config = ZendeskConfig::for_base_url(sim.base_url(), ZendeskAuth::api_token(EMAIL, TOKEN))
-        .unwrap()
         .with_rate_limit(RateLimit::unlimited());
 
     sim.accept_unified_body(Some(UnifiedBody::JsonApi));

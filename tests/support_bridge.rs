@@ -165,7 +165,6 @@ impl Sims {
             self.zendesk.base_url(),
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
-        .unwrap()
         .with_rate_limit(RateLimit::unlimited());
         (
             Arc::new(AircallProvider::from_config(aircall).unwrap()),

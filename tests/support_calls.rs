@@ -75,7 +75,6 @@ impl Rig {
                 self.zendesk.base_url(),
                 ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
             )
-            .unwrap()
             .with_rate_limit(RateLimit::unlimited())
             .with_retry(RetryPolicy::never()),
         )

@@ -33,7 +33,6 @@ fn aircall(server: &MockServer) -> AircallClient {
 fn zendesk(server: &MockServer) -> ZendeskClient {
     ZendeskClient::new(
         ZendeskConfig::for_base_url(Url::parse(&server.uri()).unwrap(), ZendeskAuth::oauth("zd-oauth-token"))
-            .unwrap()
             .with_rate_limit(RateLimit::unlimited()),
     )
     .unwrap()

@@ -49,7 +49,6 @@ fn config(sim: &ZendeskSim) -> ZendeskConfig {
         sim.base_url(),
         ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
     )
-    .unwrap()
 }
 
 fn provider(sim: &ZendeskSim) -> ZendeskProvider {

@@ -331,6 +331,18 @@ pub trait ConfigureClient: Sized {
         self.client_options().base_url().cloned().unwrap_or_else(|| self.default_base_url())
     }
 
+    /// The base URL, checked as [`ConfigureClient::with_base_url`] checks it; provider
+    /// clients call this when they are built, so a URL given to a constructor as a [`Url`]
+    /// (such as `ZendeskConfig::for_base_url`) is refused there.
+    ///
+    /// # Errors
+    /// As [`ConfigureClient::with_base_url`].
+    fn checked_base_url(&self) -> Result<Url> {
+        let url = self.base_url();
+        check_base_url(Self::PROVIDER, &url, Self::API_PATH_PREFIXES)?;
+        Ok(url)
+    }
+
     /// Use another base URL (a simulator, a proxy, a sandbox): everything before the
     /// provider's API paths. Takes `&str`, `String`, `&String`, [`Url`] or `&Url`.
     ///

@@ -208,7 +208,7 @@ pub enum CustomStatusReading {
 /// assert_eq!(config.base_url().as_str(), "https://acme.zendesk.com/");
 /// assert!(!format!("{config:?} {config}").contains("token-secret"));
 /// // The client adds `/api/v2/...` itself: a base URL carrying it is refused.
-/// let error = ZendeskConfig::for_base_url("https://acme.zendesk.com/api/v2/", auth).unwrap_err();
+/// let error = config.with_base_url("https://acme.zendesk.com/api/v2/").unwrap_err();
 /// assert!(error.to_string().contains("drop it"));
 /// # Ok::<(), deskbridge::Error>(())
 /// ```
@@ -272,26 +272,24 @@ impl ZendeskConfig {
                  acme.zendesk.com; set a base URL for anything else)"
             )));
         }
-        Self::for_base_url(format!("https://{}.zendesk.com", subdomain.to_ascii_lowercase()), auth)
+        let url = Url::parse(&format!("https://{}.zendesk.com", subdomain.to_ascii_lowercase()))
+            .map_err(|e| Error::config(format!("zendesk: subdomain \"{subdomain}\": {e}")))?;
+        Ok(Self::for_base_url(url, auth))
     }
 
     /// An account at any base URL (a sandbox, a proxy, a simulator): everything before
-    /// `/api/v2/...`. Takes `&str`, `String`, [`Url`] or `&Url`.
-    ///
-    /// # Errors
-    /// As [`ZendeskConfig::with_base_url`]: an unusable URL, or one that already ends with
-    /// `/api/v2`.
-    pub fn for_base_url(base_url: impl IntoBaseUrl, auth: ZendeskAuth) -> Result<Self> {
-        let url = base_url.into_base_url().map_err(config_prefixed(PROVIDER))?;
-        check_base_url(PROVIDER, &url, <Self as ConfigureClient>::API_PATH_PREFIXES)?;
-        Ok(Self {
-            account_url: url,
+    /// `/api/v2/...`. To give it as text, use [`ZendeskConfig::with_base_url`] on any
+    /// configuration. A URL that already ends with `/api/v2` is refused when the client is
+    /// built ([`ZendeskClient::new`]), naming the URL and the path to drop.
+    pub fn for_base_url(base_url: Url, auth: ZendeskAuth) -> Self {
+        Self {
+            account_url: base_url,
             auth,
             options: ClientOptions::default(),
             mode: ModeSetting::Auto,
             custom_status_reading: CustomStatusReading::ByName,
             unified_body: UnifiedBodySetting::Auto,
-        })
+        }
     }
 
     /// Set how the account mode is decided.
@@ -366,7 +364,17 @@ impl ZendeskConfig {
             }
         };
         let config = match (get("ZENDESK_BASE_URL"), get("ZENDESK_SUBDOMAIN")) {
-            (Some(base), _) => Self::for_base_url(base, auth).map_err(from_variable("ZENDESK_BASE_URL"))?,
+            (Some(base), _) => {
+                let url = base
+                    .into_base_url()
+                    .map_err(config_prefixed(PROVIDER))
+                    .and_then(|url| {
+                        check_base_url(PROVIDER, &url, <Self as ConfigureClient>::API_PATH_PREFIXES)
+                            .map(|()| url)
+                    })
+                    .map_err(from_variable("ZENDESK_BASE_URL"))?;
+                Self::for_base_url(url, auth)
+            }
             (None, Some(subdomain)) => {
                 Self::for_subdomain(&subdomain, auth).map_err(from_variable("ZENDESK_SUBDOMAIN"))?
             }
@@ -518,7 +526,7 @@ impl ZendeskClient {
             config.options.rate_limit().unwrap_or(RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE));
         let api = config
             .options
-            .api_client_builder(PROVIDER, config.base_url())
+            .api_client_builder(PROVIDER, config.checked_base_url()?)
             .auth(config.auth.to_http_auth())
             .rate_limit(rate_limit)
             .rate_limit_headers(RateLimitHeaders::zendesk())
