@@ -299,6 +299,21 @@ async fn a_404_names_the_method_and_the_full_url_called() {
     assert!(!message.contains("per_page"), "no query string: {message}");
 }
 
+#[tokio::test]
+async fn an_unreadable_answer_names_the_url_called() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"groups":[{"id":"not a number"}]}"#))
+        .mount(&server)
+        .await;
+    let client = ZendeskClient::new(zendesk().with_base_url(server.uri()).unwrap()).unwrap();
+    let error = client.list_groups().await.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains(&format!("(called {}/api/v2/groups)", server.uri())), "{message}");
+    assert!(!message.contains('?'), "no query string: {message}");
+}
+
 /// Answers every request with an empty JSON list envelope, counting the calls.
 struct CountingTransport {
     calls: AtomicUsize,
