@@ -410,11 +410,13 @@ async fn a_reconcile_pass_stores_its_states_in_batches() {
     settle().await;
     // The pass stored every agent's state (each asks for a write) in chunks of at most
     // RECONCILE_BATCH compare-and-sets, then their busy markers the same way; the write
-    // results that came back together were stored the same way (states, then the markers
-    // removed).
+    // results that came back together were stored the same way, each agent's marker
+    // removal and compare-and-set in one batch.
     let batches = store.batches.lock().unwrap().clone();
     let pass = [RECONCILE_BATCH, RECONCILE_BATCH, RECONCILE_BATCH, RECONCILE_BATCH, 200, 200];
-    assert_eq!(batches, [pass, pass].concat());
+    let results = [2 * RECONCILE_BATCH, 2 * RECONCILE_BATCH, 400];
+    assert_eq!(batches, [&pass[..], &results[..]].concat());
+    assert!(store.inner.scan_prefix("bridge/voice/busy/").await.unwrap().is_empty());
     assert_eq!(*store.lost.lock().unwrap(), 0);
     let mut written: Vec<String> =
         r.zendesk.writes().into_iter().map(|(id, v)| format!("{id}={v}")).collect();

@@ -1694,8 +1694,8 @@ impl Bridge {
 
     /// Step several agents' events and store the changed states with one
     /// [`write_batch`](StateStore::write_batch) of compare-and-sets (one transaction on the
-    /// embedded store), then the busy markers that changed with a second one, then carry
-    /// out what each stored step asks. Each agent's compare-and-set is judged on its own:
+    /// embedded store; the markers of agents becoming idle go in it too), then the new busy
+    /// markers with a second one, then carry out what each stored step asks. Each agent's compare-and-set is judged on its own:
     /// an agent whose state another instance changed since it was read, or every agent of
     /// a batch that failed, is stepped again alone from a fresh read, as an event would be.
     ///
@@ -1760,15 +1760,29 @@ impl Bridge {
         if to_store.is_empty() {
             return;
         }
-        let applied = match self.store.write_batch(ops).await {
-            Ok(applied) if applied.len() == to_store.len() => applied,
+        // An agent whose state becomes idle has its busy marker removed in the same batch,
+        // just before its compare-and-set: if another instance makes the state busy again
+        // before that statement, the statement does not apply and the agent is stepped
+        // again (and marked again) below; if after, that instance marks it itself. So no
+        // busy state is left without its marker, with no read to check.
+        let mut batch = Vec::with_capacity(ops.len() * 2);
+        let mut cas_at = Vec::with_capacity(ops.len());
+        for (op, (commit, stepped, _, was_idle)) in ops.into_iter().zip(&to_store) {
+            if !stepped.busy && !was_idle {
+                batch.push(WriteOp::Delete { key: busy_key(&self.links[commit.li].link.name, &commit.key) });
+            }
+            cas_at.push(batch.len());
+            batch.push(op);
+        }
+        let batch_len = batch.len();
+        let applied: Vec<bool> = match self.store.write_batch(batch).await {
+            Ok(applied) if applied.len() == batch_len => cas_at.iter().map(|&i| applied[i]).collect(),
             Ok(applied) => {
                 self.notify(BridgeNotice::Error {
                     context: "storing link states".into(),
                     error: format!(
-                        "the state store answered {} results for a batch of {} writes; stepping each agent again",
+                        "the state store answered {} results for a batch of {batch_len} writes; stepping each agent again",
                         applied.len(),
-                        to_store.len()
                     ),
                 });
                 vec![false; to_store.len()]
@@ -1791,22 +1805,30 @@ impl Bridge {
                 // failed): step its version, alone.
                 self.forget_hint(li, &key);
                 let _ = self.step_agent(li, &key, event, now, None, None, writes, permits, done).await;
+                if !stepped.busy && !was_idle {
+                    // The marker may have gone with the batch: put it back if the state
+                    // is busy.
+                    if let Err(e) = self.remark_if_busy(li, &key).await {
+                        let link_name = &self.links[li].link.name;
+                        self.notify(BridgeNotice::Error {
+                            context: format!("{link_name} {key}"),
+                            error: e.to_string(),
+                        });
+                    }
+                }
                 continue;
             }
             stepped.changed = true;
-            let link_name = &self.links[li].link.name;
             if stepped.busy {
                 self.remember_hint(li, &key, new);
                 if was_idle {
-                    markers.push(WriteOp::Put { key: busy_key(link_name, &key), value: Value::Bool(true) });
+                    let marker = busy_key(&self.links[li].link.name, &key);
+                    markers.push(WriteOp::Put { key: marker, value: Value::Bool(true) });
                 }
             } else {
                 self.forget_hint(li, &key);
-                if !was_idle {
-                    markers.push(WriteOp::Delete { key: busy_key(link_name, &key) });
-                }
             }
-            stored_steps.push((li, key, stepped, was_idle));
+            stored_steps.push((li, key, stepped));
         }
         if !markers.is_empty()
             && let Err(e) = self.store.write_batch(markers).await
@@ -1816,19 +1838,7 @@ impl Bridge {
             self.notify(BridgeNotice::Error { context: "storing busy markers".into(), error: e.to_string() });
             return;
         }
-        for (li, key, stepped, was_idle) in stored_steps {
-            if !stepped.busy && !was_idle {
-                // Another instance may have made the state busy again (and marked it) just
-                // before the marker was removed: put the marker back then.
-                if let Err(e) = self.remark_if_busy(li, &key).await {
-                    let link_name = &self.links[li].link.name;
-                    self.notify(BridgeNotice::Error {
-                        context: format!("{link_name} {key}"),
-                        error: e.to_string(),
-                    });
-                    continue;
-                }
-            }
+        for (li, key, stepped) in stored_steps {
             self.issue_actions(li, &key, &stepped, None, writes, permits, done);
         }
     }
