@@ -92,7 +92,7 @@ impl fmt::Debug for ShiftonAuth {
 ///
 /// The shared options (base URL of the token and employees host, pace, timeout, retry,
 /// transport) are set with the methods every provider configuration has (see
-/// [`ConfigureClient`](crate::http::ConfigureClient)); the shifts host has its own
+/// [`ConfigureClient`]); the shifts host has its own
 /// [`ShiftonConfig::with_shifts_base_url`]. Shifton publishes no limits (UNCONFIRMED); the
 /// default pace is 1 request per second, and 429 answers are retried after `Retry-After`
 /// when given.
