@@ -43,7 +43,7 @@ fn x() -> XConfig {
 }
 
 fn shifton() -> ShiftonConfig {
-    ShiftonConfig::new(ShiftonAuth::ApiKey(SECRET.into()), "7", Tz::UTC).unwrap()
+    ShiftonConfig::new(ShiftonAuth::api_key(SECRET), "7", Tz::UTC).unwrap()
 }
 
 /// The same generic code configures every provider.
@@ -365,17 +365,8 @@ fn secrets_are_absent_from_debug_and_display() {
         format!("{:?}", shifton()),
         format!(
             "{:?}",
-            ShiftonConfig::new(
-                ShiftonAuth::Password {
-                    username: "user".into(),
-                    password: SECRET.into(),
-                    client_id: "client".into(),
-                    client_secret: SECRET.into(),
-                },
-                "7",
-                Tz::UTC,
-            )
-            .unwrap()
+            ShiftonConfig::new(ShiftonAuth::password("user", SECRET, "client", SECRET), "7", Tz::UTC)
+                .unwrap()
         ),
         format!("{:?}", AircallClient::new(aircall()).unwrap()),
         format!("{:?}", ZendeskClient::new(zendesk()).unwrap()),

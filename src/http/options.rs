@@ -42,8 +42,11 @@ impl IntoBaseUrl for &Url {
 impl IntoBaseUrl for &str {
     fn into_base_url(self) -> Result<Url> {
         let text = self.trim();
-        Url::parse(text)
-            .map_err(|e| Error::config(format!("base URL \"{text}\" is not an absolute URL: {e}")))
+        Url::parse(text).map_err(|e| {
+            // Text that does not parse may still hold `user:password@`: never echo it then.
+            let shown = if text.contains('@') { "(withheld: it contains '@')" } else { text };
+            Error::config(format!("base URL \"{shown}\" is not an absolute URL: {e}"))
+        })
     }
 }
 
@@ -510,5 +513,8 @@ mod tests {
         }
         assert!(ClientOptions::default().with_base_url("not a url").is_err());
         assert!(ClientOptions::default().with_base_url("https://u:p@example.com").is_err());
+        let message =
+            ClientOptions::default().with_base_url("https://u:hunter2@exa mple.com").unwrap_err().to_string();
+        assert!(!message.contains("hunter2"), "{message}");
     }
 }

@@ -51,6 +51,28 @@ pub enum ShiftonAuth {
     },
 }
 
+impl ShiftonAuth {
+    /// The current API's key.
+    pub fn api_key(key: impl Into<SecretString>) -> Self {
+        Self::ApiKey(key.into())
+    }
+
+    /// The legacy OAuth password grant.
+    pub fn password(
+        username: impl Into<String>,
+        password: impl Into<SecretString>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        Self::Password {
+            username: username.into(),
+            password: password.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
+}
+
 impl fmt::Debug for ShiftonAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -70,7 +92,7 @@ impl fmt::Debug for ShiftonAuth {
 ///
 /// The shared options (base URL of the token and employees host, pace, timeout, retry,
 /// transport) are set with the methods every provider configuration has (see
-/// [`ConfigureClient`](crate::http::ConfigureClient)); the shifts host has its own
+/// [`ConfigureClient`]); the shifts host has its own
 /// [`ShiftonConfig::with_shifts_base_url`]. Shifton publishes no limits (UNCONFIRMED); the
 /// default pace is 1 request per second, and 429 answers are retried after `Retry-After`
 /// when given.
@@ -317,15 +339,15 @@ impl ShiftonConfig {
                 missing.join(", ")
             )));
         }
-        let secret = |name: &str| SecretString::from(get(name).unwrap_or_default());
+        let value = |name: &str| get(name).unwrap_or_default();
         let auth = match api_key {
-            Some(key) => ShiftonAuth::ApiKey(SecretString::from(key)),
-            None => ShiftonAuth::Password {
-                username: get(Self::ENV_USERNAME).unwrap_or_default(),
-                password: secret(Self::ENV_PASSWORD),
-                client_id: get(Self::ENV_CLIENT_ID).unwrap_or_default(),
-                client_secret: secret(Self::ENV_CLIENT_SECRET),
-            },
+            Some(key) => ShiftonAuth::api_key(key),
+            None => ShiftonAuth::password(
+                value(Self::ENV_USERNAME),
+                value(Self::ENV_PASSWORD),
+                value(Self::ENV_CLIENT_ID),
+                value(Self::ENV_CLIENT_SECRET),
+            ),
         };
         let zone_name = get(Self::ENV_TIME_ZONE).unwrap_or_default();
         let zone = parse_zone(&zone_name)

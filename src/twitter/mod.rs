@@ -152,7 +152,7 @@ impl XConfig {
         self
     }
 
-    /// The [`ApiClient`] builder for this configuration (provider `"x"`, X's rate-limit
+    /// The [`ApiClient`](crate::http::ApiClient) builder for this configuration (provider `"x"`, X's rate-limit
     /// headers), for callers that add a transport or a shared limiter.
     pub fn api_client_builder(&self) -> ApiClientBuilder {
         self.options

@@ -202,7 +202,7 @@ pub enum CustomStatusReading {
 /// Built with [`ZendeskConfig::for_subdomain`] (`https://{subdomain}.zendesk.com`) or
 /// [`ZendeskConfig::for_base_url`] (a sandbox, a proxy, a simulator); the shared options
 /// (base URL, pace, timeout, retry, transport) are set with the methods every provider
-/// configuration has (see [`ConfigureClient`](crate::http::ConfigureClient)).
+/// configuration has (see [`ConfigureClient`]).
 ///
 /// ```
 /// use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig};
