@@ -341,7 +341,7 @@ impl CallsBridge {
             zendesk,
             store,
             config,
-            instance_id: crate::sync::bridge::default_instance_id(),
+            instance_id: crate::sync::default_instance_id(),
             agents: RwLock::new(AgentDirectory::default()),
         })
     }
