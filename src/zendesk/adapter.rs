@@ -62,8 +62,9 @@ impl ZendeskProvider {
     /// the remembered ones updated by the incremental user export (one request per 1000
     /// changed users, usually one).
     async fn agent_users(&self, incremental: bool) -> Result<Vec<User>> {
-        let mut known = self.known_agents.lock().await;
         if incremental {
+            // Held through the export, so two listings never continue from one cursor.
+            let mut known = self.known_agents.lock().await;
             if let Some(known) = known.as_mut() {
                 let (changed, cursor) = self.client.incremental_users(known.next.clone()).await?;
                 for user in changed {
@@ -81,7 +82,7 @@ impl ZendeskProvider {
         // have missed, is in the export from this time on.
         let started = chrono::Utc::now().timestamp() - 60;
         let users = self.client.list_agents().await?;
-        *known = Some(KnownAgents {
+        *self.known_agents.lock().await = Some(KnownAgents {
             users: users.iter().map(|user| (user.id, user.clone())).collect(),
             next: IncrementalStart::Time(started),
         });
