@@ -154,7 +154,7 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
         AircallConfig::basic(AircallSimConfig::DEFAULT_API_ID, AircallSimConfig::DEFAULT_API_TOKEN)
             .with_base_url(aircall_sim.base_url().as_str())?
             .with_rate_limit(RateLimit::unlimited())
-            .with_retry_policy(RetryPolicy::never()),
+            .with_retry(RetryPolicy::never()),
     )?;
     let zendesk = ZendeskClient::new(
         ZendeskConfig::for_base_url(
@@ -162,7 +162,7 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
             ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
         )
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(RetryPolicy::never()),
+        .with_retry(RetryPolicy::never()),
     )?;
     let config = CallsConfig {
         log_mode: LogMode::VoiceTicket,

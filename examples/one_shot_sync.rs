@@ -298,7 +298,7 @@ pub struct Sides {
 pub async fn connect(aircall: Option<AircallConfig>, zendesk: Option<ZendeskConfig>) -> Result<Sides> {
     let (aircall, aircall_sim) = match aircall {
         Some(config) => {
-            eprintln!("aircall: real API at {}", config.base_url);
+            eprintln!("aircall: real API at {}", config.base_url());
             (AircallProvider::from_config(config)?, None)
         }
         None => {
@@ -309,7 +309,7 @@ pub async fn connect(aircall: Option<AircallConfig>, zendesk: Option<ZendeskConf
     };
     let (zendesk, zendesk_sim) = match zendesk {
         Some(config) => {
-            eprintln!("zendesk: real API at {}", config.base_url);
+            eprintln!("zendesk: real API at {}", config.base_url());
             (ZendeskProvider::from_config(config)?, None)
         }
         None => {

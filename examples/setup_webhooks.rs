@@ -102,7 +102,7 @@ async fn providers() -> Result<Providers> {
             eprintln!("x: no credentials, using the simulator");
             let sim = XSim::start_with_sample().await?;
             let config = XConfig::with_user_token(deskbridge::sim::twitter::sample::OWN_ID, sim.token())
-                .with_base_url(sim.base_url());
+                .with_base_url(sim.base_url())?;
             let setup = XWebhookSetup::new(XClient::new(config.clone())?)
                 .with_app_bearer(&config, XSimConfig::DEFAULT_APP_TOKEN)?;
             (setup, Some(sim))

@@ -420,7 +420,7 @@ struct Target {
 async fn connect() -> Result<Target, Failure> {
     let config = UsedeskConfig::from_env().map_err(|e| Failure::from_error(&e))?;
     if let Some(config) = config {
-        eprintln!("using the Usedesk API at {}", config.base_url);
+        eprintln!("using the Usedesk API at {}", config.base_url());
         let client = UsedeskClient::new(config).map_err(|e| Failure::from_error(&e))?;
         return Ok(Target { provider: UsedeskProvider::new(client), simulator: None });
     }
@@ -468,7 +468,8 @@ async fn load_source(options: &Options, usedesk_on_simulator: bool) -> Result<Lo
             if let Some(config) = ShiftonConfig::from_env().map_err(|e| Failure::from_error(&e))? {
                 eprintln!(
                     "using the Shifton API at {} (shifts: {})",
-                    config.base_url, config.shifts_base_url
+                    config.base_url(),
+                    config.shifts_base_url()
                 );
                 let client = ShiftonClient::new(config).map_err(|e| Failure::from_error(&e))?;
                 let schedule = ShiftonSchedule::connect(client).await.map_err(|e| Failure::from_error(&e))?;

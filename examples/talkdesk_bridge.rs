@@ -218,7 +218,7 @@ async fn main() -> ExitCode {
             };
             match UsedeskClient::new(config.clone()) {
                 Ok(client) => {
-                    println!("mode: real Usedesk at {}", config.base_url);
+                    println!("mode: real Usedesk at {}", config.base_url());
                     (client, credentials, None)
                 }
                 Err(error) => return usage_error(&error.to_string()),

@@ -160,15 +160,16 @@ struct Sides {
 async fn sides() -> Result<Sides, String> {
     let (source, x_sim) = match XConfig::from_env().map_err(|e| e.to_string())? {
         Some(config) => {
-            eprintln!("X: {} (account {})", config.base_url, config.own_user_id);
-            (XSource::new(config).map_err(|e| e.to_string())?, None)
+            eprintln!("X: {} (account {})", config.base_url(), config.own_user_id);
+            (XSource::from_config(config).map_err(|e| e.to_string())?, None)
         }
         None => {
             let sim = XSim::start_with_sample().await.map_err(|e| e.to_string())?;
             eprintln!("X: simulated at {} (no X_USER_TOKEN; seeded conversations)", sim.base_url());
             let config = XConfig::with_user_token(sim.own_user().id.clone(), sim.token())
-                .with_base_url(sim.base_url());
-            (XSource::new(config).map_err(|e| e.to_string())?, Some(sim))
+                .with_base_url(sim.base_url())
+                .map_err(|e| e.to_string())?;
+            (XSource::from_config(config).map_err(|e| e.to_string())?, Some(sim))
         }
     };
     let channel_env = std::env::var("USEDESK_TWITTER_CHANNEL_ID").ok().filter(|v| !v.trim().is_empty());
@@ -180,7 +181,7 @@ async fn sides() -> Result<Sides, String> {
             if !channel_id.bytes().all(|b| b.is_ascii_digit()) {
                 return Err("USEDESK_TWITTER_CHANNEL_ID must be a numeric channel id".into());
             }
-            eprintln!("Usedesk: {} (channel {channel_id})", config.base_url);
+            eprintln!("Usedesk: {} (channel {channel_id})", config.base_url());
             (config, channel_id, None)
         }
         None => {

@@ -120,9 +120,9 @@
 //! use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskDesk};
 //!
 //! let (x_sim, usedesk_sim) = (XSim::start_with_sample().await?, UsedeskSim::start_with_sample().await?);
-//! let x = XSource::new(
+//! let x = XSource::from_config(
 //!     XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN)
-//!         .with_base_url(x_sim.base_url())
+//!         .with_base_url(x_sim.base_url())?
 //!         .with_rate_limit(RateLimit::unlimited()),
 //! )?;
 //! let usedesk = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)?

@@ -307,6 +307,7 @@ pub trait ScheduleSource: Send + Sync {
 /// A ticket's lifecycle state, as far as routing cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TicketState {
     /// Open, new, pending, on hold, solved: any state in which a new message still
     /// belongs to this ticket.
@@ -377,6 +378,7 @@ pub trait TicketDesk: Send + Sync {
 /// What kind of social message arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MessageKind {
     /// A private direct message.
     DirectMessage,
@@ -556,12 +558,15 @@ pub trait StateStore: Send + Sync {
     /// This is how an engine groups the state writes of one pass. Each op keeps the
     /// semantics of the single call it stands for; what a store adds is the grouping:
     ///
-    /// - The provided implementation (memory, file and PostgreSQL stores, and every
-    ///   embedder's store) runs the single calls one after another, so each op commits on
-    ///   its own and a failure leaves the earlier ops applied. On a store that several
-    ///   instances share this is what keeps each agent's compare-and-set correct: every op
-    ///   is judged against the state the other instances see at that moment, and no row
-    ///   lock is held across the batch.
+    /// - The provided implementation (memory and file stores, and every embedder's store)
+    ///   runs the single calls one after another, so each op commits on its own and a
+    ///   failure leaves the earlier ops applied. On a store that several instances share
+    ///   this is what keeps each agent's compare-and-set correct: every op is judged
+    ///   against the state the other instances see at that moment, and no row lock is held
+    ///   across the batch.
+    /// - The PostgreSQL store keeps exactly those semantics (one statement, one commit per
+    ///   op) but pipelines the statements on one connection, so a batch costs about one
+    ///   round trip; on an error, later ops may have applied too.
     /// - The embedded SQLite store commits the whole batch in one transaction (one commit
     ///   instead of one per op): all of it is applied or, on an error, none of it.
     ///
@@ -726,6 +731,15 @@ pub enum WriteOp {
         /// The value to set (`None`: remove the key).
         new: Option<Value>,
     },
+}
+
+impl WriteOp {
+    /// The key the op writes.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Put { key, .. } | Self::Delete { key } | Self::CompareAndSet { key, .. } => key,
+        }
+    }
 }
 
 /// How often the provided claim methods re-read a key whose compare-and-set lost a race.

@@ -64,10 +64,10 @@ fn fast_retries() -> RetryPolicy {
 
 fn config_for(server: &MockServer) -> AircallConfig {
     AircallConfig::basic(API_ID, API_TOKEN)
-        .with_base_url(&server.uri())
+        .with_base_url(server.uri())
         .unwrap()
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(fast_retries())
+        .with_retry(fast_retries())
 }
 
 fn client_for(server: &MockServer) -> AircallClient {
@@ -189,7 +189,7 @@ async fn a_next_link_on_another_origin_is_rebased_onto_the_configured_base_url()
         .expect(1)
         .mount(&server)
         .await;
-    let config = config_for(&server).with_base_url(&format!("{}/proxy/aircall", server.uri())).unwrap();
+    let config = config_for(&server).with_base_url(format!("{}/proxy/aircall", server.uri())).unwrap();
     let users = AircallClient::new(config).unwrap().list_users().await.unwrap();
     assert_eq!(users.iter().map(|u| u.id).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(users[1].availability_status, Some(AvailabilityStatus::Custom));
@@ -290,7 +290,7 @@ async fn ping_with_bearer_sends_the_access_token() {
         .mount(&server)
         .await;
     let config = AircallConfig::bearer(ACCESS_TOKEN)
-        .with_base_url(&server.uri())
+        .with_base_url(server.uri())
         .unwrap()
         .with_rate_limit(RateLimit::unlimited());
     AircallClient::new(config).unwrap().ping().await.unwrap();
@@ -466,9 +466,9 @@ async fn errors_and_debug_output_never_show_the_credentials() {
 #[test]
 fn defaults_are_the_production_url_and_sixty_requests_per_minute() {
     let config = AircallConfig::basic(API_ID, API_TOKEN);
-    assert_eq!(config.base_url.as_str(), "https://api.aircall.io/");
-    assert_eq!(config.rate_limit, RateLimit::per_minute(60));
-    assert_eq!(config.timeout, Duration::from_secs(30));
+    assert_eq!(config.base_url().as_str(), "https://api.aircall.io/");
+    assert_eq!(config.rate_limit(), RateLimit::per_minute(60));
+    assert_eq!(config.client_options().timeout(), Duration::from_secs(30));
 }
 
 // ---------------------------------------------------------------- from_env
@@ -497,7 +497,7 @@ fn from_env_reads_basic_or_bearer_credentials_and_the_base_url() {
     ]))
     .unwrap()
     .unwrap();
-    assert_eq!(config.base_url.as_str(), "http://127.0.0.1:9999/prefix");
+    assert_eq!(config.base_url().as_str(), "http://127.0.0.1:9999/prefix");
     assert!(
         matches!(&config.auth, deskbridge::aircall::AircallAuth::Basic { api_id, .. } if api_id == API_ID)
     );
@@ -505,7 +505,7 @@ fn from_env_reads_basic_or_bearer_credentials_and_the_base_url() {
     let config =
         AircallConfig::from_env_with(env(&[("AIRCALL_ACCESS_TOKEN", ACCESS_TOKEN)])).unwrap().unwrap();
     assert!(matches!(config.auth, deskbridge::aircall::AircallAuth::Bearer(_)));
-    assert_eq!(config.base_url.as_str(), "https://api.aircall.io/");
+    assert_eq!(config.base_url().as_str(), "https://api.aircall.io/");
 }
 
 #[test]
@@ -919,9 +919,9 @@ async fn the_pace_is_learned_from_x_aircallapi_limit_and_an_override_keeps_its_o
         .await;
     let learning = AircallClient::new(
         AircallConfig::basic(API_ID, API_TOKEN)
-            .with_base_url(&server.uri())
+            .with_base_url(server.uri())
             .unwrap()
-            .with_retry_policy(fast_retries()),
+            .with_retry(fast_retries()),
     )
     .unwrap();
     let limiter = learning.api().rate_limiter();
@@ -931,7 +931,7 @@ async fn the_pace_is_learned_from_x_aircallapi_limit_and_an_override_keeps_its_o
 
     let fixed = AircallClient::new(
         AircallConfig::basic(API_ID, API_TOKEN)
-            .with_base_url(&server.uri())
+            .with_base_url(server.uri())
             .unwrap()
             .with_rate_limit(RateLimit::per_minute(30)),
     )

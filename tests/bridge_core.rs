@@ -7,12 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use deskbridge::mapping::{Side, StatusMap};
-use deskbridge::ports::{StateStore, StatusProvider};
+use deskbridge::ports::{StateStore, StatusProvider, WriteOp};
 use deskbridge::status::{Agent, Channel, Group, NativeStatus};
 use deskbridge::store::MemoryStore;
 use deskbridge::sync::{
     Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, DeliveryOutcome, LinkConfig, LinkMode,
-    Origin, StatusLink,
+    Origin, RECONCILE_BATCH, StatusLink,
 };
 use deskbridge::{Error, Result};
 
@@ -144,6 +144,14 @@ fn rig() -> Rig {
 
 impl Rig {
     fn start(&self, mode: LinkMode) -> (BridgeHandle, tokio::task::JoinHandle<Result<()>>) {
+        self.start_on(self.store.clone() as Arc<dyn StateStore>, mode)
+    }
+
+    fn start_on(
+        &self,
+        store: Arc<dyn StateStore>,
+        mode: LinkMode,
+    ) -> (BridgeHandle, tokio::task::JoinHandle<Result<()>>) {
         let link = StatusLink::new(
             "voice",
             ("aircall", self.aircall.clone() as Arc<dyn StatusProvider>, Channel::Voice),
@@ -156,7 +164,7 @@ impl Rig {
             tick_every: Duration::from_secs(1),
             ..BridgeOptions::default()
         };
-        let bridge = Bridge::new(self.store.clone() as Arc<dyn StateStore>, options)
+        let bridge = Bridge::new(store, options)
             .status_link(link)
             .unwrap()
             .clock(clock(self.started))
@@ -309,6 +317,150 @@ async fn a_crash_during_a_write_is_recovered_after_restart() {
     tokio::time::sleep(Duration::from_secs(120)).await;
     assert_eq!(r.aircall.status("2"), "available", "the restarted bridge finishes the job");
     assert_eq!(r.aircall.writes().iter().filter(|w| w.0 == "2").count(), 1);
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
+
+/// A store shared with an imaginary second instance: it records the size of every
+/// `write_batch`, and when `cut_in` names an agent, the first batch that stores that
+/// agent's state finds the other instance's copy of the same step stored a moment before.
+struct Shared {
+    inner: MemoryStore,
+    cut_in: Mutex<Option<String>>,
+    batches: Mutex<Vec<usize>>,
+    lost: Mutex<usize>,
+}
+
+impl Shared {
+    fn new(cut_in: Option<&str>) -> Arc<Self> {
+        Arc::new(Self {
+            inner: MemoryStore::new(),
+            cut_in: Mutex::new(cut_in.map(|agent| format!("/agent/{agent}"))),
+            batches: Mutex::new(vec![]),
+            lost: Mutex::new(0),
+        })
+    }
+}
+
+#[async_trait]
+impl StateStore for Shared {
+    async fn get(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &str, value: serde_json::Value) -> Result<()> {
+        self.inner.put(key, value).await
+    }
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.inner.delete(key).await
+    }
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&serde_json::Value>,
+        new: Option<serde_json::Value>,
+    ) -> Result<bool> {
+        self.inner.compare_and_set(key, expected, new).await
+    }
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>> {
+        self.inner.scan_prefix(prefix).await
+    }
+    async fn insert_if_absent(&self, key: &str, value: serde_json::Value) -> Result<bool> {
+        self.inner.insert_if_absent(key, value).await
+    }
+    async fn try_claim(&self, key: &str, owner: &str, ttl: Duration, now: DateTime<Utc>) -> Result<bool> {
+        self.inner.try_claim(key, owner, ttl, now).await
+    }
+    async fn release_claim(&self, key: &str, owner: &str) -> Result<bool> {
+        self.inner.release_claim(key, owner).await
+    }
+    async fn flush(&self) -> Result<()> {
+        self.inner.flush().await
+    }
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<Vec<bool>> {
+        self.batches.lock().unwrap().push(ops.len());
+        let cut_in = self.cut_in.lock().unwrap().clone();
+        if let Some(suffix) = cut_in
+            && let Some(op) = ops.iter().find(|op| op.key().ends_with(&suffix))
+        {
+            *self.cut_in.lock().unwrap() = None;
+            assert_eq!(self.inner.write_batch(vec![op.clone()]).await?, vec![true]);
+        }
+        let applied = self.inner.write_batch(ops).await?;
+        *self.lost.lock().unwrap() += applied.iter().filter(|a| !**a).count();
+        Ok(applied)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reconcile_pass_stores_its_states_in_batches() {
+    let agents = RECONCILE_BATCH * 2 + 200;
+    let emails: Vec<String> = (0..agents).map(|i| format!("agent{i}@example.com")).collect();
+    let aircall: Vec<(String, &str, &str)> =
+        emails.iter().enumerate().map(|(i, e)| (format!("a{i}"), e.as_str(), "available")).collect();
+    let zendesk: Vec<(String, &str, &str)> =
+        emails.iter().enumerate().map(|(i, e)| (format!("z{i}"), e.as_str(), "offline")).collect();
+    let borrow = |v: &[(String, &str, &str)]| -> Vec<(String, String, String)> {
+        v.iter().map(|(i, e, s)| (i.clone(), e.to_string(), s.to_string())).collect()
+    };
+    let r = rig();
+    *r.aircall.agents.lock().unwrap() = borrow(&aircall);
+    *r.zendesk.agents.lock().unwrap() = borrow(&zendesk);
+    let store = Shared::new(None);
+    let (h, task) = r.start_on(store.clone(), LinkMode::OneWay { from: Side::A });
+    settle().await;
+    // The pass stored every agent's state (each asks for a write) in chunks of at most
+    // RECONCILE_BATCH compare-and-sets, then their busy markers the same way; the write
+    // results that came back together were stored the same way, each agent's marker
+    // removal and compare-and-set in one batch.
+    let batches = store.batches.lock().unwrap().clone();
+    let pass = [RECONCILE_BATCH, RECONCILE_BATCH, RECONCILE_BATCH, RECONCILE_BATCH, 200, 200];
+    let results = [2 * RECONCILE_BATCH, 2 * RECONCILE_BATCH, 400];
+    assert_eq!(batches, [&pass[..], &results[..]].concat());
+    assert!(store.inner.scan_prefix("bridge/voice/busy/").await.unwrap().is_empty());
+    assert_eq!(*store.lost.lock().unwrap(), 0);
+    let mut written: Vec<String> =
+        r.zendesk.writes().into_iter().map(|(id, v)| format!("{id}={v}")).collect();
+    written.sort();
+    written.dedup();
+    assert_eq!(written.len(), agents, "every agent written exactly once");
+    assert_eq!(r.zendesk.writes().len(), agents);
+    assert!(r.zendesk.writes().iter().all(|(_, v)| v == "online"));
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_agent_another_instance_stored_first_is_stepped_again_and_written_once() {
+    let r = rig();
+    // The other instance stores ana's step (the write to Zendesk it then makes itself)
+    // just before this instance's batch: this instance's compare-and-set for ana loses.
+    let store = Shared::new(Some("ana@example.com"));
+    let (h, task) = r.start_on(store.clone(), LinkMode::OneWay { from: Side::A });
+    settle().await;
+    assert_eq!(*store.lost.lock().unwrap(), 1, "ana's compare-and-set in the batch lost the race");
+    // Re-read alone, ana's state already holds the pending write: this instance does not
+    // write it a second time.
+    assert!(r.zendesk.writes().is_empty(), "{:?}", r.zendesk.writes());
+    // The other instance died before writing: after the write timeout, a tick finishes
+    // the write, once.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(r.zendesk.writes(), vec![("z1".into(), "online".into())]);
+    let state = Bridge::stored_state(store.as_ref(), "voice", "ana@example.com").await.unwrap();
+    assert!(state.is_some());
+    h.shutdown();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_queued_longer_than_the_write_timeout_is_not_sent_twice() {
+    let r = rig();
+    // Zendesk's answer takes two minutes (a write queued behind a rate limit): twice the
+    // link's write timeout. This instance knows the write is still under way and does not
+    // time it out and send it again.
+    *r.zendesk.write_delay.lock().unwrap() = Duration::from_secs(120);
+    let (h, task) = r.start(LinkMode::OneWay { from: Side::A });
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert_eq!(r.zendesk.writes(), vec![("z1".into(), "online".into())]);
     h.shutdown();
     task.await.unwrap().unwrap();
 }

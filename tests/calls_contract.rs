@@ -50,7 +50,7 @@ fn zendesk(server: &MockServer) -> ZendeskClient {
             ZendeskAuth::api_token("admin@example.com", "tok-SECRET-123"),
         )
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(no_retries()),
+        .with_retry(no_retries()),
     )
     .unwrap()
 }
@@ -58,10 +58,10 @@ fn zendesk(server: &MockServer) -> ZendeskClient {
 fn aircall(server: &MockServer) -> AircallClient {
     AircallClient::new(
         AircallConfig::basic("api-id", "api-SECRET")
-            .with_base_url(&server.uri())
+            .with_base_url(server.uri())
             .unwrap()
             .with_rate_limit(RateLimit::unlimited())
-            .with_retry_policy(no_retries()),
+            .with_retry(no_retries()),
     )
     .unwrap()
 }

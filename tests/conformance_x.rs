@@ -54,8 +54,10 @@ async fn every_request_conforms(api: OpenApi, set: XFieldSet) {
     }
     let config = XConfig::with_user_token(sample::OWN_ID, sim.token())
         .with_base_url(sim.base_url())
+        .unwrap()
         .with_fields(XFields::Fixed(set));
-    let source = XSource::new(config).unwrap().with_options(XSourceOptions { page_size: 2, max_pages: 10 });
+    let source =
+        XSource::from_config(config).unwrap().with_options(XSourceOptions { page_size: 2, max_pages: 10 });
     let first = source.fetch(&Value::Null).await.unwrap();
     // Authors and reply targets come through in both vocabularies.
     assert!(first.messages.iter().all(|m| !m.author_id.is_empty()));
@@ -206,7 +208,7 @@ fn the_v2_167_document_refuses_the_v2_159_vocabulary() {
 async fn an_auto_client_follows_x_from_v2_159_to_v2_167() {
     let v2_167 = spec_file(SPEC_V2_167, "2.167");
     let sim = XSim::start_with_sample().await.unwrap();
-    let config = XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url());
+    let config = XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url()).unwrap();
     let client = deskbridge::twitter::XClient::new(config).unwrap();
     assert_eq!(client.field_set(), XFieldSet::V2_159);
     client.mentions_page(sample::OWN_ID, None, None, 10).await.unwrap();
@@ -240,7 +242,8 @@ async fn the_webhook_set_up_requests_conform_to_both_documents() {
     use deskbridge::twitter::setup::XWebhookSetup;
     for api in [spec(), spec_file(SPEC_V2_167, "2.167")] {
         let sim = XSim::start_with_sample().await.unwrap();
-        let config = XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url());
+        let config =
+            XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url()).unwrap();
         let setup = XWebhookSetup::new(deskbridge::twitter::XClient::new(config.clone()).unwrap())
             .with_app_bearer(&config, XSimConfig::DEFAULT_APP_TOKEN)
             .unwrap();
@@ -273,7 +276,7 @@ async fn the_dm_media_download_conforms_to_the_v2_167_document() {
     let dm = sim.dm_events().into_iter().find(|d| !d.media.is_empty()).unwrap();
     let media_id = dm.media[0].media_key.rsplit('_').next().unwrap().to_owned();
     let client = deskbridge::twitter::XClient::new(
-        XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url()),
+        XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url()).unwrap(),
     )
     .unwrap();
     let url = format!("https://ton.twitter.com/1.1/ton/data/dm/{}/{media_id}/f.jpg", dm.id);

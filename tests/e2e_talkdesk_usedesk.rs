@@ -87,7 +87,7 @@ async fn start(config: UsedeskSimConfig, options: RouterOptions) -> Bridge {
         .with_base_url(sim.base_url().as_str())
         .unwrap()
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(RetryPolicy {
+        .with_retry(RetryPolicy {
             max_attempts: 1,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),

@@ -65,8 +65,10 @@ impl XWorld {
     async fn start() -> Self {
         let x = XSim::start_with_sample().await.unwrap();
         let usedesk = UsedeskSim::start_with_sample().await.unwrap();
-        let source = XSource::new(
-            XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN).with_base_url(x.base_url()),
+        let source = XSource::from_config(
+            XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN)
+                .with_base_url(x.base_url())
+                .unwrap(),
         )
         .unwrap();
         let desk_config = UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)

@@ -177,7 +177,7 @@ async fn a_429_is_a_rate_limited_error_with_the_servers_delay() {
     )
     .await
     .unwrap();
-    let config = api_key_config(&sim, &sim).with_retry_policy(RetryPolicy::never());
+    let config = api_key_config(&sim, &sim).with_retry(RetryPolicy::never());
     let client = ShiftonClient::new(config).unwrap();
     client.employees().await.unwrap();
     let error = client.employees().await.unwrap_err();
@@ -267,8 +267,8 @@ fn partial_environment_configurations_name_what_is_missing() {
     ]))
     .unwrap()
     .unwrap();
-    assert_eq!(config.base_url.as_str(), "https://api2.shifton.com/");
-    assert_eq!(config.shifts_base_url.as_str(), "https://shifts.example.com/");
+    assert_eq!(config.base_url().as_str(), "https://api2.shifton.com/");
+    assert_eq!(config.shifts_base_url().as_str(), "https://shifts.example.com/");
     assert_eq!(config.time_zone, chrono_tz::America::New_York);
     assert!(!format!("{config:?}").contains("secret-key-77"));
 }

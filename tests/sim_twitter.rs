@@ -27,7 +27,10 @@ async fn get(
 }
 
 fn source(sim: &XSim) -> XSource {
-    XSource::new(XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url())).unwrap()
+    XSource::from_config(
+        XConfig::with_user_token(sample::OWN_ID, sim.token()).with_base_url(sim.base_url()).unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]

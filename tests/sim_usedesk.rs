@@ -25,7 +25,7 @@ fn client_for(sim: &UsedeskSim, token: &str) -> UsedeskClient {
         .with_base_url(sim.base_url().as_str())
         .unwrap()
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(RetryPolicy {
+        .with_retry(RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_secs(1),

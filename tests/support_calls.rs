@@ -64,7 +64,7 @@ impl Rig {
                 .with_base_url(self.aircall.base_url().as_str())
                 .unwrap()
                 .with_rate_limit(RateLimit::unlimited())
-                .with_retry_policy(RetryPolicy::never()),
+                .with_retry(RetryPolicy::never()),
         )
         .unwrap()
     }
@@ -76,7 +76,7 @@ impl Rig {
                 ZendeskAuth::api_token(ZendeskSimConfig::DEFAULT_EMAIL, ZendeskSimConfig::DEFAULT_API_TOKEN),
             )
             .with_rate_limit(RateLimit::unlimited())
-            .with_retry_policy(RetryPolicy::never()),
+            .with_retry(RetryPolicy::never()),
         )
         .unwrap()
     }

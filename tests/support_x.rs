@@ -24,9 +24,10 @@ pub const CHANNEL: &str = "12";
 
 /// `XSource` over an X simulator at `base_url` (sample account, default token).
 pub fn x_source(base_url: &Url) -> XSource {
-    let config =
-        XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN).with_base_url(base_url.clone());
-    XSource::new(config).unwrap()
+    let config = XConfig::with_user_token(sample::OWN_ID, XSimConfig::DEFAULT_TOKEN)
+        .with_base_url(base_url.clone())
+        .unwrap();
+    XSource::from_config(config).unwrap()
 }
 
 /// `UsedeskDesk` over a Usedesk simulator at `base_url`, unpaced, searching channel 12.

@@ -24,7 +24,7 @@ const TOKEN: &str = "S3CR3T-x-user-token-77aa";
 const OWN: &str = "1456789012345678901";
 
 fn config(server: &MockServer) -> XConfig {
-    XConfig::with_user_token(OWN, TOKEN).with_base_url(Url::parse(&server.uri()).unwrap())
+    XConfig::with_user_token(OWN, TOKEN).with_base_url(Url::parse(&server.uri()).unwrap()).unwrap()
 }
 
 fn client(server: &MockServer) -> XClient {
@@ -178,7 +178,7 @@ async fn send_dm_and_reply_post_the_documented_bodies() {
         .expect(1)
         .mount(&server)
         .await;
-    let source = XSource::new(config(&server)).unwrap();
+    let source = XSource::from_config(config(&server)).unwrap();
     assert_eq!(source.send_direct_message("2244994945", "We're on it").await.unwrap(), "1790000000000000009");
     assert_eq!(
         source.reply_publicly("1790000000000000100", "@carol_c fixed!").await.unwrap(),
@@ -350,8 +350,9 @@ async fn oauth1_requests_carry_a_signature_the_server_can_recompute() {
         .mount(&server)
         .await;
     let credentials = OAuth1Credentials::new("ck", "cs secret", "at", "ats");
-    let config =
-        XConfig::with_oauth1(OWN, credentials.clone()).with_base_url(Url::parse(&server.uri()).unwrap());
+    let config = XConfig::with_oauth1(OWN, credentials.clone())
+        .with_base_url(Url::parse(&server.uri()).unwrap())
+        .unwrap();
     let client = XClient::new(config).unwrap();
     client.mentions_page(OWN, Some("123"), None, 100).await.unwrap();
     client.mentions_page(OWN, Some("123"), None, 100).await.unwrap();
@@ -539,7 +540,7 @@ async fn fetch_returns_oldest_first_then_nothing_new_with_the_cursor() {
         }),
     )
     .await;
-    let source = XSource::new(config(&server)).unwrap();
+    let source = XSource::from_config(config(&server)).unwrap();
     assert_eq!(source.name(), "x");
     assert_eq!(source.own_user_id(), OWN);
     let batch = source.fetch(&Value::Null).await.unwrap();
@@ -593,7 +594,7 @@ async fn a_failure_midway_fails_the_fetch_instead_of_returning_a_partial_cursor(
             "type": "https://api.twitter.com/2/problems/invalid-request" })))
         .mount(&server)
         .await;
-    let source = XSource::new(config(&server).with_retry_policy(RetryPolicy::never())).unwrap();
+    let source = XSource::from_config(config(&server).with_retry(RetryPolicy::never())).unwrap();
     let cursor = json!({ "dm_newest": "1790000000000000001", "mention_since_id": "5" });
     let error = source.fetch(&cursor).await.unwrap_err();
     assert!(matches!(error, Error::Api { provider: "x", status: 400, .. }), "{error:?}");
@@ -611,8 +612,9 @@ async fn reaching_the_page_bound_before_the_cursor_is_an_error_not_a_gap() {
         ),
     )
     .await;
-    let source =
-        XSource::new(config(&server)).unwrap().with_options(XSourceOptions { page_size: 100, max_pages: 1 });
+    let source = XSource::from_config(config(&server))
+        .unwrap()
+        .with_options(XSourceOptions { page_size: 100, max_pages: 1 });
     let cursor = json!({ "dm_newest": "1790000000000000001", "mention_since_id": null });
     let error = source.fetch(&cursor).await.unwrap_err();
     assert!(error.to_string().contains("max_pages"), "{error}");

@@ -21,10 +21,10 @@ const TOKEN: &str = "UD-clients-S3CR3T-9a8b7c";
 fn client(server: &MockServer) -> UsedeskClient {
     let config = UsedeskConfig::new(TOKEN)
         .unwrap()
-        .with_base_url(&format!("{}/uapi", server.uri()))
+        .with_base_url(format!("{}/uapi", server.uri()))
         .unwrap()
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(RetryPolicy {
+        .with_retry(RetryPolicy {
             max_attempts: 1,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_secs(1),

@@ -26,10 +26,10 @@ const TOKEN: &str = "UD-S3CR3T-token-5e6f7a8b";
 fn config(server: &MockServer) -> UsedeskConfig {
     UsedeskConfig::new(TOKEN)
         .unwrap()
-        .with_base_url(&format!("{}/uapi", server.uri()))
+        .with_base_url(format!("{}/uapi", server.uri()))
         .unwrap()
         .with_rate_limit(RateLimit::unlimited())
-        .with_retry_policy(RetryPolicy {
+        .with_retry(RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_secs(1),
@@ -433,8 +433,8 @@ fn configuration_from_the_environment() {
     let config = UsedeskConfig::from_env_with(|name| (name == "USEDESK_API_TOKEN").then(|| TOKEN.to_owned()))
         .unwrap()
         .unwrap();
-    assert_eq!(config.base_url.as_str(), "https://api.usedesk.ru/");
-    assert_eq!(config.pacing, RateLimit::per_second(0.4));
+    assert_eq!(config.base_url().as_str(), "https://api.usedesk.ru/");
+    assert_eq!(config.rate_limit(), RateLimit::per_second(0.4));
     let bad = UsedeskConfig::from_env_with(|name| match name {
         "USEDESK_API_TOKEN" => Some(TOKEN.to_owned()),
         _ => Some("not a url".to_owned()),

@@ -23,7 +23,7 @@ const URL: &str = "https://bridge.example.com/webhooks/x";
 fn aircall(server: &MockServer) -> AircallClient {
     AircallClient::new(
         AircallConfig::basic("api-id", "api-token")
-            .with_base_url(&server.uri())
+            .with_base_url(server.uri())
             .unwrap()
             .with_rate_limit(RateLimit::unlimited()),
     )
@@ -39,8 +39,9 @@ fn zendesk(server: &MockServer) -> ZendeskClient {
 }
 
 fn x(server: &MockServer) -> XWebhookSetup {
-    let config =
-        XConfig::with_user_token("42", "x-user-token").with_base_url(Url::parse(&server.uri()).unwrap());
+    let config = XConfig::with_user_token("42", "x-user-token")
+        .with_base_url(Url::parse(&server.uri()).unwrap())
+        .unwrap();
     XWebhookSetup::new(XClient::new(config.clone()).unwrap()).with_app_bearer(&config, "x-app-token").unwrap()
 }
 
@@ -226,8 +227,9 @@ async fn x_registers_with_the_user_token_lists_with_the_app_token_and_subscribes
 #[tokio::test]
 async fn x_without_an_app_token_does_not_register_blindly() {
     let server = strict_server().await;
-    let config =
-        XConfig::with_user_token("42", "x-user-token").with_base_url(Url::parse(&server.uri()).unwrap());
+    let config = XConfig::with_user_token("42", "x-user-token")
+        .with_base_url(Url::parse(&server.uri()).unwrap())
+        .unwrap();
     let setup = XWebhookSetup::new(XClient::new(config).unwrap());
     assert!(matches!(setup.ensure(URL).await, Err(Error::Config(_))));
     assert!(setup.register(&"x".repeat(201)).await.is_err(), "over the documents' 200 characters");

@@ -42,9 +42,10 @@ async fn a_dm_photo_reaches_the_ticket_as_a_file_and_a_public_image_as_a_link() 
         .find(|d| d.sender_id == sample::ALICE_ID && !d.media.is_empty())
         .unwrap();
     let media_id = dm.media[0].media_key.rsplit('_').next().unwrap().to_owned();
-    let x =
-        XClient::new(XConfig::with_user_token(sample::OWN_ID, x_sim.token()).with_base_url(x_sim.base_url()))
-            .unwrap();
+    let x = XClient::new(
+        XConfig::with_user_token(sample::OWN_ID, x_sim.token()).with_base_url(x_sim.base_url()).unwrap(),
+    )
+    .unwrap();
     let usedesk = UsedeskClient::new(
         UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)
             .unwrap()
@@ -100,7 +101,9 @@ async fn the_exact_download_and_upload_requests() {
         .mount(&server)
         .await;
     let x = XClient::new(
-        XConfig::with_user_token("42", "user-token").with_base_url(Url::parse(&server.uri()).unwrap()),
+        XConfig::with_user_token("42", "user-token")
+            .with_base_url(Url::parse(&server.uri()).unwrap())
+            .unwrap(),
     )
     .unwrap();
     let media = x
@@ -144,7 +147,7 @@ async fn the_exact_download_and_upload_requests() {
     let usedesk = UsedeskClient::new(
         UsedeskConfig::new(token)
             .unwrap()
-            .with_base_url(&format!("{}/uapi", server.uri()))
+            .with_base_url(format!("{}/uapi", server.uri()))
             .unwrap()
             .with_rate_limit(RateLimit::unlimited()),
     )
@@ -195,7 +198,8 @@ async fn an_inbox_pass_uploads_dm_photos_to_the_new_ticket() {
         )
         .unwrap();
     assert!(dm.media[0].url.as_deref().unwrap().starts_with("https://ton.twitter.com/1.1/ton/data/dm/"));
-    let x_config = XConfig::with_user_token(sample::OWN_ID, x_sim.token()).with_base_url(x_sim.base_url());
+    let x_config =
+        XConfig::with_user_token(sample::OWN_ID, x_sim.token()).with_base_url(x_sim.base_url()).unwrap();
     let usedesk = UsedeskClient::new(
         UsedeskConfig::new(UsedeskSimConfig::DEFAULT_API_TOKEN)
             .unwrap()
@@ -206,7 +210,7 @@ async fn an_inbox_pass_uploads_dm_photos_to_the_new_ticket() {
     .unwrap();
     let attacher = XDmMediaToUsedesk::new(XClient::new(x_config.clone()).unwrap(), usedesk.clone());
     let inbox = Inbox::new(
-        Arc::new(XSource::new(x_config).unwrap()),
+        Arc::new(XSource::from_config(x_config).unwrap()),
         Arc::new(UsedeskDesk::new(usedesk).with_channel("12")),
         Arc::new(MemoryStore::new()),
         InboxConfig { channel_id: Some("12".into()), ..InboxConfig::default() },

@@ -62,7 +62,7 @@ fn fast_retries() -> RetryPolicy {
 
 fn config(server: &MockServer) -> ZendeskConfig {
     ZendeskConfig::for_base_url(Url::parse(&server.uri()).unwrap(), ZendeskAuth::api_token(EMAIL, TOKEN))
-        .with_retry_policy(fast_retries())
+        .with_retry(fast_retries())
 }
 
 fn client(server: &MockServer) -> ZendeskClient {
@@ -194,7 +194,7 @@ async fn groups_follow_links_next_when_no_after_cursor_is_given_and_oauth_is_bea
         .mount(&server)
         .await;
     let config = ZendeskConfig::for_base_url(Url::parse(&server.uri()).unwrap(), ZendeskAuth::oauth(OAUTH))
-        .with_retry_policy(fast_retries());
+        .with_retry(fast_retries());
     let groups = ZendeskClient::new(config).unwrap().list_groups().await.unwrap();
     assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["Support", "Sales"]);
 }
@@ -619,7 +619,7 @@ fn webhook_verifiers_refuse_a_blank_secret() {
 #[test]
 fn debug_and_display_never_show_the_token() {
     let config = ZendeskConfig::for_subdomain("acme", ZendeskAuth::api_token(EMAIL, TOKEN)).unwrap();
-    assert_eq!(config.base_url.as_str(), "https://acme.zendesk.com/");
+    assert_eq!(config.base_url().as_str(), "https://acme.zendesk.com/");
     for text in
         [format!("{config:?}"), config.to_string(), format!("{:?}", config.auth), config.auth.to_string()]
     {
@@ -662,7 +662,7 @@ fn config_from_env_with() {
     ]))
     .unwrap()
     .unwrap();
-    assert_eq!(config.base_url.as_str(), "https://acme.zendesk.com/");
+    assert_eq!(config.base_url().as_str(), "https://acme.zendesk.com/");
     assert!(matches!(config.auth, ZendeskAuth::ApiToken { ref email, .. } if email == "a@b.c"));
     let config = ZendeskConfig::from_env_with(env(&[
         ("ZENDESK_SUBDOMAIN", "acme"),
@@ -671,7 +671,7 @@ fn config_from_env_with() {
     ]))
     .unwrap()
     .unwrap();
-    assert_eq!(config.base_url.as_str(), "http://127.0.0.1:9/prefix");
+    assert_eq!(config.base_url().as_str(), "http://127.0.0.1:9/prefix");
     assert!(matches!(config.auth, ZendeskAuth::OAuth(_)));
     let cases: [(&[(&str, &str)], &str); 4] = [
         (&[("ZENDESK_SUBDOMAIN", "acme"), ("ZENDESK_API_TOKEN", "t")], "ZENDESK_EMAIL"),

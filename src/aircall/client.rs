@@ -19,7 +19,6 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
 
 use futures_util::Stream;
 use secrecy::SecretString;
@@ -30,10 +29,10 @@ use super::model::{
     AvailabilitiesPage, AvailabilityUpdate, PagedEnvelope, Substatus, Team, TeamsPage, User,
     UserAvailability, UserEnvelope, UsersPage, WritableStatus,
 };
-use crate::http::client::DEFAULT_TIMEOUT;
+use crate::http::options::from_variable;
 use crate::http::{
-    ApiClient, ApiRequest, Auth, Cursor, Method, Page, RateLimit, RateLimitHeaders, RateLimiter, RetryPolicy,
-    collect_all, paginate,
+    ApiClient, ApiRequest, Auth, ClientOptions, Cursor, Method, Page, RateLimit, RateLimitHeaders,
+    RateLimiter, collect_all, configure_client, paginate,
 };
 use crate::{Error, Result};
 
@@ -69,6 +68,7 @@ pub const ENV_BASE_URL: &str = "AIRCALL_BASE_URL";
 
 /// How requests to Aircall authenticate.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum AircallAuth {
     /// Company API key: `Authorization: Basic base64(api_id:api_token)`.
     Basic {
@@ -111,42 +111,38 @@ impl fmt::Debug for AircallAuth {
 /// use deskbridge::aircall::AircallConfig;
 /// let config = AircallConfig::basic("api-id", "api-token")
 ///     .with_base_url("http://127.0.0.1:8080")?;
-/// assert_eq!(config.base_url.as_str(), "http://127.0.0.1:8080/");
+/// assert_eq!(config.base_url().as_str(), "http://127.0.0.1:8080/");
 /// assert!(!format!("{config:?}").contains("api-token"));
+/// // The client adds `/v1/...` itself: a base URL ending in it is refused.
+/// assert!(AircallConfig::bearer("token").with_base_url("https://api.aircall.io/v1").is_err());
 /// # Ok::<(), deskbridge::Error>(())
 /// ```
+///
+/// The shared options (base URL, pace, timeout, retry, transport) are set with the
+/// methods every provider configuration has (see [`ConfigureClient`](crate::http::ConfigureClient)).
+/// [`AircallConfig::with_rate_limit`] is an override: without it the client starts at 60
+/// requests per minute and follows the limit Aircall states in `X-AircallApi-Limit`
+/// (published figures disagree, 60 or 120 per minute per company, UNCONFIRMED which
+/// applies); [`AircallConfig::with_learned_rate_limit`] changes the starting pace.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct AircallConfig {
-    /// Everything before `/v1/...` (default [`DEFAULT_BASE_URL`]); a path prefix is kept.
-    pub base_url: Url,
     /// Credentials.
     pub auth: AircallAuth,
-    /// Client-side pace (default 60 per minute). With [`AircallConfig::learn_rate_limit`]
-    /// (the default) it is only the starting pace: the client then paces by the limit
-    /// Aircall states in `X-AircallApi-Limit` (per minute). Without learning it is a fixed
-    /// pace that the headers can only slow down.
-    pub rate_limit: RateLimit,
-    /// Learn the account's limit from `X-AircallApi-Limit` on the first answer (default
-    /// `true`): published figures disagree (60 or 120 per minute per company, UNCONFIRMED
-    /// which applies), so the client starts at [`AircallConfig::rate_limit`] and follows
-    /// what Aircall says. [`AircallConfig::with_rate_limit`] turns learning off (an
-    /// override).
-    pub learn_rate_limit: bool,
-    /// Per-attempt timeout (default 30 s).
-    pub timeout: Duration,
-    /// Retry policy (default [`RetryPolicy::default`]).
-    pub retry: RetryPolicy,
+    /// Base URL, pace, timeout, retry policy, transport.
+    options: ClientOptions,
+    /// The starting pace while the limit is learned from the headers (used when no
+    /// override pace is set).
+    learned_start: RateLimit,
 }
 
 impl fmt::Debug for AircallConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AircallConfig")
-            .field("base_url", &self.base_url.as_str())
+            .field("base_url", &self.base_url().as_str())
             .field("auth", &self.auth)
-            .field("rate_limit", &self.rate_limit)
-            .field("learn_rate_limit", &self.learn_rate_limit)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
+            .field("options", &self.options)
+            .field("learn_rate_limit", &self.learns_rate_limit())
             .finish()
     }
 }
@@ -157,6 +153,13 @@ fn default_base_url() -> Url {
     #[allow(clippy::expect_used)]
     Url::parse(DEFAULT_BASE_URL).expect("DEFAULT_BASE_URL is a valid URL")
 }
+
+configure_client!(
+    AircallConfig,
+    provider: PROVIDER,
+    api_prefixes: &["/v1", "/v2"],
+    default_base_url: |_: &AircallConfig| default_base_url()
+);
 
 impl AircallConfig {
     /// Basic authentication with a company API key, production base URL, defaults.
@@ -169,54 +172,34 @@ impl AircallConfig {
         Self::with_auth(AircallAuth::Bearer(access_token.into()))
     }
 
-    /// These credentials, production base URL, 60 requests per minute, 30 s timeout.
+    /// These credentials, production base URL, 60 requests per minute (learned from the
+    /// headers afterwards), 30 s timeout.
     pub fn with_auth(auth: AircallAuth) -> Self {
         Self {
-            base_url: default_base_url(),
             auth,
-            rate_limit: RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE),
-            learn_rate_limit: true,
-            timeout: DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
+            options: ClientOptions::default(),
+            learned_start: RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE),
         }
     }
 
-    /// Override the base URL (simulator, proxy, sandbox): everything before `/v1`.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when it is not an absolute `http(s)` URL with a host, or carries
-    /// credentials, a query or a fragment.
-    pub fn with_base_url(mut self, base_url: &str) -> Result<Self> {
-        self.base_url = parse_base_url(base_url, "base URL")?;
-        Ok(self)
-    }
-
-    /// Pace at exactly `rate_limit` (an override: the limit header no longer sets the pace,
-    /// though `X-AircallApi-Remaining` / `-Reset` and 429s can still slow it down).
-    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
-        self.rate_limit = rate_limit;
-        self.learn_rate_limit = false;
-        self
-    }
-
     /// Start at `initial` and pace by the limit Aircall states once it has answered
-    /// (the default, with 60 per minute).
+    /// (the default, with 60 per minute). Clears an override set with
+    /// [`AircallConfig::with_rate_limit`].
     pub fn with_learned_rate_limit(mut self, initial: RateLimit) -> Self {
-        self.rate_limit = initial;
-        self.learn_rate_limit = true;
+        self.learned_start = initial;
+        self.options.clear_rate_limit();
         self
     }
 
-    /// Set the per-attempt timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    /// True when the client will learn its pace from `X-AircallApi-Limit` (no override
+    /// pace set).
+    pub fn learns_rate_limit(&self) -> bool {
+        self.options.rate_limit().is_none()
     }
 
-    /// Set the retry policy.
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
+    /// The pace the client starts at: the override, else the learned pace's start.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.options.rate_limit().unwrap_or(self.learned_start)
     }
 
     /// Read the configuration from the process environment: see
@@ -245,7 +228,7 @@ impl AircallConfig {
     /// a guess).
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
         let read = |name: &str| lookup(name).map(|value| value.trim().to_owned()).filter(|v| !v.is_empty());
-        let base_url = read(ENV_BASE_URL).map(|text| parse_base_url(&text, ENV_BASE_URL)).transpose()?;
+        let base_url = read(ENV_BASE_URL);
         let auth = match (read(ENV_API_ID), read(ENV_API_TOKEN), read(ENV_ACCESS_TOKEN)) {
             (None, None, None) if base_url.is_none() => return Ok(None),
             (None, None, None) => {
@@ -274,28 +257,12 @@ impl AircallConfig {
                 )));
             }
         };
-        let mut config = Self::with_auth(auth);
-        if let Some(base_url) = base_url {
-            config.base_url = base_url;
+        let config = Self::with_auth(auth);
+        match base_url {
+            Some(base_url) => config.with_base_url(base_url).map(Some).map_err(from_variable(ENV_BASE_URL)),
+            None => Ok(Some(config)),
         }
-        Ok(Some(config))
     }
-}
-
-/// Parse and check a base URL; errors name `source` (a variable name or "base URL").
-fn parse_base_url(text: &str, source: &str) -> Result<Url> {
-    let url = Url::parse(text.trim())
-        .map_err(|e| Error::config(format!("aircall: {source} is not an absolute URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(Error::config(format!("aircall: {source} must be an http(s) URL with a host")));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config(format!("aircall: {source} must not carry credentials")));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config(format!("aircall: {source} must not have a query or fragment")));
-    }
-    Ok(url)
 }
 
 /// The typed Aircall API. Cheap to clone (clones share connections and the rate limiter).
@@ -312,16 +279,16 @@ impl AircallClient {
     /// # Errors
     /// [`Error::Config`] for an unusable base URL or timeout.
     pub fn new(config: AircallConfig) -> Result<Self> {
-        let limiter = if config.learn_rate_limit {
-            RateLimiter::learning(config.rate_limit, RateLimitHeaders::aircall())
+        let limiter = if config.learns_rate_limit() {
+            RateLimiter::learning(config.rate_limit(), RateLimitHeaders::aircall())
         } else {
-            RateLimiter::new(config.rate_limit, RateLimitHeaders::aircall())
+            RateLimiter::new(config.rate_limit(), RateLimitHeaders::aircall())
         };
-        let api = ApiClient::builder(PROVIDER, config.base_url)
+        let api = config
+            .options
+            .api_client_builder(PROVIDER, config.base_url())
             .auth(config.auth.to_http())
             .rate_limiter(limiter)
-            .timeout(config.timeout)
-            .retry_policy(config.retry)
             .build()?;
         Ok(Self::from_api_client(api))
     }

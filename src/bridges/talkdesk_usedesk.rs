@@ -146,15 +146,15 @@ impl AcceptedCredentials {
     ///
     /// # Errors
     /// [`Error::Config`] when either is blank.
-    pub fn new(account: impl Into<String>, token: impl Into<String>) -> Result<Self> {
-        let (account, token) = (account.into(), token.into());
-        if account.trim().is_empty() {
+    pub fn new(account: impl Into<SecretString>, token: impl Into<SecretString>) -> Result<Self> {
+        let (account, token): (SecretString, SecretString) = (account.into(), token.into());
+        if account.expose_secret().trim().is_empty() {
             return Err(Error::config("talkdesk bridge: the accepted `account` value is empty"));
         }
-        if token.trim().is_empty() {
+        if token.expose_secret().trim().is_empty() {
             return Err(Error::config("talkdesk bridge: the accepted `token` value is empty"));
         }
-        Ok(Self { account: SecretString::from(account), token: SecretString::from(token) })
+        Ok(Self { account, token })
     }
 
     /// Read `TALKDESK_BRIDGE_ACCOUNT` and `TALKDESK_BRIDGE_TOKEN` through `lookup`.

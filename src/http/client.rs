@@ -242,6 +242,8 @@ fn encode_segment(value: &str) -> String {
 pub struct ApiResponse {
     response: HttpResponse,
     context: String,
+    /// The URL called, as shown in errors (no query, no credentials).
+    called: String,
     client: Arc<Inner>,
 }
 
@@ -286,14 +288,15 @@ impl ApiResponse {
     ///
     /// # Errors
     /// [`Error::Decode`] with the JSON path of the offending value (`users[1].id`, or `.`
-    /// for the whole document) and serde's message, scrubbed of the client's secrets.
+    /// for the whole document) and serde's message, scrubbed of the client's secrets,
+    /// followed by the URL called (` (called https://…/v1/users)`, never its query).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         let mut deserializer = serde_json::Deserializer::from_slice(&self.response.body);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
             provider: self.client.provider,
             context: self.context.clone(),
             json_path: e.path().to_string(),
-            message: self.client.auth.redact(&e.inner().to_string()),
+            message: format!("{} (called {})", self.client.auth.redact(&e.inner().to_string()), self.called),
         })
     }
 
@@ -624,7 +627,8 @@ impl ApiClient {
                         {
                             return Err(self.api_error(&context, &url, &response, error));
                         }
-                        return Ok(ApiResponse { response, context, client: self.inner.clone() });
+                        let called = inner.auth.redact(&url_without_query(&url));
+                        return Ok(ApiResponse { response, context, called, client: self.inner.clone() });
                     }
                     Ok(response)
                 }

@@ -37,6 +37,12 @@
 //!   base URL is everything before the API's documented path; its path prefix is kept
 //!   (`https://secure.usedesk.com/uapi` + `/users`). Absolute URLs handed out by a
 //!   provider (Aircall's `next_page_link`) are sent only on the base URL's origin.
+//! - `options`: [`ClientOptions`] (base URL, pace, timeout, retry policy, transport), the
+//!   part of every provider configuration that is the same for all of them, and
+//!   [`ConfigureClient`], the one set of builder methods every provider configuration has
+//!   (`with_base_url` taking any [`IntoBaseUrl`], `with_rate_limit`, `with_timeout`,
+//!   `with_retry`, `with_transport`). A base URL that already ends with the provider's API
+//!   path (`https://acme.zendesk.com/api/v2/`) is refused, naming the URL and what to drop.
 //! - `retry`: [`RetryPolicy`] and its pure decision ([`RetryDecision`]): 429s always
 //!   (the provider refused before processing), 5xx and timeouts only for idempotent or
 //!   retry-safe requests, honouring `Retry-After` and the providers' reset headers.
@@ -168,6 +174,7 @@
 pub(crate) mod auth;
 pub(crate) mod client;
 pub(crate) mod interpret;
+pub(crate) mod options;
 pub(crate) mod paginate;
 pub(crate) mod ratelimit;
 pub(crate) mod retry;
@@ -176,6 +183,18 @@ pub(crate) mod transport;
 pub use auth::{Auth, REDACTED, RequestSigner};
 pub use client::{ApiClient, ApiClientBuilder, ApiRequest, ApiResponse, DEFAULT_TIMEOUT, REQUEST_ID_HEADERS};
 pub use interpret::{DefaultErrorInterpreter, ErrorInterpreter, MAX_MESSAGE_CHARS, ProviderError};
+#[cfg_attr(
+    not(any(
+        feature = "aircall",
+        feature = "zendesk",
+        feature = "usedesk",
+        feature = "twitter",
+        feature = "shifton"
+    )),
+    allow(unused_imports)
+)]
+pub(crate) use options::configure_client;
+pub use options::{ClientOptions, ConfigureClient, IntoBaseUrl, check_base_url};
 pub use paginate::{Cursor, Page, collect_all, paginate, paginate_offsets, paginate_pages};
 pub use ratelimit::{
     LOW_REMAINING_WITHOUT_LIMIT, LimitSnapshot, MAX_HEADER_WAIT, Pacer, RateLimit, RateLimitHeaders,

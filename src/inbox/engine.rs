@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::report::{InboxReport, MessageOutcome, RoutedMessage};
 use crate::ports::{
     InboundMessage, MessageKind, MessageSource, NewTicket, StateStore, TicketDesk, TicketRef, TicketState,
+    WriteOp,
 };
 use crate::store::StateStoreExt;
 use crate::{Error, Result};
@@ -377,17 +378,20 @@ impl Inbox {
         // deleted is already refused as stale.
         self.record_horizon(now, horizon).await?;
         let prefix = self.key("processed/");
-        let mut pruned = 0;
+        let mut expired = Vec::new();
         for (key, value) in self.store.scan_prefix(&prefix).await? {
-            if pruned >= PRUNE_BATCH {
+            if expired.len() >= PRUNE_BATCH {
                 break;
             }
             // A mark this version cannot read is left alone (never guess).
             let Ok(mark) = serde_json::from_value::<Processed>(value) else { continue };
             if mark.last() < horizon {
-                self.store.delete(&key).await?;
-                pruned += 1;
+                expired.push(WriteOp::Delete { key });
             }
+        }
+        let pruned = expired.len();
+        if pruned > 0 {
+            self.store.write_batch(expired).await?;
         }
         if pruned > 0 {
             tracing::debug!(pruned, %horizon, "inbox: processed marks pruned");
@@ -665,8 +669,11 @@ impl Inbox {
         }
     }
 
-    /// Store the result of a helpdesk write, then mark the message processed, then drop
-    /// the intent (in that order: every prefix of it is safe to crash in).
+    /// Store the result of a helpdesk write, mark the message processed and drop the
+    /// intent, with one [`write_batch`](StateStore::write_batch) (one transaction on the
+    /// embedded store, where all of it lands or none; op after op elsewhere, in this order,
+    /// where every prefix of it is safe to crash in: the intent stays until the message is
+    /// marked processed, and a replayed intent finds the ticket by its dedupe key).
     async fn record(
         &self,
         msg: &InboundMessage,
@@ -674,29 +681,43 @@ impl Inbox {
         created: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        // First, so that a crash before the batch leaves nothing newer than the intent.
+        self.note_message_time(msg.created_at).await?;
+        let encode = |key: String, value: serde_json::Result<Value>| {
+            value
+                .map(|value| WriteOp::Put { key: key.clone(), value })
+                .map_err(|e| Error::store(format!("cannot encode the value of key \"{key}\": {e}")))
+        };
+        let mut ops = Vec::with_capacity(5);
         match msg.kind {
             MessageKind::DirectMessage => {
                 let thread = DmThread { ticket_id: ticket.id.clone() };
-                self.store.put_as(&self.key(&format!("dm-thread/{}", msg.author_id)), &thread).await?;
+                ops.push(encode(
+                    self.key(&format!("dm-thread/{}", msg.author_id)),
+                    serde_json::to_value(&thread),
+                )?);
             }
             MessageKind::Mention if created => {
                 let root = MentionRoot { ticket_id: ticket.id.clone(), author_id: msg.author_id.clone() };
-                self.store.put_as(&self.key(&format!("mention-root/{}", msg.id)), &root).await?;
+                ops.push(encode(self.key(&format!("mention-root/{}", msg.id)), serde_json::to_value(&root))?);
             }
             MessageKind::Mention => {}
         }
         let thread =
             TicketThread { kind: msg.kind, author_id: msg.author_id.clone(), reply_to: msg.id.clone() };
-        self.store.put_as(&self.key(&format!("ticket/{}", ticket.id)), &thread).await?;
+        ops.push(encode(self.key(&format!("ticket/{}", ticket.id)), serde_json::to_value(&thread))?);
         if let Some(client_id) = &ticket.client_id {
-            self.store.put_as(&self.key(&format!("client/{}", msg.author_id)), client_id).await?;
+            ops.push(encode(
+                self.key(&format!("client/{}", msg.author_id)),
+                serde_json::to_value(client_id),
+            )?);
         }
-        self.note_message_time(msg.created_at).await?;
         let mkey = Self::message_key(msg.kind, &msg.id);
         let processed =
             Processed { ticket_id: Some(ticket.id.clone()), at: msg.created_at, processed_at: Some(now) };
-        self.store.put_as(&self.key(&format!("processed/{mkey}")), &processed).await?;
-        self.store.delete(&self.key(&format!("intent/{mkey}"))).await
+        ops.push(encode(self.key(&format!("processed/{mkey}")), serde_json::to_value(&processed))?);
+        ops.push(WriteOp::Delete { key: self.key(&format!("intent/{mkey}")) });
+        self.store.write_batch(ops).await.map(|_| ())
     }
 
     /// Move `last-message-at` forward to `at` (never back, whatever other instances do).

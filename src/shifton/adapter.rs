@@ -300,6 +300,14 @@ impl ShiftonSchedule {
     /// The default age after which a window of shifts is read again.
     pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
 
+    /// Build the client for `config`, then [`connect`](Self::connect).
+    ///
+    /// # Errors
+    /// As [`ShiftonClient::new`] and [`connect`](Self::connect).
+    pub async fn from_config(config: super::ShiftonConfig) -> Result<Self> {
+        Self::connect(ShiftonClient::new(config)?).await
+    }
+
     /// Read the employees and the configured mapping file, and join them.
     ///
     /// # Errors

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use chrono_tz::Tz;
@@ -15,8 +14,10 @@ use url::Url;
 
 use super::model::{Employee, ListBody, ShiftonShift, TokenResponse};
 use crate::http::auth::REDACTED;
+use crate::http::options::{config_prefixed, from_variable};
 use crate::http::{
-    ApiClient, ApiRequest, Auth, RateLimit, RateLimitHeaders, RequestSigner, RetryPolicy, Transport,
+    ApiClient, ApiRequest, Auth, ClientOptions, ConfigureClient, IntoBaseUrl, RateLimit, RateLimitHeaders,
+    RequestSigner, check_base_url, configure_client,
 };
 use crate::schedule::parse_zone;
 use crate::{Error, Result};
@@ -32,6 +33,7 @@ pub const LOCAL_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// How the client authenticates.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ShiftonAuth {
     /// The current API's key (company settings): `Authorization: Bearer {api_key}`.
     ApiKey(SecretString),
@@ -47,6 +49,28 @@ pub enum ShiftonAuth {
         /// The OAuth client secret.
         client_secret: SecretString,
     },
+}
+
+impl ShiftonAuth {
+    /// The current API's key.
+    pub fn api_key(key: impl Into<SecretString>) -> Self {
+        Self::ApiKey(key.into())
+    }
+
+    /// The legacy OAuth password grant.
+    pub fn password(
+        username: impl Into<String>,
+        password: impl Into<SecretString>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        Self::Password {
+            username: username.into(),
+            password: password.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
 }
 
 impl fmt::Debug for ShiftonAuth {
@@ -65,16 +89,18 @@ impl fmt::Debug for ShiftonAuth {
 }
 
 /// How to reach one Shifton company.
+///
+/// The shared options (base URL of the token and employees host, pace, timeout, retry,
+/// transport) are set with the methods every provider configuration has (see
+/// [`ConfigureClient`]); the shifts host has its own
+/// [`ShiftonConfig::with_shifts_base_url`]. Shifton publishes no limits (UNCONFIRMED); the
+/// default pace is 1 request per second, and 429 answers are retried after `Retry-After`
+/// when given.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ShiftonConfig {
     /// Credentials.
     pub auth: ShiftonAuth,
-    /// The token and employees host (default `https://api2.shifton.com`); paths start at
-    /// `/oauth/token`, `/work/1.0.0/…` and `/api/v1/…`. A path prefix is kept.
-    pub base_url: Url,
-    /// The shifts host (default `https://api.shifton.com`, as public client code uses it;
-    /// UNCONFIRMED whether the current API serves shifts on `api2`).
-    pub shifts_base_url: Url,
     /// The company id (legacy employees path).
     pub company_id: Option<String>,
     /// The project whose shifts are read.
@@ -84,42 +110,45 @@ pub struct ShiftonConfig {
     /// Days per shifts request (default 31, as public client code does; the server's
     /// limit is UNCONFIRMED). Longer ranges are paged into windows of this length.
     pub window_days: u32,
-    /// Client-side pacing. Shifton publishes no limits (UNCONFIRMED); the default is 1
-    /// request per second, and 429 answers are retried after `Retry-After` when given.
-    pub rate_limit: RateLimit,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Retry policy.
-    pub retry: RetryPolicy,
     /// The employee id → agent e-mail mapping file, for employees Shifton gives no e-mail
     /// for (read by [`ShiftonSchedule::connect`](super::ShiftonSchedule::connect)).
     pub employee_map: Option<PathBuf>,
+    /// The shifts host (default `https://api.shifton.com`, as public client code uses it;
+    /// UNCONFIRMED whether the current API serves shifts on `api2`).
+    shifts_base_url: Url,
+    /// The token and employees host (default `https://api2.shifton.com`; paths start at
+    /// `/oauth/token`, `/work/1.0.0/…` and `/api/v1/…`), pace, timeout, retry, transport.
+    options: ClientOptions,
 }
 
 impl fmt::Debug for ShiftonConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShiftonConfig")
             .field("auth", &self.auth)
-            .field("base_url", &self.base_url.as_str())
+            .field("base_url", &self.base_url().as_str())
             .field("shifts_base_url", &self.shifts_base_url.as_str())
             .field("company_id", &self.company_id)
             .field("project_id", &self.project_id)
             .field("time_zone", &self.time_zone.name())
             .field("window_days", &self.window_days)
-            .field("rate_limit", &self.rate_limit)
-            .field("timeout", &self.timeout)
+            .field("options", &self.options)
             .field("employee_map", &self.employee_map)
             .finish_non_exhaustive()
     }
 }
 
-fn parse_url(what: &str, value: &str) -> Result<Url> {
-    let url = Url::parse(value.trim())
-        .map_err(|e| Error::config(format!("shifton: {what} \"{value}\" is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::config(format!("shifton: {what} \"{value}\" is not an http(s) URL")));
-    }
-    Ok(url)
+configure_client!(
+    ShiftonConfig,
+    provider: PROVIDER,
+    api_prefixes: &[LEGACY_BASE_PATH, "/api/v1"],
+    default_base_url: |_: &ShiftonConfig| constant_url(ShiftonConfig::DEFAULT_BASE_URL)
+);
+
+fn constant_url(text: &str) -> Url {
+    // Only called with this module's URL constants (checked by tests/shifton.rs), not
+    // outside data.
+    #[allow(clippy::expect_used)]
+    Url::parse(text).expect("a valid URL constant")
 }
 
 impl ShiftonConfig {
@@ -129,8 +158,6 @@ impl ShiftonConfig {
     pub const DEFAULT_SHIFTS_BASE_URL: &'static str = "https://api.shifton.com";
     /// Days per shifts request.
     pub const DEFAULT_WINDOW_DAYS: u32 = 31;
-    /// The default per-request timeout.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     /// Environment: the current API's key.
     pub const ENV_API_KEY: &'static str = "SHIFTON_API_KEY";
     /// Environment: legacy login.
@@ -197,58 +224,41 @@ impl ShiftonConfig {
         }
         Ok(Self {
             auth,
-            base_url: parse_url("base URL", Self::DEFAULT_BASE_URL)?,
-            shifts_base_url: parse_url("shifts base URL", Self::DEFAULT_SHIFTS_BASE_URL)?,
+            shifts_base_url: constant_url(Self::DEFAULT_SHIFTS_BASE_URL),
             company_id: None,
             project_id,
             time_zone,
             window_days: Self::DEFAULT_WINDOW_DAYS,
-            rate_limit: RateLimit::per_second(1.0),
-            timeout: Self::DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
+            options: ClientOptions::default(),
             employee_map: None,
         })
     }
 
-    /// Use another token and employees host (host only; the API's paths are appended).
-    ///
-    /// # Errors
-    /// [`Error::Config`] when `base_url` is not an http(s) URL.
-    pub fn with_base_url(mut self, base_url: &str) -> Result<Self> {
-        self.base_url = parse_url("base URL", base_url)?;
-        Ok(self)
+    /// The shifts host requests for shifts go to.
+    pub fn shifts_base_url(&self) -> &Url {
+        &self.shifts_base_url
     }
 
-    /// Use another shifts host.
+    /// The pace requests start at: the configured one, else 1 per second.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.options.rate_limit().unwrap_or(RateLimit::per_second(1.0))
+    }
+
+    /// Use another shifts host. Takes `&str`, `String`, [`Url`] or `&Url`.
     ///
     /// # Errors
-    /// [`Error::Config`] when `base_url` is not an http(s) URL.
-    pub fn with_shifts_base_url(mut self, base_url: &str) -> Result<Self> {
-        self.shifts_base_url = parse_url("shifts base URL", base_url)?;
+    /// [`Error::Config`] naming the URL when it is not an absolute http(s) URL with a host,
+    /// or carries credentials, a query or a fragment.
+    pub fn with_shifts_base_url(mut self, base_url: impl IntoBaseUrl) -> Result<Self> {
+        let url = base_url.into_base_url().map_err(config_prefixed("shifton: shifts"))?;
+        check_base_url(PROVIDER, &url, <Self as ConfigureClient>::API_PATH_PREFIXES)?;
+        self.shifts_base_url = url;
         Ok(self)
     }
 
     /// Set the company id (needed by the legacy employees path).
     pub fn with_company_id(mut self, company_id: impl Into<String>) -> Self {
         self.company_id = Some(company_id.into().trim().to_owned()).filter(|id| !id.is_empty());
-        self
-    }
-
-    /// Use another pace ([`RateLimit::unlimited`] against a simulator).
-    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
-        self.rate_limit = rate_limit;
-        self
-    }
-
-    /// Use another per-request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Use another retry policy.
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
         self
     }
 
@@ -329,15 +339,15 @@ impl ShiftonConfig {
                 missing.join(", ")
             )));
         }
-        let secret = |name: &str| SecretString::from(get(name).unwrap_or_default());
+        let value = |name: &str| get(name).unwrap_or_default();
         let auth = match api_key {
-            Some(key) => ShiftonAuth::ApiKey(SecretString::from(key)),
-            None => ShiftonAuth::Password {
-                username: get(Self::ENV_USERNAME).unwrap_or_default(),
-                password: secret(Self::ENV_PASSWORD),
-                client_id: get(Self::ENV_CLIENT_ID).unwrap_or_default(),
-                client_secret: secret(Self::ENV_CLIENT_SECRET),
-            },
+            Some(key) => ShiftonAuth::api_key(key),
+            None => ShiftonAuth::password(
+                value(Self::ENV_USERNAME),
+                value(Self::ENV_PASSWORD),
+                value(Self::ENV_CLIENT_ID),
+                value(Self::ENV_CLIENT_SECRET),
+            ),
         };
         let zone_name = get(Self::ENV_TIME_ZONE).unwrap_or_default();
         let zone = parse_zone(&zone_name)
@@ -347,10 +357,10 @@ impl ShiftonConfig {
             config = config.with_company_id(company);
         }
         if let Some(base) = get(Self::ENV_BASE_URL) {
-            config = config.with_base_url(&base)?;
+            config = config.with_base_url(base).map_err(from_variable(Self::ENV_BASE_URL))?;
         }
         if let Some(base) = get(Self::ENV_SHIFTS_BASE_URL) {
-            config = config.with_shifts_base_url(&base)?;
+            config = config.with_shifts_base_url(base).map_err(from_variable(Self::ENV_SHIFTS_BASE_URL))?;
         }
         if let Some(path) = get(Self::ENV_EMPLOYEE_MAP) {
             config = config.with_employee_map(path);
@@ -452,43 +462,28 @@ impl fmt::Debug for ShiftonClient {
 }
 
 impl ShiftonClient {
-    /// A client for `config` over the default transport.
+    /// A client for `config` (its transport, or a new reqwest one).
     ///
     /// # Errors
     /// [`Error::Config`] when the HTTP client cannot be built.
     pub fn new(config: ShiftonConfig) -> Result<Self> {
-        Self::build(config, None)
-    }
-
-    /// A client for `config` over `transport`.
-    ///
-    /// # Errors
-    /// As [`ShiftonClient::new`].
-    pub fn with_transport(config: ShiftonConfig, transport: Arc<dyn Transport>) -> Result<Self> {
-        Self::build(config, Some(transport))
-    }
-
-    fn build(config: ShiftonConfig, transport: Option<Arc<dyn Transport>>) -> Result<Self> {
         let tokens = Arc::new(Mutex::new(None));
-        let client = |base: &Url, token_endpoint: bool| {
-            let mut builder = ApiClient::builder(PROVIDER, base.clone())
+        let client = |base: Url, token_endpoint: bool| {
+            config
+                .options
+                .api_client_builder(PROVIDER, base)
                 .auth(Auth::signer(ShiftonSigner {
                     auth: config.auth.clone(),
                     tokens: Arc::clone(&tokens),
                     token_endpoint,
                 }))
-                .timeout(config.timeout)
-                .retry_policy(config.retry)
-                .rate_limit(config.rate_limit)
-                .rate_limit_headers(RateLimitHeaders::none());
-            if let Some(transport) = &transport {
-                builder = builder.transport(Arc::clone(transport));
-            }
-            builder.build()
+                .rate_limit(config.rate_limit())
+                .rate_limit_headers(RateLimitHeaders::none())
+                .build()
         };
-        let main = client(&config.base_url, false)?;
-        let shifts = client(&config.shifts_base_url, false)?;
-        let token = client(&config.base_url, true)?;
+        let main = client(config.base_url(), false)?;
+        let shifts = client(config.shifts_base_url.clone(), false)?;
+        let token = client(config.base_url(), true)?;
         Ok(Self {
             config: Arc::new(config),
             main,

@@ -70,7 +70,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls, Statement};
 
-use crate::ports::{StateStore, claim_from_value};
+use crate::ports::{StateStore, WriteOp, claim_from_value};
 use crate::{Error, Result};
 
 /// How many connections a store opens unless told otherwise.
@@ -516,6 +516,60 @@ impl StateStore for PostgresStore {
 
     async fn insert_if_absent(&self, key: &str, value: Value) -> Result<bool> {
         self.compare_and_set(key, None, Some(value)).await
+    }
+
+    /// Every op is its own statement, committed on its own exactly as the single call it
+    /// stands for (so each agent's compare-and-set is judged against what the other
+    /// instances see at that moment, and no row lock is held across the batch), but the
+    /// statements are pipelined on one connection: a batch costs about one round trip
+    /// instead of one per op.
+    ///
+    /// On an error, ops after the failed one may have been applied too (the pipeline was
+    /// already sent), and a lost connection leaves unknown which were: re-read what the
+    /// batch was about, as the [trait](StateStore::write_batch) asks.
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<Vec<bool>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ops = &ops;
+        let what = format!("a batch of {} writes (first key \"{}\")", ops.len(), ops[0].key());
+        self.inner
+            .run(&what, Retry::Never, |c| async move {
+                let c = &c;
+                let calls = ops.iter().map(|op| async move {
+                    match op {
+                        WriteOp::Put { key, value } => {
+                            c.client.execute(&c.statements.put, &[key, value]).await.map(|_| true)
+                        }
+                        WriteOp::Delete { key } => {
+                            c.client.execute(&c.statements.delete, &[key]).await.map(|_| true)
+                        }
+                        WriteOp::CompareAndSet { key, expected, new } => match (expected, new) {
+                            (None, Some(new)) => c
+                                .client
+                                .execute(&c.statements.insert_if_absent, &[key, new])
+                                .await
+                                .map(|rows| rows == 1),
+                            (Some(expected), Some(new)) => c
+                                .client
+                                .execute(&c.statements.replace_if_equal, &[key, expected, new])
+                                .await
+                                .map(|rows| rows == 1),
+                            (Some(expected), None) => c
+                                .client
+                                .execute(&c.statements.delete_if_equal, &[key, expected])
+                                .await
+                                .map(|rows| rows == 1),
+                            (None, None) => {
+                                c.client.query_one(&c.statements.is_absent, &[key]).await?.try_get(0)
+                            }
+                        },
+                    }
+                });
+                // `join_all` polls the calls in order, so they are sent in order.
+                futures_util::future::join_all(calls).await.into_iter().collect::<Result<Vec<bool>, _>>()
+            })
+            .await
     }
 
     /// One statement, judged by the database server's clock: `now` is ignored (see the

@@ -51,7 +51,7 @@ use crate::filter::{FilterDecision, GroupFilter};
 use crate::identity::{EmailKey, IdentityOverrides, join};
 use crate::inbox::Inbox;
 use crate::mapping::Side;
-use crate::ports::{InboundMessage, StateStore, StatusProvider};
+use crate::ports::{InboundMessage, StateStore, StatusProvider, WriteOp};
 use crate::status::{Channel, NativeStatus};
 use crate::store::StateStoreExt;
 use crate::sync::link::{
@@ -168,6 +168,7 @@ impl std::fmt::Debug for StatusLink {
 /// Something the bridge should react to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
+#[non_exhaustive]
 pub enum BridgeEvent {
     /// A provider reported an agent's status (a verified webhook).
     Status {
@@ -211,6 +212,7 @@ pub enum BridgeEvent {
 /// What the bridge did, as it happens (for logs, consoles and tests).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "notice")]
+#[non_exhaustive]
 pub enum BridgeNotice {
     /// What became of one delivery ([`BridgeEvent::Status`] or [`BridgeEvent::Changed`]):
     /// exactly one per link side the delivery feeds, or one `Unrouted` / `Duplicate` when
@@ -317,6 +319,7 @@ pub enum BridgeNotice {
 /// The one outcome of a delivery on one link (see [`BridgeNotice::Delivery`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
+#[non_exhaustive]
 pub enum DeliveryOutcome {
     /// Clearly newer than what the link knew: taken as the side's new value at once (any
     /// write it calls for is reported as [`BridgeNotice::Wrote`]).
@@ -462,6 +465,11 @@ struct LinkRuntime {
     last_pass: Option<DateTime<Utc>>,
     /// When the last full (not incremental) pass of this link started.
     last_full_pass: Option<DateTime<Utc>>,
+    /// agent key → the busy state this instance last stored for the agent: where a write
+    /// result starts from instead of reading the store (a hint only: a compare-and-set
+    /// judges it, and a stale one costs a re-read). Cleared by every pass; bounded by the
+    /// number of agents.
+    hints: std::sync::Mutex<HashMap<String, Value>>,
 }
 
 /// Ids of agents that no pass listed, remembered as unpaired between two passes.
@@ -514,6 +522,11 @@ pub struct Bridge {
     stop_tx: Arc<watch::Sender<bool>>,
     stop_rx: watch::Receiver<bool>,
     seen: (HashSet<String>, VecDeque<String>),
+    /// (link, agent) with a write this instance started and whose result has not come
+    /// back: still queued behind the write permits or the provider's pace, never timed out
+    /// by this instance's ticks.
+    /// Counted per side: a two-way link may have both sides' writes in flight.
+    in_flight: std::sync::Mutex<HashMap<(usize, String), usize>>,
     instance_id: String,
     /// When an event about an unlisted agent last ran a pass.
     last_learn: Option<tokio::time::Instant>,
@@ -545,6 +558,13 @@ fn busy_key(link: &str, agent: &str) -> String {
 /// How often applying one event re-reads a state that another instance changed meanwhile.
 const STEP_ATTEMPTS: usize = 32;
 
+/// How many agents' states a reconcile pass stores with one
+/// [`StateStore::write_batch`] (one transaction on the embedded SQLite store): large enough
+/// that the commits cost little next to the providers' listings, small enough that a failed
+/// batch (whose agents are then stepped again one by one) and the time a transaction holds
+/// the database stay short.
+pub const RECONCILE_BATCH: usize = 500;
+
 /// The environment variable that names this instance (see [`default_instance_id`]).
 pub const INSTANCE_ID_VARIABLE: &str = "DESKBRIDGE_INSTANCE_ID";
 
@@ -564,6 +584,27 @@ pub fn default_instance_id() -> String {
         .or_else(|| named(std::env::var("HOSTNAME").ok()))
         .or_else(|| named(std::fs::read_to_string("/etc/hostname").ok()))
         .unwrap_or_else(|| "deskbridge".to_owned())
+}
+
+/// An event to apply to one agent in a batch (see `Bridge::commit_many`).
+struct Commit {
+    li: usize,
+    key: String,
+    event: LinkEvent,
+    /// The agent's stored state as just read (`Some(None)`: absent), or `None` to start
+    /// from this instance's hint or a read.
+    current: Option<Option<Value>>,
+}
+
+/// One agent's step, computed but not stored yet (see `Bridge::plan_step`).
+enum Planned {
+    /// The step asks for a write this instance cannot make (an agent it has not listed on
+    /// every side yet): nothing is stored.
+    NotListed,
+    /// The state does not change: nothing to store.
+    Unchanged(Stepped),
+    /// Store `new` in place of `current` (compare-and-set), then carry out `stepped`.
+    Store { current: Option<Value>, new: Value, stepped: Stepped, was_idle: bool },
 }
 
 /// The result of applying one event to an agent's stored state.
@@ -596,6 +637,7 @@ impl Bridge {
             stop_tx: Arc::new(stop_tx),
             stop_rx,
             seen: (HashSet::new(), VecDeque::new()),
+            in_flight: std::sync::Mutex::new(HashMap::new()),
             instance_id: default_instance_id(),
             last_learn: None,
         }
@@ -637,6 +679,7 @@ impl Bridge {
             unlisted: 0,
             last_pass: None,
             last_full_pass: None,
+            hints: std::sync::Mutex::new(HashMap::new()),
         });
         Ok(self)
     }
@@ -715,7 +758,17 @@ impl Bridge {
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
-                Some(done) = done_rx.recv() => self.completed(done, &mut writes, &permits, &done_tx).await,
+                Some(done) = done_rx.recv() => {
+                    // Results that arrived together are stored together (one batch).
+                    let mut batch = vec![done];
+                    while batch.len() < RECONCILE_BATCH {
+                        match done_rx.try_recv() {
+                            Ok(done) => batch.push(done),
+                            Err(_) => break,
+                        }
+                    }
+                    self.completed_all(batch, &mut writes, &permits, &done_tx).await
+                }
                 Some(event) = self.events_rx.recv() => {
                     metrics::gauge!("deskbridge_bridge_queue_depth").set(self.events_rx.len() as f64);
                     self.on_event(event, &mut writes, &permits, &done_tx).await
@@ -1091,46 +1144,29 @@ impl Bridge {
         mut stored: Option<Option<Value>>,
         issue: bool,
     ) -> Result<Option<Stepped>> {
-        let rt = &self.links[li];
-        let skey = state_key(&rt.link.name, key);
-        let context = self.context(li, key);
+        let skey = state_key(&self.links[li].link.name, key);
         let mut store_errors = 0;
         for _ in 0..STEP_ATTEMPTS {
             let current = match stored.take() {
                 Some(value) => value,
                 None => self.store.get(&skey).await?,
             };
-            let before = match &current {
-                Some(value) => LinkState::deserialize(value).map_err(|e| {
-                    Error::store(format!("key \"{skey}\" holds a value that is not a link state ({e})"))
-                })?,
-                None => LinkState::default(),
-            };
-            let mut state = before.clone();
-            let StepOutcome { actions, verdicts } =
-                step_with(&rt.link.config, &mut state, event.clone(), now, &context);
-            let busy = !state.is_idle();
-            if state == before {
-                if issue && !self.can_issue(li, key, &actions) {
-                    return Ok(None);
-                }
-                return Ok(Some(Stepped { actions, verdicts, changed: false, busy }));
-            }
-            if issue && !self.can_issue(li, key, &actions) {
-                return Ok(None);
-            }
-            let new = serde_json::to_value(&state)
-                .map_err(|e| Error::store(format!("cannot encode the state \"{skey}\": {e}")))?;
+            let (current, new, mut stepped, was_idle) =
+                match self.plan_step(li, key, event, now, current, issue)? {
+                    Planned::NotListed => return Ok(None),
+                    Planned::Unchanged(stepped) => return Ok(Some(stepped)),
+                    Planned::Store { current, new, stepped, was_idle } => (current, new, stepped, was_idle),
+                };
+            let hint = stepped.busy.then(|| new.clone());
             match self.store.compare_and_set(&skey, current.as_ref(), Some(new)).await {
                 Ok(true) => {
-                    if busy && !before.is_idle() {
-                        // Still busy: the marker is there already.
-                    } else if busy {
-                        self.store.put(&busy_key(&rt.link.name, key), Value::Bool(true)).await?;
-                    } else if !before.is_idle() {
-                        self.clear_busy(li, key).await?;
+                    match hint {
+                        Some(state) => self.remember_hint(li, key, state),
+                        None => self.forget_hint(li, key),
                     }
-                    return Ok(Some(Stepped { actions, verdicts, changed: true, busy }));
+                    self.mark_busy(li, key, stepped.busy, was_idle).await?;
+                    stepped.changed = true;
+                    return Ok(Some(stepped));
                 }
                 // Another instance changed the state first: step its version.
                 Ok(false) => {}
@@ -1149,15 +1185,76 @@ impl Bridge {
         )))
     }
 
+    /// Step `event` on `current` (the agent's stored state as read) without storing
+    /// anything: what [`commit_step`](Self::commit_step) stores with one compare-and-set,
+    /// and what a reconcile pass stores for many agents with one
+    /// [`write_batch`](StateStore::write_batch).
+    fn plan_step(
+        &self,
+        li: usize,
+        key: &str,
+        event: &LinkEvent,
+        now: DateTime<Utc>,
+        current: Option<Value>,
+        issue: bool,
+    ) -> Result<Planned> {
+        let rt = &self.links[li];
+        let before = match &current {
+            Some(value) => LinkState::deserialize(value).map_err(|e| {
+                Error::store(format!(
+                    "key \"{}\" holds a value that is not a link state ({e})",
+                    state_key(&rt.link.name, key)
+                ))
+            })?,
+            None => LinkState::default(),
+        };
+        let mut state = before.clone();
+        let context = self.context(li, key);
+        let StepOutcome { actions, verdicts } =
+            step_with(&rt.link.config, &mut state, event.clone(), now, &context);
+        if issue && !self.can_issue(li, key, &actions) {
+            return Ok(Planned::NotListed);
+        }
+        let busy = !state.is_idle();
+        if state == before {
+            return Ok(Planned::Unchanged(Stepped { actions, verdicts, changed: false, busy }));
+        }
+        let new = serde_json::to_value(&state).map_err(|e| {
+            Error::store(format!("cannot encode the state \"{}\": {e}", state_key(&rt.link.name, key)))
+        })?;
+        Ok(Planned::Store {
+            current,
+            new,
+            stepped: Stepped { actions, verdicts, changed: false, busy },
+            was_idle: before.is_idle(),
+        })
+    }
+
+    /// Keep the agent's busy marker in step with a state just stored: set it when the
+    /// state became busy, remove it when it became idle.
+    async fn mark_busy(&self, li: usize, key: &str, busy: bool, was_idle: bool) -> Result<()> {
+        if busy && was_idle {
+            self.store.put(&busy_key(&self.links[li].link.name, key), Value::Bool(true)).await?;
+        } else if !busy && !was_idle {
+            self.clear_busy(li, key).await?;
+        }
+        Ok(())
+    }
+
     /// Remove the agent's busy marker, then put it back if the state became busy again in
     /// the meantime (another instance may have marked it just before the removal).
     async fn clear_busy(&self, li: usize, key: &str) -> Result<()> {
+        self.store.delete(&busy_key(&self.links[li].link.name, key)).await?;
+        self.remark_if_busy(li, key).await
+    }
+
+    /// Put the agent's busy marker back if its stored state is busy (after the marker was
+    /// removed: another instance may have made the state busy just before).
+    async fn remark_if_busy(&self, li: usize, key: &str) -> Result<()> {
         let name = &self.links[li].link.name;
-        let marker = busy_key(name, key);
-        self.store.delete(&marker).await?;
         let state: Option<LinkState> = self.store.get_as(&state_key(name, key)).await?;
         if state.is_some_and(|s| !s.is_idle()) {
-            self.store.put(&marker, Value::Bool(true)).await?;
+            self.store.put(&busy_key(name, key), Value::Bool(true)).await?;
         }
         Ok(())
     }
@@ -1195,6 +1292,24 @@ impl Bridge {
                 return Err(e.to_string());
             }
         };
+        self.issue_actions(li, key, &stepped, delivery, writes, permits, done);
+        Ok(stepped)
+    }
+
+    /// Carry out what a stored step asks: report skips, start reads and writes in the
+    /// background.
+    #[allow(clippy::too_many_arguments)]
+    fn issue_actions(
+        &self,
+        li: usize,
+        key: &str,
+        stepped: &Stepped,
+        delivery: Option<&DeliveryRef>,
+        writes: &mut JoinSet<()>,
+        permits: &Arc<tokio::sync::Semaphore>,
+        done: &Done,
+    ) {
+        let link_name = &self.links[li].link.name;
         for action in &stepped.actions {
             match action {
                 LinkAction::Skip(reason) => self.notify(BridgeNotice::Skipped {
@@ -1217,6 +1332,9 @@ impl Bridge {
                     let done = done.clone();
                     let permits = permits.clone();
                     let key = key.to_owned();
+                    if let Ok(mut in_flight) = self.in_flight.lock() {
+                        *in_flight.entry((li, key.clone())).or_default() += 1;
+                    }
                     writes.spawn(async move {
                         let Ok(_permit) = permits.acquire_owned().await else { return };
                         let result = provider
@@ -1231,7 +1349,6 @@ impl Bridge {
                 }
             }
         }
-        Ok(stepped)
     }
 
     /// Read one side of one agent in the background; the result comes back as a
@@ -1266,6 +1383,16 @@ impl Bridge {
 
     /// The link event and the notice of a write result.
     fn write_result(&self, done: WriteDone) -> (LinkEvent, BridgeNotice) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            let entry = (done.link, done.key.clone());
+            match in_flight.get_mut(&entry) {
+                Some(count) if *count > 1 => *count -= 1,
+                Some(_) => {
+                    in_flight.remove(&entry);
+                }
+                None => {}
+            }
+        }
         let rt = &self.links[done.link];
         let provider = rt.link.side(done.side).0.name();
         match done.result {
@@ -1373,6 +1500,38 @@ impl Bridge {
         while writes.try_join_next().is_some() {}
     }
 
+    /// Handle completions that arrived together: the write results are stepped and stored
+    /// as one batch ([`commit_many`](Self::commit_many)), the reads one by one.
+    async fn completed_all(
+        &mut self,
+        batch: Vec<Completion>,
+        writes: &mut JoinSet<()>,
+        permits: &Arc<tokio::sync::Semaphore>,
+        tx: &Done,
+    ) {
+        if batch.len() == 1 {
+            for done in batch {
+                self.completed(done, writes, permits, tx).await;
+            }
+            return;
+        }
+        let mut steps = Vec::new();
+        for done in batch {
+            match done {
+                Completion::Write(done) => {
+                    let (li, key) = (done.link, done.key.clone());
+                    let (event, notice) = self.write_result(done);
+                    self.notify(notice);
+                    steps.push(Commit { li, key, event, current: None });
+                }
+                read @ Completion::Read(_) => self.completed(read, writes, permits, tx).await,
+            }
+        }
+        let now = (self.clock)();
+        self.commit_many(steps, now, writes, permits, tx).await;
+        while writes.try_join_next().is_some() {}
+    }
+
     /// Step every busy agent (a write pending or a retry due), whichever instance made it
     /// busy: the busy markers are in the store.
     async fn tick_all(
@@ -1394,6 +1553,12 @@ impl Bridge {
             };
             for (marker, _) in busy {
                 let key = &marker[prefix.len()..];
+                // A write of ours still queued (behind the write permits or the provider's
+                // pace) is not timed out: its result will come.
+                if self.in_flight.lock().is_ok_and(|in_flight| in_flight.contains_key(&(li, key.to_owned())))
+                {
+                    continue;
+                }
                 let stepped =
                     self.step_agent(li, key, LinkEvent::Tick, now, None, None, writes, permits, done).await;
                 if let Ok(Stepped { changed: false, busy: false, .. }) = stepped {
@@ -1528,15 +1693,192 @@ impl Bridge {
             .map(|(key, value)| (key[prefix.len()..].to_owned(), value))
             .collect();
         self.repair_busy_markers(&name, &stored).await?;
-        for (key, a, b) in snapshots {
-            let current = Some(stored.remove(&key));
-            let _ = self
-                .step_agent(li, &key, LinkEvent::Snapshot { a, b }, now, current, None, writes, permits, done)
-                .await;
+        if let Ok(mut hints) = self.links[li].hints.lock() {
+            hints.clear();
+        }
+        let mut snapshots = snapshots.into_iter().peekable();
+        while snapshots.peek().is_some() {
+            let chunk: Vec<Commit> = snapshots
+                .by_ref()
+                .take(RECONCILE_BATCH)
+                .map(|(key, a, b)| {
+                    let current = Some(stored.remove(&key));
+                    Commit { li, key, event: LinkEvent::Snapshot { a, b }, current }
+                })
+                .collect();
+            self.commit_many(chunk, now, writes, permits, done).await;
         }
         while writes.try_join_next().is_some() {}
         self.notify(BridgeNotice::Reconciled { link: name, agents });
         Ok(())
+    }
+
+    /// Step several agents' events and store the changed states with one
+    /// [`write_batch`](StateStore::write_batch) of compare-and-sets (one transaction on the
+    /// embedded store; the markers of agents becoming idle go in it too), then the new busy
+    /// markers with a second one, then carry out what each stored step asks. Each agent's compare-and-set is judged on its own:
+    /// an agent whose state another instance changed since it was read, or every agent of
+    /// a batch that failed, is stepped again alone from a fresh read, as an event would be.
+    ///
+    /// An entry without a value read (`current: None`) starts from the state this
+    /// instance last stored for it when it has one (a hint the compare-and-set checks),
+    /// else from a read.
+    async fn commit_many(
+        &self,
+        commits: Vec<Commit>,
+        now: DateTime<Utc>,
+        writes: &mut JoinSet<()>,
+        permits: &Arc<tokio::sync::Semaphore>,
+        done: &Done,
+    ) {
+        // Steps to store: (entry, the step, the state stored, whether it was idle before).
+        let mut to_store: Vec<(Commit, Stepped, Value, bool)> = Vec::new();
+        let mut ops = Vec::new();
+        for mut commit in commits {
+            let (li, key) = (commit.li, commit.key.clone());
+            let link_name = &self.links[li].link.name;
+            let (current, verified) = match commit.current.take() {
+                Some(current) => (current, true),
+                None => match self.hint(li, &key) {
+                    Some(hint) => (Some(hint), false),
+                    None => match self.store.get(&state_key(link_name, &key)).await {
+                        Ok(current) => (current, true),
+                        Err(e) => {
+                            self.notify(BridgeNotice::Error {
+                                context: format!("{link_name} {key}"),
+                                error: e.to_string(),
+                            });
+                            continue;
+                        }
+                    },
+                },
+            };
+            match self.plan_step(li, &key, &commit.event, now, current, true) {
+                Ok(Planned::NotListed) => {}
+                Ok(Planned::Unchanged(stepped)) if verified => {
+                    self.issue_actions(li, &key, &stepped, None, writes, permits, done);
+                }
+                // Nothing to store on a hint: what it asks must come from the stored state.
+                Ok(Planned::Unchanged(_)) => {
+                    self.forget_hint(li, &key);
+                    let _ =
+                        self.step_agent(li, &key, commit.event, now, None, None, writes, permits, done).await;
+                }
+                Ok(Planned::Store { current, new, stepped, was_idle }) => {
+                    ops.push(WriteOp::CompareAndSet {
+                        key: state_key(link_name, &key),
+                        expected: current,
+                        new: Some(new.clone()),
+                    });
+                    to_store.push((commit, stepped, new, was_idle));
+                }
+                Err(e) => self.notify(BridgeNotice::Error {
+                    context: format!("{link_name} {key}"),
+                    error: e.to_string(),
+                }),
+            }
+        }
+        if to_store.is_empty() {
+            return;
+        }
+        // An agent whose state becomes idle has its busy marker removed in the same batch,
+        // just before its compare-and-set: if another instance makes the state busy again
+        // before that statement, the statement does not apply and the agent is stepped
+        // again (and marked again) below; if after, that instance marks it itself. So no
+        // busy state is left without its marker, with no read to check.
+        let mut batch = Vec::with_capacity(ops.len() * 2);
+        let mut cas_at = Vec::with_capacity(ops.len());
+        for (op, (commit, stepped, _, was_idle)) in ops.into_iter().zip(&to_store) {
+            if !stepped.busy && !was_idle {
+                batch.push(WriteOp::Delete { key: busy_key(&self.links[commit.li].link.name, &commit.key) });
+            }
+            cas_at.push(batch.len());
+            batch.push(op);
+        }
+        let batch_len = batch.len();
+        let applied: Vec<bool> = match self.store.write_batch(batch).await {
+            Ok(applied) if applied.len() == batch_len => cas_at.iter().map(|&i| applied[i]).collect(),
+            Ok(applied) => {
+                self.notify(BridgeNotice::Error {
+                    context: "storing link states".into(),
+                    error: format!(
+                        "the state store answered {} results for a batch of {batch_len} writes; stepping each agent again",
+                        applied.len(),
+                    ),
+                });
+                vec![false; to_store.len()]
+            }
+            // Unknown which ops applied: every agent of the batch is read again below.
+            Err(e) => {
+                self.notify(BridgeNotice::Error {
+                    context: "storing link states".into(),
+                    error: e.to_string(),
+                });
+                vec![false; to_store.len()]
+            }
+        };
+        let mut stored_steps = Vec::with_capacity(to_store.len());
+        let mut markers = Vec::new();
+        for ((commit, mut stepped, new, was_idle), applied) in to_store.into_iter().zip(applied) {
+            let Commit { li, key, event, .. } = commit;
+            if !applied {
+                // Another instance changed the state since it was read (or the batch
+                // failed): step its version, alone.
+                self.forget_hint(li, &key);
+                let _ = self.step_agent(li, &key, event, now, None, None, writes, permits, done).await;
+                if !stepped.busy && !was_idle {
+                    // The marker may have gone with the batch: put it back if the state
+                    // is busy.
+                    if let Err(e) = self.remark_if_busy(li, &key).await {
+                        let link_name = &self.links[li].link.name;
+                        self.notify(BridgeNotice::Error {
+                            context: format!("{link_name} {key}"),
+                            error: e.to_string(),
+                        });
+                    }
+                }
+                continue;
+            }
+            stepped.changed = true;
+            if stepped.busy {
+                self.remember_hint(li, &key, new);
+                if was_idle {
+                    let marker = busy_key(&self.links[li].link.name, &key);
+                    markers.push(WriteOp::Put { key: marker, value: Value::Bool(true) });
+                }
+            } else {
+                self.forget_hint(li, &key);
+            }
+            stored_steps.push((li, key, stepped));
+        }
+        if !markers.is_empty()
+            && let Err(e) = self.store.write_batch(markers).await
+        {
+            // The states are stored without their markers: the next pass repairs the
+            // markers and steps them; nothing is started now, as after a failed single call.
+            self.notify(BridgeNotice::Error { context: "storing busy markers".into(), error: e.to_string() });
+            return;
+        }
+        for (li, key, stepped) in stored_steps {
+            self.issue_actions(li, &key, &stepped, None, writes, permits, done);
+        }
+    }
+
+    /// The busy state this instance last stored for `key`, if it remembers one.
+    fn hint(&self, li: usize, key: &str) -> Option<Value> {
+        self.links[li].hints.lock().ok().and_then(|hints| hints.get(key).cloned())
+    }
+
+    fn remember_hint(&self, li: usize, key: &str, state: Value) {
+        if let Ok(mut hints) = self.links[li].hints.lock() {
+            hints.insert(key.to_owned(), state);
+        }
+    }
+
+    fn forget_hint(&self, li: usize, key: &str) {
+        if let Ok(mut hints) = self.links[li].hints.lock() {
+            hints.remove(key);
+        }
     }
 
     /// Mark every busy stored state that lacks its marker (an instance died between

@@ -33,6 +33,7 @@ use crate::status::NativeStatus;
 /// Which way a link syncs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LinkMode {
     /// Only `from` is read; only the other side is written (Aircall's product behaviour).
     OneWay {
@@ -47,6 +48,7 @@ pub enum LinkMode {
 /// such as "In a meeting", Aircall's Automatic Schedule).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TargetPolicy {
     /// Leave it alone and report why: the agent chose it on purpose (default).
     #[default]
@@ -115,6 +117,7 @@ impl LinkConfig {
 /// Who caused an observed value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Origin {
     /// deskbridge itself (e.g. Zendesk reported reason `PUBLIC_API`).
     Ours,
@@ -138,6 +141,7 @@ pub struct Seen {
 /// Something that happened to a link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
+#[non_exhaustive]
 pub enum LinkEvent {
     /// A side was seen holding `value` (webhook or poll).
     Observed {
@@ -192,6 +196,7 @@ pub enum LinkEvent {
 /// Why a link did not write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
 pub enum SkipReason {
     /// The source value has no presence (Aircall Automatic Schedule, a Zendesk custom
     /// status nobody mapped).
@@ -277,6 +282,7 @@ impl std::fmt::Display for SkipReason {
 /// What the link asks the engine to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action")]
+#[non_exhaustive]
 pub enum LinkAction {
     /// Write `value` on `side`, then report the result with
     /// [`LinkEvent::WriteSucceeded`] or [`LinkEvent::WriteFailed`].
@@ -302,6 +308,7 @@ pub enum LinkAction {
 /// What the link made of one observation (a webhook event, a pass's read, a one-agent read).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "verdict")]
+#[non_exhaustive]
 pub enum Verdict {
     /// Taken as the side's new value (any write it calls for is a separate action).
     Applied,
@@ -354,6 +361,7 @@ pub struct StepOutcome {
 /// The outcome of comparing a source value with a target value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "decision")]
+#[non_exhaustive]
 pub enum Decision {
     /// The target already holds the right value.
     InSync,

@@ -18,7 +18,8 @@ pub mod shifts;
 mod engine;
 
 pub use bridge::{
-    Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, DeliveryOutcome, StatusLink,
+    Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, DeliveryOutcome, RECONCILE_BATCH,
+    StatusLink,
 };
 pub use engine::{ApplyOptions, OneShot, apply, reconcile_needs};
 pub use link::{

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::ports::StateStore;
+use crate::ports::{StateStore, WriteOp};
 
 /// Run every check in turn, each under its own sub-namespace of `namespace`.
 pub async fn run_all(store: Arc<dyn StateStore>, namespace: &str) {
@@ -41,7 +41,9 @@ pub async fn run_all(store: Arc<dyn StateStore>, namespace: &str) {
     scan_prefix_returns_matching_keys_in_order(store.clone(), &ns("scan")).await;
     keys_are_opaque_strings(store.clone(), &ns("opaque")).await;
     concurrent_insert_if_absent_has_one_winner(store.clone(), &ns("race_insert")).await;
-    concurrent_compare_and_set_increments_lose_nothing(store, &ns("race_cas")).await;
+    concurrent_compare_and_set_increments_lose_nothing(store.clone(), &ns("race_cas")).await;
+    write_batch_applies_each_op_in_order(store.clone(), &ns("batch")).await;
+    concurrent_write_batches_lose_no_increment(store, &ns("race_batch")).await;
 }
 
 fn key(namespace: &str, rest: &str) -> String {
@@ -227,4 +229,91 @@ pub async fn concurrent_compare_and_set_increments_lose_nothing(store: Arc<dyn S
         task.await.unwrap();
     }
     assert_eq!(store.get(&k).await.unwrap(), Some(json!(tasks_count * increments)));
+}
+
+/// `write_batch` applies its ops in order, each with the semantics of its single call
+/// (a compare-and-set judged after the earlier ops of the batch), and answers one result
+/// per op; an empty batch is no call at all.
+pub async fn write_batch_applies_each_op_in_order(store: Arc<dyn StateStore>, ns: &str) {
+    assert_eq!(store.write_batch(Vec::new()).await.unwrap(), Vec::<bool>::new());
+    let (a, b, c, d) = (key(ns, "a"), key(ns, "b"), key(ns, "c"), key(ns, "d"));
+    store.put(&b, json!("old")).await.unwrap();
+    let cas = |key: &str, expected: Option<Value>, new: Option<Value>| WriteOp::CompareAndSet {
+        key: key.to_owned(),
+        expected,
+        new,
+    };
+    let applied = store
+        .write_batch(vec![
+            WriteOp::Put { key: a.clone(), value: json!(1) },
+            // Judged after the put above: applies.
+            cas(&a, Some(json!(1)), Some(json!({"n": 2}))),
+            // The value is {"n": 2} now: does not apply, and is no error.
+            cas(&a, Some(json!(1)), Some(json!(3))),
+            WriteOp::Delete { key: b.clone() },
+            // b was deleted by the op before: absence is expected and found.
+            cas(&b, None, Some(json!("new"))),
+            cas(&c, None, Some(json!("first"))),
+            cas(&c, None, Some(json!("second"))),
+            // Expecting a value on an absent key.
+            cas(&d, Some(json!(0)), None),
+            // Removing an absent key while expecting absence: a trivially applied no-op.
+            cas(&d, None, None),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![true, true, false, true, true, true, false, false, true]);
+    assert_eq!(store.get(&a).await.unwrap(), Some(json!({"n": 2})));
+    assert_eq!(store.get(&b).await.unwrap(), Some(json!("new")));
+    assert_eq!(store.get(&c).await.unwrap(), Some(json!("first")));
+    assert_eq!(store.get(&d).await.unwrap(), None);
+    let scanned: Vec<String> =
+        store.scan_prefix(&key(ns, "")).await.unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(scanned, vec![a, b, c]);
+}
+
+/// Compare-and-sets inside batches stay atomic per key when several writers batch at
+/// once (as bridge instances sharing a store do): read-modify-write loops over a shared
+/// counter lose no increment, and each writer's own keys are all written.
+pub async fn concurrent_write_batches_lose_no_increment(store: Arc<dyn StateStore>, ns: &str) {
+    let counter = key(ns, "counter");
+    store.put(&counter, json!(0)).await.unwrap();
+    let (writers, rounds) = (6, 8);
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let store = Arc::clone(&store);
+            let counter = counter.clone();
+            let own = key(ns, &format!("own/{writer}"));
+            tokio::spawn(async move {
+                for round in 0..rounds {
+                    loop {
+                        let current = store.get(&counter).await.unwrap().unwrap();
+                        let next = json!(current.as_u64().unwrap() + 1);
+                        let applied = store
+                            .write_batch(vec![
+                                WriteOp::CompareAndSet {
+                                    key: counter.clone(),
+                                    expected: Some(current),
+                                    new: Some(next),
+                                },
+                                WriteOp::Put { key: format!("{own}/{round}"), value: json!(round) },
+                            ])
+                            .await
+                            .unwrap();
+                        assert_eq!(applied.len(), 2);
+                        assert!(applied[1], "a put always applies");
+                        if applied[0] {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(store.get(&counter).await.unwrap(), Some(json!(writers * rounds)));
+    assert_eq!(store.scan_prefix(&key(ns, "own/")).await.unwrap().len(), writers * rounds);
 }

@@ -97,7 +97,7 @@ impl XSource {
     ///
     /// # Errors
     /// [`Error::Config`] when the HTTP client cannot be built.
-    pub fn new(config: XConfig) -> Result<Self> {
+    pub fn from_config(config: XConfig) -> Result<Self> {
         let own_user_id = config.own_user_id.clone();
         Ok(Self::from_client(XClient::new(config)?, own_user_id))
     }

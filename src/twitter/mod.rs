@@ -27,7 +27,7 @@
 //!     println!("no X credentials: run against deskbridge::sim::twitter::XSim instead");
 //!     return Ok(());
 //! };
-//! let source = XSource::new(config)?;
+//! let source = XSource::from_config(config)?;
 //! let batch = source.fetch(&serde_json::Value::Null).await?;
 //! for message in &batch.messages {
 //!     println!("{:?} from {}: {}", message.kind, message.author_id, message.text);
@@ -45,14 +45,13 @@ pub mod setup;
 pub mod webhook;
 
 use std::fmt;
-use std::time::Duration;
 
 use secrecy::SecretString;
 use url::Url;
 
 use crate::http::auth::REDACTED;
-use crate::http::client::DEFAULT_TIMEOUT;
-use crate::http::{ApiClient, ApiClientBuilder, Auth, RateLimit, RateLimitHeaders, RetryPolicy};
+use crate::http::options::from_variable;
+use crate::http::{ApiClientBuilder, Auth, ClientOptions, RateLimitHeaders, configure_client};
 use crate::{Error, Result};
 
 pub use adapter::{XSource, XSourceOptions};
@@ -68,6 +67,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.x.com";
 
 /// How deskbridge authenticates to X, always in a user's context (DMs need one).
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum XAuth {
     /// An OAuth 2.0 user access token (Authorization Code with PKCE; scopes `dm.read`,
     /// `dm.write`, `tweet.read`, `tweet.write`, `users.read`), sent as a bearer token.
@@ -96,38 +96,43 @@ impl XAuth {
 }
 
 /// Configuration of the X connection. Secrets are redacted from `Debug`.
+///
+/// The shared options (base URL, pace, timeout, retry, transport) are set with the methods
+/// every provider configuration has (see [`ConfigureClient`](crate::http::ConfigureClient)).
+/// The base URL is everything before `/2/...` (default `https://api.x.com`); a path prefix
+/// is kept. The default pace is X's `x-rate-limit-*` headers only; the default retry
+/// policy fails a 429 whose reset is more than 60 s away at once with
+/// [`Error::RateLimited`] carrying the wait.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct XConfig {
-    /// Everything before `/2/...` (default `https://api.x.com`); a path prefix is kept.
-    pub base_url: Url,
     /// User-context authentication.
     pub auth: XAuth,
     /// Our own account's user id (its DMs and posts are not customer messages).
     pub own_user_id: String,
-    /// Configured pace on top of X's `x-rate-limit-*` headers (default: headers only).
-    pub rate_limit: RateLimit,
-    /// Retry policy (default [`RetryPolicy::default`]: a 429 whose reset is more than 60 s
-    /// away fails at once with [`Error::RateLimited`] carrying the wait).
-    pub retry: RetryPolicy,
-    /// Per-request timeout (default 30 s).
-    pub timeout: Duration,
     /// Which OpenAPI document's field names to request (default [`XFields::Auto`]: start
     /// with v2.159's, switch to v2.167's when X refuses them).
     pub fields: XFields,
+    /// Base URL, pace, timeout, retry policy, transport.
+    options: ClientOptions,
 }
+
+configure_client!(
+    XConfig,
+    provider: PROVIDER,
+    api_prefixes: &["/2"],
+    default_base_url: |_: &XConfig| default_base_url()
+);
 
 impl XConfig {
     /// A configuration for our account `own_user_id` with authentication `auth`, on the
     /// default base URL.
     pub fn new(own_user_id: impl Into<String>, auth: XAuth) -> Self {
         Self {
-            base_url: default_base_url(),
             auth,
             own_user_id: own_user_id.into(),
-            rate_limit: RateLimit::unlimited(),
-            retry: RetryPolicy::default(),
-            timeout: DEFAULT_TIMEOUT,
             fields: XFields::Auto,
+            options: ClientOptions::default(),
         }
     }
 
@@ -141,45 +146,19 @@ impl XConfig {
         Self::new(own_user_id, XAuth::OAuth1(credentials))
     }
 
-    /// Use another base URL (a simulator, a proxy).
-    pub fn with_base_url(mut self, base_url: Url) -> Self {
-        self.base_url = base_url;
-        self
-    }
-
-    /// Use another per-request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     /// Request this field vocabulary (see [`XFields`]).
     pub fn with_fields(mut self, fields: XFields) -> Self {
         self.fields = fields;
         self
     }
 
-    /// Use another configured pace.
-    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
-        self.rate_limit = rate_limit;
-        self
-    }
-
-    /// Use another retry policy.
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The [`ApiClient`] builder for this configuration (provider `"x"`, X's rate-limit
+    /// The [`ApiClient`](crate::http::ApiClient) builder for this configuration (provider `"x"`, X's rate-limit
     /// headers), for callers that add a transport or a shared limiter.
     pub fn api_client_builder(&self) -> ApiClientBuilder {
-        ApiClient::builder(PROVIDER, self.base_url.clone())
+        self.options
+            .api_client_builder(PROVIDER, self.base_url())
             .auth(self.auth.to_http_auth())
-            .rate_limit(self.rate_limit)
             .rate_limit_headers(RateLimitHeaders::x())
-            .retry_policy(self.retry)
-            .timeout(self.timeout)
     }
 
     /// Read the configuration from the environment; see [`XConfig::from_env_with`].
@@ -236,8 +215,7 @@ impl XConfig {
             .ok_or_else(|| Error::config("x: X_USER_ID (our account's numeric user id) is not set"))?;
         let mut config = Self::new(own_user_id, auth);
         if let Some(base) = get("X_BASE_URL") {
-            config.base_url =
-                Url::parse(&base).map_err(|e| Error::config(format!("x: X_BASE_URL is not a URL: {e}")))?;
+            config = config.with_base_url(base).map_err(from_variable("X_BASE_URL"))?;
         }
         Ok(Some(config))
     }
@@ -280,7 +258,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(config.own_user_id, "42");
-        assert_eq!(config.base_url.as_str(), "http://127.0.0.1:9/prefix");
+        assert_eq!(config.base_url().as_str(), "http://127.0.0.1:9/prefix");
         assert!(matches!(config.auth, XAuth::UserToken(_)));
         assert!(!format!("{config:?}").contains("tok-secret"));
     }
@@ -306,6 +284,6 @@ mod tests {
         assert!(matches!(config.auth, XAuth::OAuth1(_)));
         let debug = format!("{config:?}");
         assert!(!debug.contains("cs-secret") && !debug.contains("ats-secret"), "{debug}");
-        assert_eq!(config.base_url.as_str(), "https://api.x.com/");
+        assert_eq!(config.base_url().as_str(), "https://api.x.com/");
     }
 }

@@ -14,7 +14,7 @@
 //! Listing webhooks needs the app's bearer token; without it [`XWebhookSetup::ensure`]
 //! cannot find an existing webhook and says so instead of registering a duplicate.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -89,16 +89,20 @@ impl XWebhookSetup {
     ///
     /// # Errors
     /// [`Error::Config`] for a blank token or an unusable HTTP client.
-    pub fn with_app_bearer(mut self, config: &XConfig, app_bearer_token: impl Into<String>) -> Result<Self> {
-        let token: String = app_bearer_token.into();
-        if token.trim().is_empty() {
+    pub fn with_app_bearer(
+        mut self,
+        config: &XConfig,
+        app_bearer_token: impl Into<SecretString>,
+    ) -> Result<Self> {
+        let token: SecretString = app_bearer_token.into();
+        if token.expose_secret().trim().is_empty() {
             return Err(Error::config("x: the app bearer token is empty"));
         }
-        let api = ApiClient::builder(PROVIDER, config.base_url.clone())
-            .auth(Auth::Bearer(SecretString::from(token)))
+        let api = config
+            .client_options()
+            .api_client_builder(PROVIDER, config.base_url())
+            .auth(Auth::Bearer(token))
             .rate_limit_headers(RateLimitHeaders::x())
-            .retry_policy(config.retry)
-            .timeout(config.timeout)
             .build()?;
         self.app = Some(api);
         Ok(self)

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::client::{
     CreateCommentRequest, CreateTicketRequest, StatusUpdate, TicketClient, TicketQuery, UsedeskClient,
+    UsedeskConfig,
 };
 use super::model::UsedeskUser;
 use crate::ports::{NewTicket, StatusProvider, TicketDesk, TicketRef, TicketState};
@@ -40,6 +41,14 @@ impl UsedeskProvider {
     /// Wrap a client.
     pub fn new(client: UsedeskClient) -> Self {
         Self { client }
+    }
+
+    /// Build the client for `config` and wrap it.
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::new`].
+    pub fn from_config(config: UsedeskConfig) -> Result<Self> {
+        UsedeskClient::new(config).map(Self::new)
     }
 
     /// The client.
@@ -191,6 +200,14 @@ impl UsedeskDesk {
     pub const DEFAULT_MAX_PAGES: usize = 5;
     /// Default bound on `/ticket` reads per dedupe search.
     pub const DEFAULT_MAX_CANDIDATES: usize = 50;
+
+    /// Build the client for `config` and wrap it; no channel filter.
+    ///
+    /// # Errors
+    /// As [`UsedeskClient::new`].
+    pub fn from_config(config: UsedeskConfig) -> Result<Self> {
+        UsedeskClient::new(config).map(Self::new)
+    }
 
     /// Wrap a client; no channel filter.
     pub fn new(client: UsedeskClient) -> Self {

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -23,9 +22,10 @@ use super::model::{
     UsedeskChannel, UsedeskGroup, UsedeskUser, UserType,
 };
 use crate::http::auth::REDACTED;
+use crate::http::options::from_variable;
 use crate::http::{
-    ApiClient, ApiRequest, Auth, DefaultErrorInterpreter, RateLimit, RateLimitHeaders, RequestSigner,
-    RetryPolicy, Transport,
+    ApiClient, ApiRequest, Auth, ClientOptions, DefaultErrorInterpreter, RateLimit, RateLimitHeaders,
+    RequestSigner, configure_client,
 };
 use crate::{Error, Result};
 
@@ -39,34 +39,53 @@ pub const TICKETS_PAGE_SIZE: usize = 100;
 pub const CLIENTS_PAGE_SIZE: usize = 100;
 
 /// How to reach one Usedesk account.
+///
+/// The shared options (base URL, pace, timeout, retry, transport) are set with the methods
+/// every provider configuration has (see [`ConfigureClient`](crate::http::ConfigureClient)).
+/// The base URL is everything before the method name: `https://api.usedesk.ru` (default),
+/// `https://secure.usedesk.com/uapi`, an on-premise URL; a path prefix is kept. Usedesk
+/// states "0.4 requests per second from one IP" for `/tickets` only and documents no 429
+/// behaviour (UNCONFIRMED), so the default pace is 0.4 requests per second for every call.
+/// Reads and status writes are retried on 5xx and timeouts; ticket and comment creation
+/// are not.
+///
+/// ```
+/// use deskbridge::usedesk::UsedeskConfig;
+/// let config = UsedeskConfig::new("token-secret")?.with_base_url("https://secure.usedesk.com/uapi")?;
+/// assert_eq!(config.base_url().as_str(), "https://secure.usedesk.com/uapi");
+/// assert!(!format!("{config:?}").contains("token-secret"));
+/// # Ok::<(), deskbridge::Error>(())
+/// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct UsedeskConfig {
-    /// Everything before the method name: `https://api.usedesk.ru` (default),
-    /// `https://secure.usedesk.com/uapi`, an on-premise URL. A path prefix is kept.
-    pub base_url: Url,
     /// The secret key of an API channel (sent as `api_token` in every body).
     pub api_token: SecretString,
-    /// Client-side pacing. Usedesk states "0.4 requests per second from one IP" for
-    /// `/tickets` only and documents no 429 behaviour (UNCONFIRMED), so the default paces
-    /// every call to 0.4 requests per second.
-    pub pacing: RateLimit,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Retry policy (reads and status writes are retried on 5xx and timeouts; ticket and
-    /// comment creation are not).
-    pub retry: RetryPolicy,
+    /// Base URL, pace, timeout, retry policy, transport.
+    options: ClientOptions,
 }
 
 impl fmt::Debug for UsedeskConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UsedeskConfig")
-            .field("base_url", &self.base_url.as_str())
+            .field("base_url", &self.base_url().as_str())
             .field("api_token", &REDACTED)
-            .field("pacing", &self.pacing)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
+            .field("options", &self.options)
             .finish()
     }
+}
+
+configure_client!(
+    UsedeskConfig,
+    provider: PROVIDER,
+    api_prefixes: &[],
+    default_base_url: |_: &UsedeskConfig| default_base_url()
+);
+
+fn default_base_url() -> Url {
+    // A valid URL constant (checked by the doc test above), not outside data.
+    #[allow(clippy::expect_used)]
+    Url::parse(UsedeskConfig::DEFAULT_BASE_URL).expect("DEFAULT_BASE_URL is a valid URL")
 }
 
 impl UsedeskConfig {
@@ -74,8 +93,6 @@ impl UsedeskConfig {
     pub const DEFAULT_BASE_URL: &'static str = "https://api.usedesk.ru";
     /// The default pace: 0.4 requests per second.
     pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 0.4;
-    /// The default per-request timeout.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     /// Environment variable holding the API token.
     pub const ENV_API_TOKEN: &'static str = "USEDESK_API_TOKEN";
     /// Environment variable overriding the base URL.
@@ -90,44 +107,12 @@ impl UsedeskConfig {
         if api_token.expose_secret().trim().is_empty() {
             return Err(Error::config("usedesk: api_token is empty"));
         }
-        let base_url = Url::parse(Self::DEFAULT_BASE_URL)
-            .map_err(|e| Error::config(format!("usedesk: default base URL: {e}")))?;
-        Ok(Self {
-            base_url,
-            api_token,
-            pacing: RateLimit::per_second(Self::DEFAULT_REQUESTS_PER_SECOND),
-            timeout: Self::DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
-        })
+        Ok(Self { api_token, options: ClientOptions::default() })
     }
 
-    /// Use another base URL (everything before the method name; a path prefix such as
-    /// `/uapi` is kept).
-    ///
-    /// # Errors
-    /// [`Error::Config`] when `base_url` is not a URL.
-    pub fn with_base_url(mut self, base_url: &str) -> Result<Self> {
-        self.base_url = Url::parse(base_url.trim())
-            .map_err(|e| Error::config(format!("usedesk: base URL \"{base_url}\" is not a URL: {e}")))?;
-        Ok(self)
-    }
-
-    /// Use another pace ([`RateLimit::unlimited`] against a simulator).
-    pub fn with_rate_limit(mut self, pacing: RateLimit) -> Self {
-        self.pacing = pacing;
-        self
-    }
-
-    /// Use another per-request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Use another retry policy.
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
+    /// The pace requests start at: the configured one, else 0.4 per second.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.options.rate_limit().unwrap_or(RateLimit::per_second(Self::DEFAULT_REQUESTS_PER_SECOND))
     }
 
     /// Read `USEDESK_API_TOKEN` and (optionally) `USEDESK_BASE_URL` from the process
@@ -150,7 +135,7 @@ impl UsedeskConfig {
     /// })
     /// .unwrap()
     /// .unwrap();
-    /// assert_eq!(config.base_url.as_str(), "https://secure.usedesk.com/uapi");
+    /// assert_eq!(config.base_url().as_str(), "https://secure.usedesk.com/uapi");
     /// assert!(UsedeskConfig::from_env_with(|_| None).unwrap().is_none());
     /// // A base URL without a token is a partial configuration, not "unconfigured".
     /// let partial = UsedeskConfig::from_env_with(|name| {
@@ -174,7 +159,7 @@ impl UsedeskConfig {
         };
         let mut config = Self::new(token)?;
         if let Some(base) = lookup(Self::ENV_BASE_URL).filter(|b| !b.trim().is_empty()) {
-            config = config.with_base_url(&base)?;
+            config = config.with_base_url(base).map_err(from_variable(Self::ENV_BASE_URL))?;
         }
         Ok(Some(config))
     }
@@ -208,6 +193,7 @@ pub struct StatusUpdate {
 
 /// Who a new ticket's first message is from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TicketClient {
     /// An existing client id.
     Existing(String),
@@ -342,6 +328,7 @@ pub struct ClientQuery {
 /// How Usedesk's `/tickets` `offset` turned out to behave (UNCONFIRMED: page number as on
 /// `/clients`, or row offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OffsetMode {
     /// `offset=1` is the second page of 100.
     PageNumber,
@@ -399,33 +386,15 @@ impl UsedeskClient {
     /// # Errors
     /// [`Error::Config`] for a bad base URL or timeout.
     pub fn new(config: UsedeskConfig) -> Result<Self> {
-        Self::build(&config, None)
-    }
-
-    /// A client for `config` over a given transport (a shared pool, or a fake in tests).
-    ///
-    /// # Errors
-    /// As [`UsedeskClient::new`].
-    pub fn with_transport(config: UsedeskConfig, transport: Arc<dyn Transport>) -> Result<Self> {
-        Self::build(&config, Some(transport))
-    }
-
-    fn build(config: &UsedeskConfig, transport: Option<Arc<dyn Transport>>) -> Result<Self> {
-        let mut builder = ApiClient::builder(PROVIDER, config.base_url.clone())
+        let http = config
+            .options
+            .api_client_builder(PROVIDER, config.base_url())
             .auth(Auth::signer(BodyTokenRedactor { token: config.api_token.clone() }))
-            .timeout(config.timeout)
-            .retry_policy(config.retry)
-            .rate_limit(config.pacing)
+            .rate_limit(config.rate_limit())
             .rate_limit_headers(RateLimitHeaders::none())
-            .error_interpreter(DefaultErrorInterpreter::new().error_key_in_success());
-        if let Some(transport) = transport {
-            builder = builder.transport(transport);
-        }
-        Ok(Self {
-            http: builder.build()?,
-            token: config.api_token.clone(),
-            tag_check: Arc::new(tokio::sync::OnceCell::new()),
-        })
+            .error_interpreter(DefaultErrorInterpreter::new().error_key_in_success())
+            .build()?;
+        Ok(Self { http, token: config.api_token, tag_check: Arc::new(tokio::sync::OnceCell::new()) })
     }
 
     /// The underlying HTTP client (its rate limiter, base URL).

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use secrecy::SecretString;
@@ -23,9 +22,10 @@ use super::model::{
     TalkAvailability, TalkState, UnifiedStatus, User, UsersPage, ZendeskErrorInterpreter, ZendeskGroup,
     talk_availability_from,
 };
+use crate::http::options::{config_prefixed, from_variable};
 use crate::http::{
-    ApiClient, ApiRequest, Auth, Cursor, Method, Page, RateLimit, RateLimitHeaders, RetryPolicy, collect_all,
-    paginate,
+    ApiClient, ApiRequest, Auth, ClientOptions, ConfigureClient, Cursor, IntoBaseUrl, Method, Page,
+    RateLimit, RateLimitHeaders, check_base_url, collect_all, configure_client, paginate,
 };
 use crate::{Error, Result};
 
@@ -57,6 +57,7 @@ pub const TALK_READ_CONCURRENCY: usize = 8;
 
 /// How the client authenticates.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ZendeskAuth {
     /// API token: HTTP Basic with user name `{email}/token`.
     ApiToken {
@@ -111,6 +112,7 @@ impl fmt::Display for ZendeskAuth {
 /// Which status API an account uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AccountMode {
     /// Omnichannel routing on: unified agent statuses (read from the agent-availability
     /// API, written with the unified status PUT).
@@ -121,6 +123,7 @@ pub enum AccountMode {
 
 /// How the client decides the [`AccountMode`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ModeSetting {
     /// Read `GET /api/v2/account/settings` once; when it does not say (keys absent, or
     /// the call is refused with 403/404), learn from the answers: agent availabilities
@@ -196,6 +199,7 @@ pub enum UnifiedBodySetting {
 
 /// How a custom unified status is reported as an agent's voice status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CustomStatusReading {
     /// By its name (`In a meeting`).
     #[default]
@@ -207,33 +211,47 @@ pub enum CustomStatusReading {
 }
 
 /// Configuration of a [`ZendeskClient`].
+///
+/// Built with [`ZendeskConfig::for_subdomain`] (`https://{subdomain}.zendesk.com`) or
+/// [`ZendeskConfig::for_base_url`] (a sandbox, a proxy, a simulator); the shared options
+/// (base URL, pace, timeout, retry, transport) are set with the methods every provider
+/// configuration has (see [`ConfigureClient`]).
+///
+/// ```
+/// use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig};
+/// let auth = ZendeskAuth::api_token("admin@acme.example", "token-secret");
+/// let config = ZendeskConfig::for_subdomain("acme", auth.clone())?;
+/// assert_eq!(config.base_url().as_str(), "https://acme.zendesk.com/");
+/// assert!(!format!("{config:?} {config}").contains("token-secret"));
+/// // The client adds `/api/v2/...` itself: a base URL carrying it is refused.
+/// let error = config.with_base_url("https://acme.zendesk.com/api/v2/").unwrap_err();
+/// assert!(error.to_string().contains("drop it"));
+/// # Ok::<(), deskbridge::Error>(())
+/// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ZendeskConfig {
-    /// Everything before `/api/v2/...` (`https://acme.zendesk.com`); a path prefix is kept.
-    pub base_url: Url,
     /// Credentials.
     pub auth: ZendeskAuth,
-    /// Pace (default [`DEFAULT_REQUESTS_PER_MINUTE`]); the limit headers are read too.
-    pub rate_limit: RateLimit,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Retry policy (429s honour `Retry-After`).
-    pub retry: RetryPolicy,
     /// How the account mode is decided.
     pub mode: ModeSetting,
     /// How custom unified statuses read as voice statuses.
     pub custom_status_reading: CustomStatusReading,
     /// Which body the unified status write sends (default: learn it).
     pub unified_body: UnifiedBodySetting,
+    /// The account's URL, from the constructor (the base URL unless overridden).
+    account_url: Url,
+    /// Base URL override, pace (default [`DEFAULT_REQUESTS_PER_MINUTE`]; the limit headers
+    /// are read too), timeout, retry policy (429s honour `Retry-After`), transport.
+    options: ClientOptions,
 }
 
 impl fmt::Debug for ZendeskConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ZendeskConfig")
-            .field("base_url", &self.base_url.as_str())
+            .field("base_url", &self.base_url().as_str())
             .field("auth", &self.auth)
-            .field("rate_limit", &self.rate_limit)
-            .field("timeout", &self.timeout)
+            .field("options", &self.options)
             .field("mode", &self.mode)
             .field("custom_status_reading", &self.custom_status_reading)
             .finish_non_exhaustive()
@@ -242,9 +260,16 @@ impl fmt::Debug for ZendeskConfig {
 
 impl fmt::Display for ZendeskConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Zendesk at {} ({})", self.base_url, self.auth)
+        write!(f, "Zendesk at {} ({})", self.base_url(), self.auth)
     }
 }
+
+configure_client!(
+    ZendeskConfig,
+    provider: PROVIDER,
+    api_prefixes: &["/api/v2"],
+    default_base_url: |config: &ZendeskConfig| config.account_url.clone()
+);
 
 impl ZendeskConfig {
     /// The account `https://{subdomain}.zendesk.com`.
@@ -268,36 +293,19 @@ impl ZendeskConfig {
         Ok(Self::for_base_url(url, auth))
     }
 
-    /// Any base URL (a sandbox, a proxy, a simulator): everything before `/api/v2/...`.
+    /// An account at any base URL (a sandbox, a proxy, a simulator): everything before
+    /// `/api/v2/...`. To give it as text, use [`ZendeskConfig::with_base_url`] on any
+    /// configuration. A URL that already ends with `/api/v2` is refused when the client is
+    /// built ([`ZendeskClient::new`]), naming the URL and the path to drop.
     pub fn for_base_url(base_url: Url, auth: ZendeskAuth) -> Self {
         Self {
-            base_url,
+            account_url: base_url,
             auth,
-            rate_limit: RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE),
-            timeout: crate::http::client::DEFAULT_TIMEOUT,
-            retry: RetryPolicy::default(),
+            options: ClientOptions::default(),
             mode: ModeSetting::Auto,
             custom_status_reading: CustomStatusReading::ByName,
             unified_body: UnifiedBodySetting::Auto,
         }
-    }
-
-    /// Set the pace.
-    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
-        self.rate_limit = rate_limit;
-        self
-    }
-
-    /// Set the per-request timeout.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Set the retry policy.
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
     }
 
     /// Set how the account mode is decided.
@@ -373,15 +381,19 @@ impl ZendeskConfig {
         };
         let config = match (get("ZENDESK_BASE_URL"), get("ZENDESK_SUBDOMAIN")) {
             (Some(base), _) => {
-                let url = Url::parse(&base).map_err(|e| {
-                    Error::config(format!("zendesk: ZENDESK_BASE_URL is not an absolute URL: {e}"))
-                })?;
+                let url = base
+                    .into_base_url()
+                    .map_err(config_prefixed(PROVIDER))
+                    .and_then(|url| {
+                        check_base_url(PROVIDER, &url, <Self as ConfigureClient>::API_PATH_PREFIXES)
+                            .map(|()| url)
+                    })
+                    .map_err(from_variable("ZENDESK_BASE_URL"))?;
                 Self::for_base_url(url, auth)
             }
-            (None, Some(subdomain)) => Self::for_subdomain(&subdomain, auth).map_err(|e| match e {
-                Error::Config(message) => Error::Config(format!("{message} (from ZENDESK_SUBDOMAIN)")),
-                other => other,
-            })?,
+            (None, Some(subdomain)) => {
+                Self::for_subdomain(&subdomain, auth).map_err(from_variable("ZENDESK_SUBDOMAIN"))?
+            }
             (None, None) => {
                 return Err(Error::config(
                     "zendesk: credentials are set but neither ZENDESK_SUBDOMAIN nor ZENDESK_BASE_URL is",
@@ -448,6 +460,7 @@ pub fn canonical_status_name(name: &str) -> String {
 
 /// Which write path a status change took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WritePath {
     /// The unified status PUT, with the status id resolved by name.
     Unified {
@@ -526,12 +539,14 @@ impl ZendeskClient {
     /// # Errors
     /// [`Error::Config`] for an unusable base URL or timeout.
     pub fn new(config: ZendeskConfig) -> Result<Self> {
-        let api = ApiClient::builder(PROVIDER, config.base_url)
+        let rate_limit =
+            config.options.rate_limit().unwrap_or(RateLimit::per_minute(DEFAULT_REQUESTS_PER_MINUTE));
+        let api = config
+            .options
+            .api_client_builder(PROVIDER, config.checked_base_url()?)
             .auth(config.auth.to_http_auth())
-            .rate_limit(config.rate_limit)
+            .rate_limit(rate_limit)
             .rate_limit_headers(RateLimitHeaders::zendesk())
-            .timeout(config.timeout)
-            .retry_policy(config.retry)
             .error_interpreter(ZendeskErrorInterpreter)
             .build()?;
         Ok(Self::from_api_client(api, config.mode, config.custom_status_reading)

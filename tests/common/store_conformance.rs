@@ -23,6 +23,8 @@ macro_rules! store_conformance_tests {
             keys_are_opaque_strings,
             concurrent_insert_if_absent_has_one_winner,
             concurrent_compare_and_set_increments_lose_nothing,
+            write_batch_applies_each_op_in_order,
+            concurrent_write_batches_lose_no_increment,
         );
     };
     (@each $setup:expr; $($check:ident),+ $(,)?) => {

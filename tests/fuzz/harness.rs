@@ -998,7 +998,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
             .with_base_url(sim.base_url().as_str())
             .expect("url")
             .with_rate_limit(RateLimit::unlimited())
-            .with_retry_policy(RetryPolicy {
+            .with_retry(RetryPolicy {
                 max_attempts: 1,
                 base_delay: Duration::from_millis(1),
                 max_delay: Duration::from_millis(1),
