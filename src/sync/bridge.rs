@@ -392,6 +392,12 @@ pub struct BridgeOptions {
     /// at most once per this interval (default 1 minute); agents listed on one side only
     /// are remembered by every pass and never cost one.
     pub learn_every: StdDuration,
+    /// Reconcile passes in between may be incremental (providers with a change feed read
+    /// only what changed since the last pass, see
+    /// [`ListingNeeds::with_incremental`](crate::ports::ListingNeeds::with_incremental));
+    /// every this often (default 1 hour) a pass reads everything, so that nothing a feed
+    /// misses drifts forever. Zero: every pass is full.
+    pub full_pass_every: StdDuration,
 }
 
 impl Default for BridgeOptions {
@@ -403,6 +409,7 @@ impl Default for BridgeOptions {
             remembered_deliveries: 10_000,
             lease_ttl: StdDuration::from_secs(300),
             learn_every: StdDuration::from_secs(60),
+            full_pass_every: StdDuration::from_secs(3600),
         }
     }
 }
@@ -456,6 +463,8 @@ struct LinkRuntime {
     unlisted: usize,
     /// When the last pass of this link finished (the bridge's clock).
     last_pass: Option<DateTime<Utc>>,
+    /// When the last full (not incremental) pass of this link started.
+    last_full_pass: Option<DateTime<Utc>>,
     /// agent key → the busy state this instance last stored for the agent: where a write
     /// result starts from instead of reading the store (a hint only: a compare-and-set
     /// judges it, and a stale one costs a re-read). Cleared by every pass; bounded by the
@@ -669,6 +678,7 @@ impl Bridge {
             unpaired: [HashSet::new(), HashSet::new()],
             unlisted: 0,
             last_pass: None,
+            last_full_pass: None,
             hints: std::sync::Mutex::new(HashMap::new()),
         });
         Ok(self)
@@ -1606,7 +1616,15 @@ impl Bridge {
         let read_at = (self.clock)();
         // Only what the pass uses: each side's statuses on its channel, groups only for a
         // filter (and only the groups it names).
+        let full_pass_due = self.links[li].last_full_pass.is_none_or(|last| {
+            (read_at - last).to_std().is_ok_and(|since| since >= self.options.full_pass_every)
+        });
+        if full_pass_due {
+            self.links[li].last_full_pass = Some(read_at);
+        }
         let (a_needs, b_needs) = crate::sync::engine::reconcile_needs(&self.links[li].link);
+        let (a_needs, b_needs) =
+            (a_needs.with_incremental(!full_pass_due), b_needs.with_incremental(!full_pass_due));
         let (a_agents, b_agents) =
             futures_util::future::try_join(a.list_agents_with(&a_needs), b.list_agents_with(&b_needs))
                 .await?;
