@@ -21,6 +21,9 @@
 //! - *steady reconcile pass*: a reconcile pass right after a full one with nothing
 //!   changed (incremental: Zendesk reads the incremental user export instead of the user
 //!   pages; Aircall has no change feed and lists its users again);
+//! - *steady pass, status webhooks*: the same with the Zendesk side declared as sending its
+//!   status changes by webhook (`StatusLink::with_status_webhooks`, listed with
+//!   `sync::steady_reconcile_needs`): Zendesk reads no statuses between full passes;
 //!
 //! each without and with a group filter (voice include list `Group 1`). `--zendesk-only`
 //! lists only the Zendesk side of the reconcile passes (cheap enough to run in real time
@@ -51,7 +54,9 @@ use deskbridge::sim::aircall::{AircallSim, AircallSimConfig, AircallTeamSeed, Ai
 use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
 use deskbridge::sim::{RateLimitRule, SimServer};
 use deskbridge::status::Channel;
-use deskbridge::sync::{LinkConfig, LinkMode, OneShot, OneWaySpec, StatusLink, reconcile_needs};
+use deskbridge::sync::{
+    LinkConfig, LinkMode, OneShot, OneWaySpec, StatusLink, reconcile_needs, steady_reconcile_needs,
+};
 use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
 
 const GROUPS: usize = 10;
@@ -243,7 +248,12 @@ async fn one_shot(env: &Env, with_filter: bool) -> deskbridge::Result<Row> {
 /// One reconcile pass's listings. `steady`: an incremental pass right after a full one
 /// (nothing changed since; the full pass is not counted). `zendesk_only`: the Aircall side
 /// is not listed (for real-time runs of the Zendesk side alone).
-async fn reconcile_pass(env: &Env, with_filter: bool, steady: bool) -> deskbridge::Result<Row> {
+async fn reconcile_pass(
+    env: &Env,
+    with_filter: bool,
+    steady: bool,
+    webhooks: bool,
+) -> deskbridge::Result<Row> {
     let (aircall, zendesk) = env.reset();
     let (aircall, zendesk): (std::sync::Arc<dyn StatusProvider>, std::sync::Arc<dyn StatusProvider>) =
         (std::sync::Arc::new(aircall), std::sync::Arc::new(zendesk));
@@ -256,6 +266,9 @@ async fn reconcile_pass(env: &Env, with_filter: bool, steady: bool) -> deskbridg
     if with_filter {
         link = link.with_filter(filter(true, "Group 1"));
     }
+    if webhooks {
+        link = link.with_status_webhooks(Side::B);
+    }
     let (a_needs, b_needs) = reconcile_needs(&link);
     let zendesk_only = env.options.zendesk_only;
     if steady {
@@ -266,7 +279,7 @@ async fn reconcile_pass(env: &Env, with_filter: bool, steady: bool) -> deskbridg
         zendesk.list_agents_with(&b_needs).await?;
         env.restart_windows();
     }
-    let (a_needs, b_needs) = (a_needs.with_incremental(steady), b_needs.with_incremental(steady));
+    let (a_needs, b_needs) = if steady { steady_reconcile_needs(&link) } else { (a_needs, b_needs) };
     let started = Instant::now();
     let aircall_listing =
         async { if zendesk_only { Ok(Vec::new()) } else { aircall.list_agents_with(&a_needs).await } };
@@ -277,11 +290,16 @@ async fn reconcile_pass(env: &Env, with_filter: bool, steady: bool) -> deskbridg
     .await;
     let wall = started.elapsed();
     eprintln!(
-        "reconcile pass (filter {with_filter}, steady {steady}): {} + {} agents listed",
+        "reconcile pass (filter {with_filter}, steady {steady}, webhooks {webhooks}): {} + {} agents listed",
         a?.len(),
         b?.len()
     );
-    let mut row = env.row(if steady { "steady reconcile pass" } else { "reconcile pass" }, with_filter, wall);
+    let name = match (steady, webhooks) {
+        (false, _) => "reconcile pass",
+        (true, false) => "steady reconcile pass",
+        (true, true) => "steady pass, Zendesk status webhooks",
+    };
+    let mut row = env.row(name, with_filter, wall);
     row.zendesk_wall = Some(zendesk_wall * env.options.scale);
     Ok(row)
 }
@@ -322,8 +340,9 @@ async fn run(options: Options) -> deskbridge::Result<()> {
         if !options.zendesk_only {
             rows.push(one_shot(&env, with_filter).await?);
         }
-        rows.push(reconcile_pass(&env, with_filter, false).await?);
-        rows.push(reconcile_pass(&env, with_filter, true).await?);
+        rows.push(reconcile_pass(&env, with_filter, false, false).await?);
+        rows.push(reconcile_pass(&env, with_filter, true, false).await?);
+        rows.push(reconcile_pass(&env, with_filter, true, true).await?);
     }
     let minimum_aircall = options.agents.div_ceil(50);
     let minimum_zendesk = 2 * options.agents.div_ceil(100) + 1;

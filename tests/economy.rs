@@ -366,3 +366,58 @@ async fn bridge_passes_are_incremental_between_full_passes() {
     assert_eq!(group_reads(server), Vec::<String>::new());
     assert_eq!(group_reads(env.aircall_sim.server()), Vec::<String>::new());
 }
+
+/// A link whose Zendesk side sends its status changes as webhooks: between full passes, a
+/// pass reads only the incremental user export on that side (no status listing), while
+/// the full pass reads every status; the Aircall side, with no feed, reads as before.
+#[tokio::test]
+async fn a_side_with_status_webhooks_reads_no_statuses_between_full_passes() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use deskbridge::ports::StateStore;
+    use deskbridge::store::MemoryStore;
+    use deskbridge::sync::{Bridge, BridgeOptions, LinkConfig, LinkMode, StatusLink, steady_reconcile_needs};
+
+    let env = start().await;
+    let aircall: Arc<dyn StatusProvider> = Arc::new(env.aircall.clone());
+    let zendesk: Arc<dyn StatusProvider> = Arc::new(env.zendesk.clone());
+    let link = StatusLink::new(
+        "voice",
+        ("aircall", aircall, Channel::Voice),
+        ("zendesk", zendesk, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
+    )
+    .with_status_webhooks(Side::B);
+    let (a_needs, b_needs) = steady_reconcile_needs(&link);
+    assert!(a_needs.wants_channel(Channel::Voice), "Aircall has no webhooks declared: its statuses are read");
+    assert!(!b_needs.wants_channel(Channel::Voice));
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let options = BridgeOptions {
+        reconcile_every: Duration::from_millis(300),
+        full_pass_every: Duration::from_secs(3600),
+        ..BridgeOptions::default()
+    };
+    let bridge = Bridge::new(store, options).status_link(link).unwrap();
+    let handle = bridge.handle();
+    let running = tokio::spawn(bridge.run());
+    let server = env.zendesk_sim.server();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while count_path(server, "/api/v2/incremental/users/cursor.json") < 2 {
+        assert!(std::time::Instant::now() < deadline, "no incremental passes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    handle.shutdown();
+    running.await.unwrap().unwrap();
+    let availability_pages = count_path(server, "/api/v2/agent_availabilities");
+    // Only the first (full) pass listed the statuses; the steady passes did not.
+    assert_eq!(count_path(server, "/api/v2/users"), AGENTS.div_ceil(100));
+    assert_eq!(availability_pages, AGENTS.div_ceil(100), "one status listing, by the full pass");
+    let steady_passes = count_path(server, "/api/v2/incremental/users/cursor.json");
+    assert!(steady_passes >= 2);
+    // Aircall (no webhooks declared) is listed with its statuses on every pass.
+    assert!(
+        count_path(env.aircall_sim.server(), "/v1/users") + count_path(env.aircall_sim.server(), "/v2/users")
+            > 0
+    );
+}

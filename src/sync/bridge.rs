@@ -86,6 +86,9 @@ pub struct StatusLink {
     /// and *Do not change* groups, matched against the groups of the agent on the side
     /// being written (in two-way mode, each side with its own channel and groups).
     pub filter: GroupFilter,
+    /// Per side (`[a, b]`): whether the side's provider sends every status change to this
+    /// bridge as a webhook event (see [`StatusLink::with_status_webhooks`]).
+    pub status_webhooks: [bool; 2],
 }
 
 impl StatusLink {
@@ -122,7 +125,26 @@ impl StatusLink {
             config,
             identity: IdentityOverrides::default(),
             filter: GroupFilter::default(),
+            status_webhooks: [false, false],
         }
+    }
+
+    /// Declare that `side`'s provider sends every status change of the link's channel to
+    /// this bridge as a verified webhook event (Zendesk's agent status webhook or
+    /// Aircall's `user.*` events through [`server::webhooks`](crate::server), or your own
+    /// feed as [`BridgeEvent::Status`]). Between two full passes
+    /// ([`BridgeOptions::full_pass_every`], default 1 hour) a reconcile pass then reads
+    /// that side's agents (incrementally where the provider has a change feed) but not
+    /// their statuses: the events carry them. Every full pass still reads every status,
+    /// so a lost webhook is healed within `full_pass_every` (plus `reconcile_every`).
+    ///
+    /// Leave it unset (the default) when webhooks are not set up or not trusted: every
+    /// pass then reads every status. With Zendesk as this side, a steady-state pass costs
+    /// one request (the incremental user export) instead of one per 100 agents for the
+    /// users plus one per 100 agents for the statuses (`docs/PERFORMANCE.md`).
+    pub fn with_status_webhooks(mut self, side: Side) -> Self {
+        self.status_webhooks[side.index()] = true;
+        self
     }
 
     /// Use these identity overrides.
@@ -1622,9 +1644,11 @@ impl Bridge {
         if full_pass_due {
             self.links[li].last_full_pass = Some(read_at);
         }
-        let (a_needs, b_needs) = crate::sync::engine::reconcile_needs(&self.links[li].link);
-        let (a_needs, b_needs) =
-            (a_needs.with_incremental(!full_pass_due), b_needs.with_incremental(!full_pass_due));
+        let (a_needs, b_needs) = if full_pass_due {
+            crate::sync::engine::reconcile_needs(&self.links[li].link)
+        } else {
+            crate::sync::engine::steady_reconcile_needs(&self.links[li].link)
+        };
         let (a_agents, b_agents) =
             futures_util::future::try_join(a.list_agents_with(&a_needs), b.list_agents_with(&b_needs))
                 .await?;

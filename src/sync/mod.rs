@@ -24,7 +24,7 @@ pub use bridge::{
     Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, Clock, DeliveryOutcome,
     INSTANCE_ID_VARIABLE, NoticeCallback, RECONCILE_BATCH, StatusLink, default_instance_id,
 };
-pub use engine::{ApplyOptions, OneShot, apply, reconcile_needs};
+pub use engine::{ApplyOptions, OneShot, apply, reconcile_needs, steady_reconcile_needs};
 pub use link::{
     Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, RECENT_WRITES, Seen, SideState,
     SkipReason, StepContext, StepOutcome, TargetPolicy, Verdict, decide, step, step_with,
