@@ -854,5 +854,5 @@ fn evaluate(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "aircall", feature = "zendesk"))]
 mod tests;

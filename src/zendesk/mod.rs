@@ -50,14 +50,20 @@
 pub mod adapter;
 pub mod client;
 pub mod model;
+pub mod preset;
+#[cfg(feature = "server")]
+pub mod receiver;
 pub mod setup;
 pub mod talk;
 pub mod webhook;
 
 pub use adapter::ZendeskProvider;
 pub use client::{
-    AccountMode, CustomStatusReading, ModeSetting, StatusCatalog, UnifiedBody, UnifiedBodySetting, WritePath,
-    ZendeskAuth, ZendeskClient, ZendeskConfig,
+    AccountMode, CustomStatusReading, ModeSetting, PROVIDER, StatusCatalog, UnifiedBody, UnifiedBodySetting,
+    WritePath, ZendeskAuth, ZendeskClient, ZendeskConfig,
 };
 pub use model::{AgentAvailability, AgentStatus, TalkAvailability, TalkState, UnifiedStatus};
+pub use preset::status_table;
+#[cfg(feature = "server")]
+pub use receiver::ZendeskReceiver;
 pub use webhook::{AgentEvent, WebhookEvent, WebhookVerifier};
