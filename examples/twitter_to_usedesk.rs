@@ -28,7 +28,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use deskbridge::http::RateLimit;
 use deskbridge::inbox::{Inbox, InboxConfig};
 use deskbridge::ports::StateStore;
@@ -252,7 +252,9 @@ async fn main() -> ExitCode {
 
     let config = InboxConfig {
         channel_id: Some(sides.channel_id.clone()),
-        silence_alert_after: options.silence_alert_hours.map(|h| Duration::hours(i64::from(h))),
+        silence_alert_after: options
+            .silence_alert_hours
+            .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600)),
         ..InboxConfig::default()
     };
     // DM photos reach the ticket as files, downloaded with the account's X credentials.

@@ -39,6 +39,7 @@ pub struct GroupFilter {
 /// What a filter says about one agent on one channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "decision")]
+#[non_exhaustive]
 pub enum FilterDecision {
     /// The agent's status on the channel may be changed.
     Allowed,

@@ -77,6 +77,7 @@ impl Side {
 /// How a native status reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Reading {
     /// The value means this presence.
     Presence(Presence),
@@ -91,6 +92,7 @@ pub enum Reading {
 /// Which native value to write for a presence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WriteRule {
     /// Write this native value.
     Write(NativeStatus),
@@ -184,6 +186,7 @@ impl StatusTable {
 /// The result of translating a value from one side to the other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Translation {
     /// Write this value on the other side.
     To(NativeStatus),

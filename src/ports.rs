@@ -290,6 +290,7 @@ pub trait ScheduleSource: Send + Sync {
 /// A ticket's lifecycle state, as far as routing cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TicketState {
     /// Open, new, pending, on hold, solved: any state in which a new message still
     /// belongs to this ticket.
@@ -360,6 +361,7 @@ pub trait TicketDesk: Send + Sync {
 /// What kind of social message arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MessageKind {
     /// A private direct message.
     DirectMessage,

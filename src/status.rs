@@ -14,6 +14,7 @@ use std::fmt;
 /// Whether an agent can be reached, in provider-neutral terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Presence {
     /// Routable: takes new work.
     Online,
@@ -61,6 +62,7 @@ impl std::str::FromStr for Presence {
 /// A channel on which an agent has a presence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Channel {
     /// Phone calls (Aircall, Zendesk Talk, Talkdesk).
     Voice,

@@ -250,12 +250,12 @@ fn instance(
     usedesk: &UsedeskSim,
     store: PostgresStore,
     id: &str,
-    claim_ttl: chrono::Duration,
+    claim_ttl: std::time::Duration,
 ) -> Inbox {
     let config = InboxConfig {
         channel_id: Some(x_rig::CHANNEL.into()),
         claim_ttl,
-        claim_wait: chrono::Duration::milliseconds(300),
+        claim_wait: std::time::Duration::from_millis(300),
         ..InboxConfig::default()
     };
     Inbox::new(
@@ -330,7 +330,7 @@ async fn two_inboxes_polling_together_open_each_ticket_and_comment_once() {
     let schema = TestSchema::new();
     let x = x_with_customers().await;
     let usedesk = UsedeskSim::start_with_sample().await.unwrap();
-    let ttl = chrono::Duration::seconds(60);
+    let ttl = std::time::Duration::from_secs(60);
     let a = instance(&x, &usedesk, schema.connect().await, "inbox-a", ttl);
     let b = instance(&x, &usedesk, schema.connect().await, "inbox-b", ttl);
 
@@ -431,7 +431,7 @@ async fn an_inbox_killed_mid_create_has_its_message_finished_by_the_other_after_
     let schema = TestSchema::new();
     let x = x_with_customers().await;
     let usedesk = UsedeskSim::start_with_sample().await.unwrap();
-    let ttl = chrono::Duration::seconds(4);
+    let ttl = std::time::Duration::from_secs(4);
     let a = Arc::new(instance(&x, &usedesk, schema.connect().await, "inbox-a", ttl));
     let b = instance(&x, &usedesk, schema.connect().await, "inbox-b", ttl);
     let (dora, dora_handle, _) = CUSTOMERS[0];
@@ -513,7 +513,7 @@ async fn the_shared_state_survives_a_server_restart_between_runs() {
     wait_for("the first change to reach Zendesk", || sims.zendesk_status(102) == "online").await;
     bridge.stop().await;
     x.add_dm(dora, sample::OWN_ID, "before the restart", Utc::now(), vec![]).unwrap();
-    let inbox = instance(&x, &usedesk, connect().await.unwrap(), "run-1", chrono::Duration::seconds(60));
+    let inbox = instance(&x, &usedesk, connect().await.unwrap(), "run-1", std::time::Duration::from_secs(60));
     assert_no_failure(&inbox.poll_once(Utc::now(), false).await.unwrap());
     drop(inbox);
     assert_eq!(sims.writes(), (0, 1));
@@ -536,7 +536,7 @@ async fn the_shared_state_survives_a_server_restart_between_runs() {
     assert_eq!(sims.writes(), (0, 2));
     bridge.stop().await;
     x.add_dm(dora, sample::OWN_ID, "after the restart", Utc::now(), vec![]).unwrap();
-    let inbox = instance(&x, &usedesk, connect().await.unwrap(), "run-2", chrono::Duration::seconds(60));
+    let inbox = instance(&x, &usedesk, connect().await.unwrap(), "run-2", std::time::Duration::from_secs(60));
     drain(&[&inbox]).await;
     let ticket = ticket_titled(&usedesk, &format!("Twitter DM from @{dora_handle}"));
     assert_eq!(comment_texts(&usedesk, ticket.id), ["before the restart", "after the restart"]);

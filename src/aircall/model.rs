@@ -181,6 +181,7 @@ open_enum! {
 /// The `availability_status` values `PUT /v1/users/{id}` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WritableStatus {
     /// `available`.
     Available,

@@ -67,6 +67,7 @@ use crate::{Error, Result};
 
 /// Which generation of user events a delivery belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EventVersion {
     /// `user.closed` (to be deprecated by Aircall).
     V1,
@@ -226,6 +227,7 @@ impl WebhookEvent {
 /// Webhooks carry no actor, so the origin of the change is unknown (echo suppression must
 /// remember what deskbridge wrote).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UserObservation {
     /// The payload carries the user's `availability_status`, as Aircall spells it.
     Status {

@@ -70,6 +70,7 @@ use crate::{Error, Result};
 /// How a finished call is written to Zendesk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LogMode {
     /// A ticket plus a TPE call record whose voice comment shows on it (needs
     /// [`CallsConfig::app_id`]). The richer display.
@@ -82,6 +83,7 @@ pub enum LogMode {
 /// What happens to a missed call (not answered, no voicemail).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MissedCalls {
     /// Log it like any call (a ticket tagged `missed_call`), so someone calls back.
     #[default]
@@ -155,6 +157,7 @@ impl Default for CallsConfig {
 /// What kind of call was logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CallKind {
     /// Answered by an agent.
     Answered,

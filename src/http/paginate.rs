@@ -13,6 +13,7 @@ use crate::{Error, Result};
 
 /// Where the next page starts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Cursor {
     /// An absolute URL to fetch as is (Aircall `next_page_link`, Zendesk `links.next`).
     Link(Url),

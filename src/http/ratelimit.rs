@@ -57,6 +57,7 @@ impl RateLimit {
 
 /// How a reset header expresses its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResetKind {
     /// UNIX seconds at which the window refills (Aircall `X-AircallApi-Reset`, X
     /// `x-rate-limit-reset`).

@@ -48,6 +48,7 @@ pub enum RetryDecision {
 
 /// What one attempt produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AttemptOutcome {
     /// The server answered with this (non-success) status.
     Status(u16),

@@ -65,6 +65,7 @@ pub const PROVIDER: &str = "ical";
 
 /// Where a feed is.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FeedLocation {
     /// A file on this machine.
     File(PathBuf),
@@ -159,6 +160,7 @@ impl IcalFeed {
 
 /// What the last check of a feed found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FeedCheck {
     /// Not checked: the last check is more recent than the poll interval.
     Skipped,

@@ -3,6 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use std::time::Duration as StdDuration;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,21 +27,21 @@ pub struct InboxConfig {
     /// The helpdesk channel tickets are created in (Usedesk Twitter channel id).
     pub channel_id: Option<String>,
     /// Raise a silence alert when no customer message arrived for this long.
-    pub silence_alert_after: Option<Duration>,
+    pub silence_alert_after: Option<StdDuration>,
     /// How far before a recorded create attempt to look when checking whether the create
     /// happened (clock skew between us and the helpdesk).
-    pub recovery_margin: Duration,
+    pub recovery_margin: StdDuration,
     /// Prefix of every key this inbox keeps in the state store.
     pub state_prefix: String,
     /// How long the claim on a person's messages lasts (default 2 minutes; see
     /// [`Inbox`]): longer than routing one message can take, HTTP retries included. An
     /// instance that dies while routing holds that person's messages at most this long.
     #[serde(default = "default_claim_ttl")]
-    pub claim_ttl: Duration,
+    pub claim_ttl: StdDuration,
     /// How long to wait for another instance's claim on a person's messages before
     /// leaving the message to a later pass (default 2 s).
     #[serde(default = "default_claim_wait")]
-    pub claim_wait: Duration,
+    pub claim_wait: StdDuration,
     /// How long a message's *processed* mark (`processed/…`, the duplicate guard) is kept
     /// after both the message's time and its processing (default 30 days, X's DM lookup
     /// window). Marks past it are pruned ([`Inbox::prune_processed`], run at most every
@@ -48,27 +50,32 @@ pub struct InboxConfig {
     /// again (a redelivery or re-fetch whose mark may have been pruned) is never routed a
     /// second time: it is reported as [`MessageOutcome::SkippedStale`].
     #[serde(default = "default_processed_retention")]
-    pub processed_retention: Duration,
+    pub processed_retention: StdDuration,
 }
 
 /// How often the passes and routes prune processed marks (at most; instances sharing a
 /// store take turns through a compare-and-set on `<prefix><source>/prune`).
-pub const PRUNE_EVERY: Duration = Duration::hours(1);
+pub const PRUNE_EVERY: StdDuration = StdDuration::from_secs(3600);
 
 /// Most processed marks one pruning run deletes (the rest wait for the next run), so that
 /// a run after a long pause stays short on stores that rewrite themselves per change.
 pub const PRUNE_BATCH: usize = 1000;
 
-fn default_processed_retention() -> Duration {
-    Duration::days(30)
+fn default_processed_retention() -> StdDuration {
+    StdDuration::from_secs(30 * 24 * 3600)
 }
 
-fn default_claim_ttl() -> Duration {
-    Duration::minutes(2)
+fn default_claim_ttl() -> StdDuration {
+    StdDuration::from_secs(120)
 }
 
-fn default_claim_wait() -> Duration {
-    Duration::seconds(2)
+fn default_claim_wait() -> StdDuration {
+    StdDuration::from_secs(2)
+}
+
+/// `duration` as a span of calendar time, saturating.
+fn span(duration: StdDuration) -> Duration {
+    Duration::from_std(duration).unwrap_or(Duration::MAX)
 }
 
 impl Default for InboxConfig {
@@ -78,7 +85,7 @@ impl Default for InboxConfig {
             mention_tag: "Twitter: Mention".into(),
             channel_id: None,
             silence_alert_after: None,
-            recovery_margin: Duration::minutes(10),
+            recovery_margin: StdDuration::from_secs(600),
             state_prefix: "inbox/".into(),
             claim_ttl: default_claim_ttl(),
             claim_wait: default_claim_wait(),
@@ -371,7 +378,7 @@ impl Inbox {
     /// Passes and routes call it themselves at most every [`PRUNE_EVERY`]; call it
     /// directly to prune on your own schedule.
     pub async fn prune_processed(&self, now: DateTime<Utc>) -> Result<usize> {
-        let Some(horizon) = now.checked_sub_signed(self.config.processed_retention.abs()) else {
+        let Some(horizon) = now.checked_sub_signed(span(self.config.processed_retention)) else {
             return Ok(0);
         };
         // The horizon is recorded before any mark goes: a message whose mark is being
@@ -426,7 +433,7 @@ impl Inbox {
     /// [`PRUNE_EVERY`]. Failures are logged: pruning never fails a pass.
     async fn prune_if_due(&self, now: DateTime<Utc>) {
         let last: Option<PruneRun> = self.store.get_as(&self.key("prune")).await.unwrap_or(None);
-        if last.is_some_and(|run| now - run.at < PRUNE_EVERY && run.at <= now) {
+        if last.is_some_and(|run| now - run.at < span(PRUNE_EVERY) && run.at <= now) {
             return;
         }
         if let Err(e) = self.prune_processed(now).await {
@@ -495,8 +502,8 @@ impl Inbox {
     /// Take `claim` for this instance, waiting up to [`InboxConfig::claim_wait`] while
     /// another instance holds it.
     async fn claim(&self, claim: &str, now: DateTime<Utc>) -> Result<bool> {
-        let ttl = self.config.claim_ttl.to_std().unwrap_or(std::time::Duration::from_secs(120));
-        let wait = self.config.claim_wait.to_std().unwrap_or_default();
+        let ttl = self.config.claim_ttl;
+        let wait = self.config.claim_wait;
         let started = std::time::Instant::now();
         let mut pause = std::time::Duration::from_millis(25);
         loop {
@@ -539,7 +546,9 @@ impl Inbox {
                 });
             }
             Some(Intent::Create { attempted_at }) if !dry_run => {
-                let since = attempted_at - self.config.recovery_margin;
+                let since = attempted_at
+                    .checked_sub_signed(span(self.config.recovery_margin))
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
                 if let Some(ticket) = self.desk.find_by_dedupe_key(&dedupe, since).await? {
                     self.record(msg, &ticket, true, now).await?;
                     return Ok(MessageOutcome::Recovered { ticket_id: ticket.id });
@@ -759,7 +768,7 @@ impl Inbox {
                 }
             }
         };
-        if now - since < limit {
+        if now - since < span(limit) {
             return Ok(None);
         }
         let alerted_key = self.key("silence-alerted-at");

@@ -8,6 +8,7 @@ use crate::ports::MessageKind;
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
+#[non_exhaustive]
 pub enum MessageOutcome {
     /// A new ticket was opened (or, in a dry run, would be).
     CreatedTicket {

@@ -412,7 +412,10 @@ async fn silence_alert_fires_once_per_silence() {
     let store = Arc::new(MemoryStore::new());
     let fired = Arc::new(Mutex::new(0));
     let counter = fired.clone();
-    let config = InboxConfig { silence_alert_after: Some(Duration::hours(4)), ..InboxConfig::default() };
+    let config = InboxConfig {
+        silence_alert_after: Some(std::time::Duration::from_secs(4 * 3600)),
+        ..InboxConfig::default()
+    };
     let inbox =
         Inbox::new(source.clone(), desk, store, config).on_silence(move |_| *counter.lock().unwrap() += 1);
     assert!(inbox.poll_once(t(0), false).await.unwrap().silence_alert.is_none()); // starts the clock
@@ -435,7 +438,10 @@ async fn processed_marks_are_pruned_and_the_store_stays_bounded() {
     let source = Arc::new(FakeSource::default());
     let desk = Arc::new(FakeDesk::default());
     let store = Arc::new(MemoryStore::new());
-    let config = InboxConfig { processed_retention: Duration::days(2), ..InboxConfig::default() };
+    let config = InboxConfig {
+        processed_retention: std::time::Duration::from_secs(2 * 24 * 3600),
+        ..InboxConfig::default()
+    };
     let inbox = Inbox::new(source.clone(), desk.clone(), store.clone(), config);
     let day = |d: i64| t(0) + Duration::days(d);
     const PER_DAY: usize = 20;
@@ -490,4 +496,21 @@ async fn pruning_keeps_every_mark_inside_the_window() {
     assert_eq!(marks().await, 10);
     assert_eq!(r.inbox.prune_processed(t(1000) + Duration::days(31)).await.unwrap(), 10);
     assert_eq!(marks().await, 0);
+}
+
+#[test]
+fn a_config_stored_with_the_former_chrono_durations_still_reads() {
+    // Before 0.1 the durations were chrono's, serialised as `[secs, nanos]`; std's
+    // `Duration` reads that form as well as its own `{"secs", "nanos"}`.
+    let stored = serde_json::json!({
+        "dm_tag": "Twitter:Direct", "mention_tag": "Twitter: Mention", "channel_id": null,
+        "silence_alert_after": [14400, 0], "recovery_margin": [600, 0], "state_prefix": "inbox/",
+        "claim_ttl": [120, 0], "claim_wait": [2, 500000000], "processed_retention": [2592000, 0],
+    });
+    let config: InboxConfig = serde_json::from_value(stored).unwrap();
+    assert_eq!(config.silence_alert_after, Some(std::time::Duration::from_secs(4 * 3600)));
+    assert_eq!(config.claim_wait, std::time::Duration::from_millis(2500));
+    assert_eq!(config.processed_retention, InboxConfig::default().processed_retention);
+    let round_trip: InboxConfig = serde_json::from_value(serde_json::to_value(&config).unwrap()).unwrap();
+    assert_eq!(round_trip, config);
 }

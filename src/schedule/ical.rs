@@ -102,6 +102,7 @@ impl Default for IcalOptions {
 
 /// What an all-day event (`DTSTART;VALUE=DATE`) means.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AllDay {
     /// A shift from local midnight to local midnight of the day after its last day
     /// (default): an agent on call all day is online all day.
@@ -113,6 +114,7 @@ pub enum AllDay {
 
 /// Whose shift an event is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Assignee {
     /// One calendar per agent: every event of the calendar is this agent's shift.
     Calendar(String),

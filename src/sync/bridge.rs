@@ -168,6 +168,7 @@ impl std::fmt::Debug for StatusLink {
 /// Something the bridge should react to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
+#[non_exhaustive]
 pub enum BridgeEvent {
     /// A provider reported an agent's status (a verified webhook).
     Status {
@@ -211,6 +212,7 @@ pub enum BridgeEvent {
 /// What the bridge did, as it happens (for logs, consoles and tests).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "notice")]
+#[non_exhaustive]
 pub enum BridgeNotice {
     /// What became of one delivery ([`BridgeEvent::Status`] or [`BridgeEvent::Changed`]):
     /// exactly one per link side the delivery feeds, or one `Unrouted` / `Duplicate` when
@@ -317,6 +319,7 @@ pub enum BridgeNotice {
 /// The one outcome of a delivery on one link (see [`BridgeNotice::Delivery`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
+#[non_exhaustive]
 pub enum DeliveryOutcome {
     /// Clearly newer than what the link knew: taken as the side's new value at once (any
     /// write it calls for is reported as [`BridgeNotice::Wrote`]).

@@ -24,6 +24,8 @@
 //! the provider's own timestamp of each change; a tie goes to the configured
 //! [`LinkConfig::preferred`] side.
 
+use std::time::Duration as StdDuration;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,7 @@ use crate::status::NativeStatus;
 /// Which way a link syncs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LinkMode {
     /// Only `from` is read; only the other side is written (Aircall's product behaviour).
     OneWay {
@@ -47,6 +50,7 @@ pub enum LinkMode {
 /// such as "In a meeting", Aircall's Automatic Schedule).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TargetPolicy {
     /// Leave it alone and report why: the agent chose it on purpose (default).
     #[default]
@@ -66,14 +70,14 @@ pub struct LinkConfig {
     pub target_policy: TargetPolicy,
     /// How long after a write an observation of the same value, with no origin, counts as
     /// our own echo.
-    pub echo_window: Duration,
+    pub echo_window: StdDuration,
     /// A write with no result after this long is treated as failed.
-    pub write_timeout: Duration,
+    pub write_timeout: StdDuration,
     /// Attempts per desired value before giving up until the next real change.
     pub max_attempts: u32,
     /// Backoff after the first failure (doubles per attempt) when the provider gave no
     /// retry-after.
-    pub retry_base: Duration,
+    pub retry_base: StdDuration,
     /// Two-way: the side that wins when both changed at the same instant or neither has a
     /// known change time.
     pub preferred: Side,
@@ -86,11 +90,17 @@ pub struct LinkConfig {
     /// the tolerance above the clock skew you expect plus a few seconds; a larger value costs
     /// at most one one-agent read per event that arrives shortly after a read.
     #[serde(default = "default_tolerance")]
-    pub tolerance: Duration,
+    pub tolerance: StdDuration,
 }
 
-fn default_tolerance() -> Duration {
-    Duration::seconds(30)
+fn default_tolerance() -> StdDuration {
+    StdDuration::from_secs(30)
+}
+
+/// `duration` as a span of calendar time, saturating (a configured duration too large for
+/// chrono is as good as forever).
+fn span(duration: StdDuration) -> Duration {
+    Duration::from_std(duration).unwrap_or(Duration::MAX)
 }
 
 impl LinkConfig {
@@ -102,10 +112,10 @@ impl LinkConfig {
             map,
             mode,
             target_policy: TargetPolicy::LeaveAlone,
-            echo_window: Duration::minutes(2),
-            write_timeout: Duration::minutes(1),
+            echo_window: StdDuration::from_secs(120),
+            write_timeout: StdDuration::from_secs(60),
             max_attempts: 5,
-            retry_base: Duration::seconds(2),
+            retry_base: StdDuration::from_secs(2),
             preferred: Side::A,
             tolerance: default_tolerance(),
         }
@@ -115,6 +125,7 @@ impl LinkConfig {
 /// Who caused an observed value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Origin {
     /// deskbridge itself (e.g. Zendesk reported reason `PUBLIC_API`).
     Ours,
@@ -138,6 +149,7 @@ pub struct Seen {
 /// Something that happened to a link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
+#[non_exhaustive]
 pub enum LinkEvent {
     /// A side was seen holding `value` (webhook or poll).
     Observed {
@@ -192,6 +204,7 @@ pub enum LinkEvent {
 /// Why a link did not write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
 pub enum SkipReason {
     /// The source value has no presence (Aircall Automatic Schedule, a Zendesk custom
     /// status nobody mapped).
@@ -277,6 +290,7 @@ impl std::fmt::Display for SkipReason {
 /// What the link asks the engine to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action")]
+#[non_exhaustive]
 pub enum LinkAction {
     /// Write `value` on `side`, then report the result with
     /// [`LinkEvent::WriteSucceeded`] or [`LinkEvent::WriteFailed`].
@@ -302,6 +316,7 @@ pub enum LinkAction {
 /// What the link made of one observation (a webhook event, a pass's read, a one-agent read).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "verdict")]
+#[non_exhaustive]
 pub enum Verdict {
     /// Taken as the side's new value (any write it calls for is a separate action).
     Applied,
@@ -354,6 +369,7 @@ pub struct StepOutcome {
 /// The outcome of comparing a source value with a target value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "decision")]
+#[non_exhaustive]
 pub enum Decision {
     /// The target already holds the right value.
     InSync,
@@ -572,14 +588,14 @@ pub fn step_with(
             }
             let wait = match retry_after {
                 Some(d) => Duration::from_std(d).unwrap_or(Duration::MAX),
-                None => config.retry_base * 2i32.saturating_pow(attempt.saturating_sub(1).min(16)),
+                None => span(config.retry_base) * 2i32.saturating_pow(attempt.saturating_sub(1).min(16)),
             };
             s.retry_at = Some(now.checked_add_signed(wait).unwrap_or(DateTime::<Utc>::MAX_UTC));
         }
         LinkEvent::Tick => {
             for s in &mut state.sides {
                 if let Some((value, issued, attempt)) = s.pending.clone()
-                    && now - issued >= config.write_timeout
+                    && now - issued >= span(config.write_timeout)
                 {
                     // No result came back: count it as a failed attempt.
                     s.pending = None;
@@ -599,7 +615,7 @@ pub fn step_with(
 
 /// `now + tolerance`, saturating.
 fn horizon(config: &LinkConfig, now: DateTime<Utc>) -> DateTime<Utc> {
-    now.checked_add_signed(config.tolerance.max(Duration::zero())).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    now.checked_add_signed(span(config.tolerance)).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Clamp every stored stamp that lies beyond the tolerance in the future (a state stored
@@ -643,7 +659,7 @@ fn is_ours(
         Origin::Others => false,
         Origin::Unknown => {
             s.pending.as_ref().is_some_and(|(v, _, _)| v == value)
-                || s.written.iter().any(|(v, t)| v == value && now - *t <= config.echo_window)
+                || s.written.iter().any(|(v, t)| v == value && now - *t <= span(config.echo_window))
         }
     }
 }
@@ -728,7 +744,8 @@ fn observe_event(
                 (Some(x), Some(y)) => Some(x.max(y)),
                 (x, y) => x.or(y),
             };
-            let within_read = last_read.is_some_and(|r| at <= r + config.tolerance);
+            let within_read = last_read
+                .is_some_and(|r| r.checked_add_signed(span(config.tolerance)).is_none_or(|end| at <= end));
             let not_after_known = known_at.is_some_and(|t| at <= t);
             if clamped_from.is_some() || within_read || not_after_known {
                 let compared = if within_read { last_read } else { known_at };

@@ -77,6 +77,7 @@ pub struct Skipped {
 /// Why an agent could not be matched across providers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum UnmatchedWhy {
     /// No agent with this e-mail on the other side.
     NoMatch,

@@ -21,6 +21,7 @@ use crate::sync::plan::{AgentRef, Change, Plan, Skipped, Unmatched, UnmatchedWhy
 /// What to do with provider agents who have no shift in the schedule at all.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Unscheduled {
     /// Leave them alone and report them as skipped (default).
     #[default]

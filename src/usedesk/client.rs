@@ -193,6 +193,7 @@ pub struct StatusUpdate {
 
 /// Who a new ticket's first message is from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TicketClient {
     /// An existing client id.
     Existing(String),
@@ -327,6 +328,7 @@ pub struct ClientQuery {
 /// How Usedesk's `/tickets` `offset` turned out to behave (UNCONFIRMED: page number as on
 /// `/clients`, or row offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OffsetMode {
     /// `offset=1` is the second page of 100.
     PageNumber,

@@ -155,6 +155,7 @@ pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
 /// The `user_type` filter of `POST /users` (default on Usedesk's side: `employee`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum UserType {
     /// Administrators.
     Admin,
@@ -274,6 +275,7 @@ pub struct UpdateUserResponse {
 /// A ticket status id, as an open enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(into = "u64")]
+#[non_exhaustive]
 pub enum TicketStatus {
     /// 1: Open.
     Open,

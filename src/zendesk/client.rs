@@ -447,6 +447,7 @@ pub fn canonical_status_name(name: &str) -> String {
 
 /// Which write path a status change took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WritePath {
     /// The unified status PUT, with the status id resolved by name.
     Unified {

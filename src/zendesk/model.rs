@@ -362,6 +362,7 @@ pub(crate) struct AvailabilitiesPage {
 /// A Talk state (`agent_state` of the Talk availability API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TalkState {
     /// Routable.
     Online,
@@ -465,6 +466,7 @@ impl AccountSettings {
 /// A Zendesk error body, in any of its shapes.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum ZendeskErrorBody {
     /// `{"error": "RecordInvalid", "description": "…", "details": {"field": [{…}]}}`.
     Classic {

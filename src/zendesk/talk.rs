@@ -78,6 +78,7 @@ fn option_iso8601<S: Serializer>(
 /// only three values that endpoint accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum VoiceVia {
     /// 44: a voicemail.
     Voicemail,
@@ -378,6 +379,7 @@ pub fn normalize_phone(number: &str) -> String {
 /// `inbound` or `outbound` (a call record's `direction`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CallDirection {
     /// The customer called.
     Inbound,

@@ -739,3 +739,16 @@ fn a_future_stamp_is_clamped_and_read() {
     let a = step(&cfg, &mut st, observed(Side::A, "available", Origin::Unknown, later), later);
     assert_eq!(writes(&a), vec![(Side::B, "online".to_owned())]);
 }
+
+#[test]
+fn a_link_config_stored_with_the_former_chrono_durations_still_reads() {
+    let mut stored =
+        serde_json::to_value(LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::TwoWay)).unwrap();
+    // Before 0.1 the durations were chrono's, serialised as `[secs, nanos]`.
+    stored["echo_window"] = serde_json::json!([120, 0]);
+    stored["write_timeout"] = serde_json::json!([60, 0]);
+    stored["retry_base"] = serde_json::json!([2, 0]);
+    stored["tolerance"] = serde_json::json!([30, 0]);
+    let config: LinkConfig = serde_json::from_value(stored).unwrap();
+    assert_eq!(config, LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::TwoWay));
+}
