@@ -47,8 +47,13 @@ pub mod receiver;
 pub mod setup;
 pub mod webhook;
 
+/// The provider's id, its one path: the name in errors, spans and reports, what its
+/// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
+/// queues.
+pub const PROVIDER: &str = "aircall";
+
 pub use adapter::AircallProvider;
-pub use client::{AircallAuth, AircallClient, AircallConfig, PROVIDER};
+pub use client::{AircallAuth, AircallClient, AircallConfig};
 pub use model::{Availability, AvailabilityStatus, Substatus, Team, User, UserAvailability, WritableStatus};
 pub use preset::status_table;
 #[cfg(feature = "server")]

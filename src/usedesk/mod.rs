@@ -42,10 +42,15 @@ pub mod preset;
 pub mod receiver;
 pub mod webhook;
 
+/// The provider's id, its one path: the name in errors, spans and reports, what its
+/// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
+/// queues.
+pub const PROVIDER: &str = "usedesk";
+
 pub use adapter::{UsedeskDesk, UsedeskProvider, comment_marker};
 pub use client::{
-    ClientQuery, CreateCommentRequest, CreateTicketRequest, PROVIDER, StatusUpdate, TagReadBack,
-    TicketClient, TicketQuery, UploadFile, UsedeskClient, UsedeskConfig,
+    ClientQuery, CreateCommentRequest, CreateTicketRequest, StatusUpdate, TagReadBack, TicketClient,
+    TicketQuery, UploadFile, UsedeskClient, UsedeskConfig,
 };
 pub use model::{ClientSummary, TicketStatus, UserType};
 pub use preset::status_table;

@@ -57,10 +57,15 @@ pub mod setup;
 pub mod talk;
 pub mod webhook;
 
+/// The provider's id, its one path: the name in errors, spans and reports, what its
+/// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
+/// queues.
+pub const PROVIDER: &str = "zendesk";
+
 pub use adapter::ZendeskProvider;
 pub use client::{
-    AccountMode, CustomStatusReading, ModeSetting, PROVIDER, StatusCatalog, UnifiedBody, UnifiedBodySetting,
-    WritePath, ZendeskAuth, ZendeskClient, ZendeskConfig,
+    AccountMode, CustomStatusReading, ModeSetting, StatusCatalog, UnifiedBody, UnifiedBodySetting, WritePath,
+    ZendeskAuth, ZendeskClient, ZendeskConfig,
 };
 pub use model::{AgentAvailability, AgentStatus, TalkAvailability, TalkState, UnifiedStatus};
 pub use preset::status_table;
