@@ -78,8 +78,10 @@ pub async fn run() -> Result<BTreeMap<String, String>> {
     let zendesk = Arc::new(ZendeskProvider::from_config(ZendeskConfig::for_base_url(sim.base_url(), auth))?);
     let ours = StatusTable::new("in-house").read("available", Online).read("off", Offline);
     let ours = ours.write(Online, "available").write(Offline, "off");
-    let config =
-        LinkConfig::new(StatusMap::new(StatusTable::zendesk(), ours), LinkMode::OneWay { from: Side::A });
+    let config = LinkConfig::new(
+        StatusMap::new(deskbridge::zendesk::status_table(), ours),
+        LinkMode::OneWay { from: Side::A },
+    );
     let seed = [("agent1@example.com", "off"), ("agent2@example.com", "available")];
     let in_house = Arc::new(InHouse(Mutex::new(seed.map(|(e, s)| (e.to_owned(), s.to_owned())).into())));
     let (a, b) =

@@ -3,8 +3,11 @@
 //!
 //! A [`StatusTable`] describes one provider. A [`StatusMap`] pairs the tables of a link's
 //! two sides (side [`Side::A`] and side [`Side::B`]) and translates a value from one side to
-//! the other through presence. The presets reproduce the seed table of Aircall's Agent
-//! Status Sync exactly:
+//! the other through presence. This module is the generic machinery; each provider module
+//! exports its own table (`aircall::status_table()`, `zendesk::status_table()`,
+//! `usedesk::status_table()`), and a link pairs two of them with [`StatusMap::new`]. The
+//! Aircall and Zendesk presets reproduce the seed table of Aircall's Agent Status Sync
+//! exactly:
 //!
 //! | From | To |
 //! |---|---|
@@ -16,10 +19,13 @@
 //! | Zendesk custom statuses | not synced |
 //!
 //! ```
+//! # #[cfg(all(feature = "aircall", feature = "zendesk"))] {
 //! use deskbridge::mapping::{Side, StatusMap, Translation};
 //! use deskbridge::status::NativeStatus;
+//! use deskbridge::{aircall, zendesk};
 //!
-//! let map = StatusMap::aircall_zendesk(); // side A = Aircall, side B = Zendesk
+//! // Side A = Aircall, side B = Zendesk (`StatusMap::aircall_zendesk()` is the same pair).
+//! let map = StatusMap::new(aircall::status_table(), zendesk::status_table());
 //! assert_eq!(map.translate(Side::A, &"available".into()), Translation::To("online".into()));
 //! assert_eq!(map.translate(Side::B, &"away".into()), Translation::To("unavailable".into()));
 //! assert!(matches!(map.translate(Side::A, &"custom".into()), Translation::Unmapped { .. }));
@@ -29,6 +35,7 @@
 //! assert!(matches!(map.translate(Side::B, &meeting), Translation::Unmapped { .. }));
 //! let map = map.with_reading(Side::B, "In a meeting", deskbridge::status::Presence::Away);
 //! assert_eq!(map.translate(Side::B, &meeting), Translation::To("unavailable".into()));
+//! # }
 //! ```
 //!
 //! Nothing is ever guessed: a native value absent from a table reads as
@@ -119,45 +126,6 @@ impl StatusTable {
             readings: BTreeMap::new(),
             writes: BTreeMap::new(),
         }
-    }
-
-    /// Aircall: `available` → Online, `unavailable` → Offline, `custom` (Automatic
-    /// Schedule; the equivalence is UNCONFIRMED by Aircall) unmapped. Online is written as
-    /// `available`; every other presence as `unavailable`.
-    pub fn aircall() -> Self {
-        Self::new("aircall")
-            .read("available", Presence::Online)
-            .read("unavailable", Presence::Offline)
-            .unmapped("custom", "Aircall Automatic Schedule is not synced")
-            .write(Presence::Online, "available")
-            .write(Presence::Away, "unavailable")
-            .write(Presence::TransfersOnly, "unavailable")
-            .write(Presence::Offline, "unavailable")
-            .unknown("Aircall status is not mapped")
-    }
-
-    /// Zendesk unified / Talk statuses: `online`, `away`, `transfers_only`, `offline` read
-    /// and write as themselves; any other value (a custom unified status such as
-    /// "In a meeting") is unmapped unless the user maps it.
-    pub fn zendesk() -> Self {
-        let mut table = Self::new("zendesk").unknown("Zendesk custom status is not synced");
-        for p in Presence::ALL {
-            table = table.read(p.as_str(), p).write(p, p.as_str());
-        }
-        table
-    }
-
-    /// Usedesk, per section (chat, tickets): `online` / `offline`. Away and Transfers only
-    /// are written as `offline` (Usedesk has no break status in its API).
-    pub fn usedesk() -> Self {
-        Self::new("usedesk")
-            .read("online", Presence::Online)
-            .read("offline", Presence::Offline)
-            .write(Presence::Online, "online")
-            .write(Presence::Away, "offline")
-            .write(Presence::TransfersOnly, "offline")
-            .write(Presence::Offline, "offline")
-            .unknown("Usedesk status is not mapped")
     }
 
     /// Read `native` as `presence` (adds or overrides).
@@ -251,9 +219,11 @@ impl StatusMap {
         Self { a, b }
     }
 
-    /// The seed preset: side A = Aircall, side B = Zendesk (see the module docs).
+    /// The seed preset: side A = Aircall, side B = Zendesk (see the module docs); the
+    /// same as `StatusMap::new(aircall::status_table(), zendesk::status_table())`.
+    #[cfg(all(feature = "aircall", feature = "zendesk"))]
     pub fn aircall_zendesk() -> Self {
-        Self::new(StatusTable::aircall(), StatusTable::zendesk())
+        Self::new(crate::aircall::status_table(), crate::zendesk::status_table())
     }
 
     /// The table of `side`.
@@ -321,7 +291,7 @@ impl StatusMap {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "aircall", feature = "zendesk"))]
 mod tests {
     use super::*;
 
@@ -369,8 +339,8 @@ mod tests {
         assert_eq!(t(&m, Side::A, "custom"), Translation::To("online".into()));
         assert_eq!(t(&m, Side::A, "unavailable"), Translation::To("away".into()));
         let never = StatusMap::new(
-            StatusTable::zendesk(),
-            StatusTable::aircall().never_write(Presence::Away, "keep"),
+            crate::zendesk::status_table(),
+            crate::aircall::status_table().never_write(Presence::Away, "keep"),
         );
         assert!(matches!(
             t(&never, Side::A, "away"),

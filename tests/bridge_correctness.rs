@@ -524,17 +524,25 @@ async fn links_that_cannot_work_are_refused_before_the_first_write() {
     .await;
     assert!(reading.contains("reads \"Away\"") && reading.contains("\"away\""), "{reading}");
     // Sides swapped.
-    let swapped =
-        refused(with_map(StatusMap::new(StatusTable::zendesk(), StatusTable::aircall()), ONE_WAY)).await;
+    let swapped = refused(with_map(
+        StatusMap::new(deskbridge::zendesk::status_table(), deskbridge::aircall::status_table()),
+        ONE_WAY,
+    ))
+    .await;
     assert!(swapped.contains("swapped"), "{swapped}");
     // Two-way: the swap is found on either side.
-    let swapped =
-        refused(with_map(StatusMap::new(StatusTable::zendesk(), StatusTable::aircall()), LinkMode::TwoWay))
-            .await;
+    let swapped = refused(with_map(
+        StatusMap::new(deskbridge::zendesk::status_table(), deskbridge::aircall::status_table()),
+        LinkMode::TwoWay,
+    ))
+    .await;
     assert!(swapped.contains("swapped"), "{swapped}");
     // A target table with no writes.
-    let empty =
-        refused(with_map(StatusMap::new(StatusTable::aircall(), StatusTable::new("zendesk")), ONE_WAY)).await;
+    let empty = refused(with_map(
+        StatusMap::new(deskbridge::aircall::status_table(), StatusTable::new("zendesk")),
+        ONE_WAY,
+    ))
+    .await;
     assert!(empty.contains("no value to write"), "{empty}");
     // A value outside the vocabulary.
     let unknown = refused(with_map(
@@ -668,8 +676,9 @@ async fn the_default_one_agent_read_lists() {
 #[cfg(all(feature = "server", feature = "aircall"))]
 #[tokio::test]
 async fn routers_mount_under_a_prefix_in_an_app_with_state() {
+    use deskbridge::aircall::PROVIDER as AIRCALL_SOURCE;
     use deskbridge::aircall::WebhookVerifier;
-    use deskbridge::server::webhooks::{AIRCALL_SOURCE, WebhookRoutes};
+    use deskbridge::server::webhooks::WebhookRoutes;
 
     #[derive(Clone)]
     struct AppState(&'static str);

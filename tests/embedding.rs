@@ -113,11 +113,13 @@ async fn an_outside_crate_embeds_deskbridge_with_its_public_api_only()
         .read("off", Presence::Offline)
         .write(Presence::Online, "available")
         .write(Presence::Offline, "off");
-    let config =
-        LinkConfig::new(StatusMap::new(StatusTable::zendesk(), ours), LinkMode::OneWay { from: Side::A });
+    let config = LinkConfig::new(
+        StatusMap::new(deskbridge::zendesk::status_table(), ours),
+        LinkMode::OneWay { from: Side::A },
+    );
     let link = StatusLink::new(
         "zendesk-in-house",
-        (deskbridge::server::webhooks::ZENDESK_SOURCE, zendesk, Channel::Voice),
+        (deskbridge::zendesk::PROVIDER, zendesk, Channel::Voice),
         ("in-house", in_house.clone(), Channel::Voice),
         config,
     );

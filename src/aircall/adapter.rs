@@ -14,7 +14,7 @@
 //!   `do_not_disturb`, …) are refused with [`Error::InvalidInput`] before anything is sent.
 //!
 //! Converting between these native values and presences is the job of
-//! [`StatusTable::aircall`](crate::mapping::StatusTable::aircall), not of this adapter.
+//! [`aircall::status_table`](super::status_table), not of this adapter.
 
 use std::collections::HashMap;
 

@@ -36,8 +36,7 @@ use crate::http::{
 };
 use crate::{Error, Result};
 
-/// The provider name used in errors, spans and reports.
-pub const PROVIDER: &str = "aircall";
+pub(crate) use super::PROVIDER;
 
 /// Aircall's production base URL (the client appends `/v1/...`).
 pub const DEFAULT_BASE_URL: &str = "https://api.aircall.io";

@@ -13,7 +13,7 @@
 //!   (`name() == "aircall"`, one channel: voice).
 //!
 //! The native values are Aircall's `availability_status`; their presences come from
-//! [`StatusTable::aircall`](crate::mapping::StatusTable::aircall). Facts the provider
+//! [`aircall::status_table`](status_table). Facts the provider
 //! reference marks UNCONFIRMED (the rate limit figure, the meaning of `custom` and of the
 //! opened/closed events, the error body shape) are handled defensively and noted where
 //! they matter.
@@ -41,10 +41,21 @@ pub mod adapter;
 pub mod calls;
 pub mod client;
 pub mod model;
+pub mod preset;
+#[cfg(feature = "server")]
+pub mod receiver;
 pub mod setup;
 pub mod webhook;
+
+/// The provider's id, its one path: the name in errors, spans and reports, what its
+/// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
+/// queues.
+pub const PROVIDER: &str = "aircall";
 
 pub use adapter::AircallProvider;
 pub use client::{AircallAuth, AircallClient, AircallConfig};
 pub use model::{Availability, AvailabilityStatus, Substatus, Team, User, UserAvailability, WritableStatus};
+pub use preset::status_table;
+#[cfg(feature = "server")]
+pub use receiver::AircallReceiver;
 pub use webhook::{UserObservation, WebhookEvent, WebhookVerifier};

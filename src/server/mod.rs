@@ -5,9 +5,10 @@
 //!   retrieval, action executors), served from any `TalkdeskBackend`.
 //! - `calls` (features `server`, `aircall`, `zendesk`): the Aircall call-webhook receiver of
 //!   the calls → Zendesk Talk Partner Edition flow (`bridges::calls`).
-//! - [`webhooks`]: receivers for Aircall, Zendesk, Usedesk and X webhooks that verify each
-//!   delivery, acknowledge at once and queue the events on a running
-//!   [`Bridge`](crate::sync::Bridge).
+//! - [`webhooks`]: [`webhooks::WebhookRoutes`] mounts any [`webhooks::WebhookReceiver`] (the
+//!   built-in ones for Aircall, Zendesk, Usedesk and X live in their provider's folder; an
+//!   embedder can add its own), verifying each delivery, acknowledging at once and queueing
+//!   the events on a running [`Bridge`](crate::sync::Bridge).
 //!
 //! - [`limits`]: [`limits::serve`], which serves any router with header, idle, body and
 //!   request timeouts, connection and concurrency limits and a body cap

@@ -1,27 +1,34 @@
-//! Webhook receivers for the continuous [`Bridge`](crate::sync::Bridge): Aircall, Zendesk,
-//! Usedesk and X (feature `server`, plus each provider's feature).
+//! Webhook receivers for the continuous [`Bridge`](crate::sync::Bridge) (feature `server`).
 //!
-//! Every event a receiver queues names its source with a routing key ([`AIRCALL_SOURCE`],
-//! [`ZENDESK_SOURCE`], [`X_SOURCE`]); the bridge routes it to the link sides whose
-//! [`StatusLink::sources`](crate::sync::StatusLink::sources) name that key, never by a
-//! provider's `name()`. The paths below use the default prefix `/webhooks`
-//! ([`WebhookRoutes::path_prefix`] changes it), and
+//! A provider's webhook endpoint is a [`WebhookReceiver`]: its default path segment,
+//! the verification of a delivery (headers + raw body) and the [`BridgeEvent`]s it becomes.
+//! Each provider implements it in its own folder ([`aircall::AircallReceiver`](crate::aircall::AircallReceiver),
+//! [`zendesk::ZendeskReceiver`](crate::zendesk::ZendeskReceiver), [`usedesk::UsedeskReceiver`](crate::usedesk::UsedeskReceiver), [`twitter::XReceiver`](crate::twitter::XReceiver)), and
+//! an embedder implements it for its own provider; [`WebhookRoutes::receiver`] mounts any
+//! of them at `{prefix}/{segment}` ([`WebhookRoutes::receiver_at`] at a path of its own).
+//! This module holds only the generic machinery: body limit, answers, queueing.
+//!
+//! Every event a receiver queues names its source with a routing key: the provider's id
+//! ([`aircall::PROVIDER`](crate::aircall::PROVIDER), [`zendesk::PROVIDER`](crate::zendesk::PROVIDER), [`twitter::PROVIDER`](crate::twitter::PROVIDER) for X); the bridge
+//! routes it to the link sides whose
+//! [`StatusLink::sources`](crate::sync::StatusLink::sources) name that key. The paths below
+//! use the default prefix `/webhooks` ([`WebhookRoutes::path_prefix`] changes it), and
 //! [`WebhookRoutes::into_router_for`] gives a router for an application with its own state.
 //!
 //! Every receiver reads the **raw body bytes** (bounded by
 //! [`WebhookOptions::max_body_bytes`]), verifies the delivery with the provider's verifier
 //! before trusting anything in it, turns it into [`BridgeEvent`]s and **queues** them on the
-//! bridge with [`BridgeHandle::send`]; it answers as soon as the events are queued, never
+//! bridge with [`BridgeHandle::send`](crate::sync::BridgeHandle::send); it answers as soon as the events are queued, never
 //! after the bridge has processed them (Aircall wants an answer within 5 s, X's CRC within
 //! 3 s). Duplicate and out-of-order deliveries are harmless: the bridge drops repeated
 //! delivery ids and orders changes by the provider's own time.
 //!
 //! | Path | Method | Provider | Verified by |
 //! |---|---|---|---|
-//! | [`AIRCALL_PATH`] `/webhooks/aircall` | POST | Aircall | the body `token` ([`aircall::webhook::WebhookVerifier`]) |
-//! | [`ZENDESK_PATH`] `/webhooks/zendesk` | POST | Zendesk | `x-zendesk-webhook-signature` over timestamp + body, with a replay window on the router's clock ([`zendesk::WebhookVerifier`]) |
-//! | [`USEDESK_PATH`] `/webhooks/usedesk` | POST | Usedesk | the body `secret` ([`usedesk::webhook::UsedeskWebhookVerifier`]) |
-//! | [`X_PATH`] `/webhooks/x` | GET (CRC), POST | X | `x-twitter-webhooks-signature` ([`twitter::webhook::XWebhook`]) |
+//! | [`AIRCALL_PATH`] `/webhooks/aircall` | POST | Aircall ([`aircall::AircallReceiver`](crate::aircall::AircallReceiver)) | the body `token` ([`aircall::webhook::WebhookVerifier`](crate::aircall::webhook::WebhookVerifier)) |
+//! | [`ZENDESK_PATH`] `/webhooks/zendesk` | POST | Zendesk ([`zendesk::ZendeskReceiver`](crate::zendesk::ZendeskReceiver)) | `x-zendesk-webhook-signature` over timestamp + body, with a replay window on the router's clock ([`zendesk::WebhookVerifier`](crate::zendesk::WebhookVerifier)) |
+//! | [`USEDESK_PATH`] `/webhooks/usedesk` | POST | Usedesk ([`usedesk::UsedeskReceiver`](crate::usedesk::UsedeskReceiver)) | the body `secret` ([`usedesk::webhook::UsedeskWebhookVerifier`](crate::usedesk::webhook::UsedeskWebhookVerifier)) |
+//! | [`X_PATH`] `/webhooks/x` | GET (CRC), POST | X ([`twitter::XReceiver`](crate::twitter::XReceiver)) | `x-twitter-webhooks-signature` ([`twitter::webhook::XWebhook`](crate::twitter::webhook::XWebhook)) |
 //!
 //! Answers (always JSON):
 //!
@@ -40,18 +47,18 @@
 //! What each delivery becomes:
 //!
 //! - **Aircall** user events carrying `availability_status` →
-//!   [`BridgeEvent::Status`] (channel voice, origin [`Origin::Unknown`]: Aircall names no
+//!   [`BridgeEvent::Status`] (channel voice, origin [`Origin::Unknown`](crate::sync::Origin::Unknown): Aircall names no
 //!   actor, so the bridge recognises its own echoes by the remembered-write window;
 //!   `at` = the envelope timestamp; `delivery_id` = the idempotency key). Events without
 //!   the status, and `user.deleted`, → [`BridgeEvent::Changed`] (the bridge re-reads).
 //!   Other events → nothing.
 //! - **Zendesk** `agent.unified_state_changed` → [`BridgeEvent::Status`] with the unified
 //!   status name (the four defaults in the API's snake case), origin from
-//!   [`zendesk::WebhookEvent::origin`] (`PUBLIC_API` → [`Origin::Ours`]), `at` = the envelope
+//!   [`zendesk::WebhookEvent::origin`](crate::zendesk::WebhookEvent::origin) (`PUBLIC_API` → [`Origin::Ours`](crate::sync::Origin::Ours)), `at` = the envelope
 //!   `time` (else the event's `updated_at`, else now), `delivery_id` = the envelope id. A
-//!   custom status is forwarded by name with [`CustomStatusReading::ByName`] (the
+//!   custom status is forwarded by name with [`CustomStatusReading::ByName`](crate::zendesk::CustomStatusReading::ByName) (the
 //!   provider's default) and as [`BridgeEvent::Changed`] with
-//!   [`CustomStatusReading::ByTalkChannel`], whose value needs the status catalog.
+//!   [`CustomStatusReading::ByTalkChannel`](crate::zendesk::CustomStatusReading::ByTalkChannel), whose value needs the status catalog.
 //!   `agent.state_changed` on the `talk` channel → [`BridgeEvent::Status`] with the
 //!   channel state, origin unknown; other channels and event types → nothing. Subscribe the
 //!   webhook to the event matching the account: `unified_state_changed` with omnichannel
@@ -65,11 +72,16 @@
 //! # #[cfg(all(feature = "aircall", feature = "zendesk"))]
 //! # async fn demo(bridge: deskbridge::sync::Bridge) -> deskbridge::Result<()> {
 //! use deskbridge::server::webhooks::WebhookRoutes;
-//! use deskbridge::zendesk::CustomStatusReading;
+//! use deskbridge::{aircall, zendesk};
 //!
 //! let routes = WebhookRoutes::new(bridge.handle())
-//!     .aircall(deskbridge::aircall::WebhookVerifier::new("aircall-webhook-token")?)
-//!     .zendesk(deskbridge::zendesk::WebhookVerifier::new("zendesk-signing-secret")?, CustomStatusReading::ByName)
+//!     // POST /webhooks/aircall
+//!     .receiver(aircall::AircallReceiver::new(aircall::WebhookVerifier::new("aircall-webhook-token")?))
+//!     // POST /webhooks/zendesk
+//!     .receiver(zendesk::ZendeskReceiver::new(
+//!         zendesk::WebhookVerifier::new("zendesk-signing-secret")?,
+//!         zendesk::CustomStatusReading::ByName,
+//!     ))
 //!     .into_router();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await
 //!     .map_err(|e| deskbridge::Error::config(e.to_string()))?;
@@ -81,62 +93,38 @@
 //! # }
 //! ```
 
-// With some provider features off, parts of the shared machinery go unused.
-#![cfg_attr(
-    not(all(feature = "aircall", feature = "zendesk", feature = "usedesk", feature = "twitter")),
-    allow(dead_code, unused_imports)
-)]
-
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{MethodRouter, get, post};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-#[allow(unused_imports)]
-use crate::status::Channel;
 use crate::sync::BridgeEvent;
 use crate::sync::BridgeHandle;
 use crate::sync::Clock;
-#[allow(unused_imports)]
-use crate::sync::Origin;
 use crate::{Error, error::WebhookFailure};
-
-#[cfg(feature = "aircall")]
-use crate::aircall;
-#[cfg(feature = "twitter")]
-use crate::twitter;
-#[cfg(feature = "usedesk")]
-use crate::usedesk;
-#[cfg(feature = "zendesk")]
-use crate::zendesk::{self, CustomStatusReading};
-
-/// The routing key of the events the Aircall receiver queues (the `provider` of its
-/// [`BridgeEvent`]s): name it in [`StatusLink::sources`](crate::sync::StatusLink::sources)
-/// for the side Aircall feeds.
-pub const AIRCALL_SOURCE: &str = "aircall";
-/// The routing key of the events the Zendesk receiver queues.
-pub const ZENDESK_SOURCE: &str = "zendesk";
-/// The source name of the messages the X receiver queues (route them with
-/// `Bridge::inbox("x", ..)`).
-pub const X_SOURCE: &str = "x";
 
 /// The default path prefix of every receiver ([`WebhookRoutes::path_prefix`]).
 pub const DEFAULT_PATH_PREFIX: &str = "/webhooks";
 
-/// Where [`WebhookRoutes::aircall`] is served (with the default prefix).
+/// Where [`AircallReceiver`](crate::aircall::AircallReceiver) is served with the default
+/// prefix.
 pub const AIRCALL_PATH: &str = "/webhooks/aircall";
-/// Where [`WebhookRoutes::zendesk`] is served.
+/// Where [`ZendeskReceiver`](crate::zendesk::ZendeskReceiver) is served with the default
+/// prefix.
 pub const ZENDESK_PATH: &str = "/webhooks/zendesk";
-/// Where [`WebhookRoutes::usedesk`] is served.
+/// Where [`UsedeskReceiver`](crate::usedesk::UsedeskReceiver) is served with the default
+/// prefix.
 pub const USEDESK_PATH: &str = "/webhooks/usedesk";
-/// Where [`WebhookRoutes::x`] is served (GET for the CRC, POST for deliveries).
+/// Where [`XReceiver`](crate::twitter::XReceiver) is served with the default prefix (GET
+/// for the CRC, POST for deliveries).
 pub const X_PATH: &str = "/webhooks/x";
 
 /// Default largest body accepted: 256 KiB (agent events are well under 4 KiB; X batches
@@ -179,21 +167,176 @@ impl Default for WebhookOptions {
     }
 }
 
-/// Builds one [`Router`] serving the receivers of the providers added, at the paths of
-/// the [module docs](self). Mount it with `Router::merge` (the paths are absolute).
-#[derive(Debug)]
+/// One webhook delivery as a receiver sees it: already bounded by
+/// [`WebhookOptions::max_body_bytes`], not yet verified.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct WebhookRequest<'a> {
+    /// The request headers (signatures, timestamps).
+    pub headers: &'a HeaderMap,
+    /// The raw body bytes, exactly as received (verify signatures over these, never over
+    /// a re-serialised form). Empty for a GET.
+    pub body: &'a [u8],
+    /// The raw query string, if any (X's `crc_token`).
+    pub query: Option<&'a str>,
+    /// The receiver's clock ([`WebhookOptions::clock`]) at arrival: check replay windows
+    /// against it, and stamp events whose provider gives no time with it.
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> WebhookRequest<'a> {
+    /// A request, for calling a receiver directly (tests, another web framework).
+    pub fn new(headers: &'a HeaderMap, body: &'a [u8], query: Option<&'a str>, now: DateTime<Utc>) -> Self {
+        Self { headers, body, query, now }
+    }
+
+    /// The header `name` as text, if present and readable.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The first value of the query parameter `name`, decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let query = self.query?;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+}
+
+/// Why a receiver refuses a delivery; the message goes into the JSON answer and the log,
+/// so it must never quote a secret or a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WebhookRefusal {
+    /// 400 `{"error": "malformed"}`: the body (or query) is unreadable.
+    Malformed(String),
+    /// 401 `{"error": "unauthorized"}`: missing or wrong token or signature, or outside
+    /// the replay window. Nothing is forwarded.
+    Unauthorized(String),
+}
+
+impl WebhookRefusal {
+    /// A verifier's error: [`WebhookFailure::Malformed`] is 400, every other verification
+    /// failure 401, any other error 400.
+    pub fn from_error(error: Error) -> Self {
+        match &error {
+            Error::WebhookVerification { failure: WebhookFailure::Malformed(_), .. } => {
+                Self::Malformed(error.to_string())
+            }
+            Error::WebhookVerification { .. } => Self::Unauthorized(error.to_string()),
+            _ => Self::Malformed(error.to_string()),
+        }
+    }
+
+    /// A signature check's error, whatever it is: 401 (a body that fails its signature
+    /// check is not trusted enough to be called malformed).
+    pub fn unauthorized(error: Error) -> Self {
+        Self::Unauthorized(error.to_string())
+    }
+}
+
+/// What a provider's webhook endpoint does: where it is mounted by default, how a delivery
+/// is verified and what it becomes. Object-safe; [`WebhookRoutes::receiver`] mounts one.
+///
+/// The generic machinery around it (the body limit with 413, the JSON answers, queueing on
+/// the bridge with 503 when it is stopped or full, logs) is [`WebhookRoutes`]'s, so a
+/// receiver is a pure function of the request: it never blocks and never panics on outside
+/// data. Every [`BridgeEvent`] it returns names its source with the provider's id (the
+/// routing key a [`StatusLink`](crate::sync::StatusLink)'s sources name).
+///
+/// ```
+/// use deskbridge::server::webhooks::{WebhookReceiver, WebhookRefusal, WebhookRequest};
+/// use deskbridge::status::Channel;
+/// use deskbridge::sync::BridgeEvent;
+/// use deskbridge::sync::Origin;
+///
+/// /// Our in-house presence system posts `{"agent": "42", "status": "online"}` with a
+/// /// shared token in `x-presence-token`.
+/// struct PresenceReceiver {
+///     token: String,
+/// }
+///
+/// impl WebhookReceiver for PresenceReceiver {
+///     fn provider(&self) -> &str {
+///         "presence"
+///     }
+///
+///     fn receive(&self, request: &WebhookRequest<'_>) -> Result<Vec<BridgeEvent>, WebhookRefusal> {
+///         // A real receiver compares in constant time; see `aircall::WebhookVerifier`.
+///         if request.header("x-presence-token") != Some(self.token.as_str()) {
+///             return Err(WebhookRefusal::Unauthorized("presence: wrong or missing token".into()));
+///         }
+///         let body: serde_json::Value = serde_json::from_slice(request.body)
+///             .map_err(|e| WebhookRefusal::Malformed(format!("presence: {e}")))?;
+///         let (Some(agent), Some(status)) = (body["agent"].as_str(), body["status"].as_str()) else {
+///             return Err(WebhookRefusal::Malformed("presence: `agent` and `status` are required".into()));
+///         };
+///         Ok(vec![BridgeEvent::Status {
+///             provider: self.provider().to_owned(),
+///             agent_id: agent.to_owned(),
+///             channel: Channel::Voice,
+///             value: status.into(),
+///             origin: Origin::Unknown,
+///             at: request.now,
+///             delivery_id: None,
+///         }])
+///     }
+/// }
+/// ```
+pub trait WebhookReceiver: Send + Sync + 'static {
+    /// The provider's id: the default path segment (`aircall` → `{prefix}/aircall`), the
+    /// routing key of the events it queues, and the `provider` field of its logs.
+    fn provider(&self) -> &str;
+
+    /// Verify `request` (a POST) and turn it into events; an empty list acknowledges a
+    /// delivery the bridge has no use for (200 `{"accepted": 0}`).
+    fn receive(&self, request: &WebhookRequest<'_>) -> Result<Vec<BridgeEvent>, WebhookRefusal>;
+
+    /// Whether the endpoint also answers GET (X's CRC challenge); `false` by default, and
+    /// a GET is then 405 like any other unserved method.
+    fn answers_get(&self) -> bool {
+        false
+    }
+
+    /// The JSON body of a 200 answer to a GET, when [`answers_get`](Self::answers_get) is
+    /// `true`. Refused as malformed by default.
+    fn answer_get(&self, request: &WebhookRequest<'_>) -> Result<serde_json::Value, WebhookRefusal> {
+        let _ = request;
+        Err(WebhookRefusal::Malformed(format!("{}: GET is not served", self.provider())))
+    }
+}
+
+/// Builds one [`Router`] serving the receivers added, at `{prefix}/{provider}` (see the
+/// [module docs](self)) or at their own paths. Mount it with `Router::merge` (the paths are
+/// absolute).
 pub struct WebhookRoutes {
     bridge: BridgeHandle,
     options: WebhookOptions,
     prefix: String,
-    #[cfg(feature = "aircall")]
-    aircall: Option<aircall::WebhookVerifier>,
-    #[cfg(feature = "zendesk")]
-    zendesk: Option<(zendesk::WebhookVerifier, CustomStatusReading)>,
-    #[cfg(feature = "usedesk")]
-    usedesk: Option<usedesk::webhook::UsedeskWebhookVerifier>,
-    #[cfg(feature = "twitter")]
-    x: Option<twitter::webhook::XWebhook>,
+    /// Receivers by path below the prefix (`Some(segment)`) or absolute path (`None`, from
+    /// [`WebhookRoutes::receiver_at`]), in the order added; a receiver added again at the
+    /// same path replaces the earlier one.
+    receivers: Vec<(Mount, Arc<dyn WebhookReceiver>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mount {
+    /// `{prefix}/{segment}`.
+    Segment(String),
+    /// An absolute path.
+    Path(String),
+}
+
+impl std::fmt::Debug for WebhookRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let paths: Vec<String> = self.receivers.iter().map(|(mount, _)| self.path_of(mount)).collect();
+        f.debug_struct("WebhookRoutes")
+            .field("options", &self.options)
+            .field("prefix", &self.prefix)
+            .field("paths", &paths)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebhookRoutes {
@@ -203,14 +346,7 @@ impl WebhookRoutes {
             bridge,
             options: WebhookOptions::default(),
             prefix: DEFAULT_PATH_PREFIX.to_owned(),
-            #[cfg(feature = "aircall")]
-            aircall: None,
-            #[cfg(feature = "zendesk")]
-            zendesk: None,
-            #[cfg(feature = "usedesk")]
-            usedesk: None,
-            #[cfg(feature = "twitter")]
-            x: None,
+            receivers: Vec::new(),
         }
     }
 
@@ -218,13 +354,9 @@ impl WebhookRoutes {
     /// (`/webhooks`): `path_prefix("/hooks/v1")` serves Aircall at `/hooks/v1/aircall`,
     /// Zendesk at `/hooks/v1/zendesk`, and so on; `path_prefix("")` serves them at the root
     /// (`/aircall`). A missing leading `/` is added and trailing ones are dropped.
+    /// Receivers mounted with [`receiver_at`](Self::receiver_at) are not affected.
     pub fn path_prefix(mut self, prefix: impl AsRef<str>) -> Self {
-        let trimmed = prefix.as_ref().trim().trim_end_matches('/');
-        self.prefix = if trimmed.is_empty() || trimmed.starts_with('/') {
-            trimmed.to_owned()
-        } else {
-            format!("/{trimmed}")
-        };
+        self.prefix = normalize_path(prefix.as_ref());
         self
     }
 
@@ -234,34 +366,66 @@ impl WebhookRoutes {
         self
     }
 
-    /// Serve Aircall deliveries at [`AIRCALL_PATH`], verified by `verifier`.
+    /// Serve `receiver` at `{prefix}/{receiver.provider()}` (`/webhooks/aircall` for
+    /// [`AircallReceiver`](crate::aircall::AircallReceiver) with the default prefix).
+    pub fn receiver(self, receiver: impl WebhookReceiver) -> Self {
+        let segment = receiver.provider().trim_matches('/').to_owned();
+        self.mount(Mount::Segment(segment), Arc::new(receiver))
+    }
+
+    /// Serve `receiver` at `path`, whatever the prefix (`receiver_at("/hooks/aircall-eu",
+    /// …)`); a missing leading `/` is added and trailing ones are dropped.
+    pub fn receiver_at(self, path: impl AsRef<str>, receiver: impl WebhookReceiver) -> Self {
+        let path = normalize_path(path.as_ref());
+        self.mount(Mount::Path(path), Arc::new(receiver))
+    }
+
+    fn mount(mut self, mount: Mount, receiver: Arc<dyn WebhookReceiver>) -> Self {
+        self.receivers.retain(|(existing, _)| *existing != mount);
+        self.receivers.push((mount, receiver));
+        self
+    }
+
+    fn path_of(&self, mount: &Mount) -> String {
+        match mount {
+            Mount::Segment(segment) => format!("{}/{segment}", self.prefix),
+            Mount::Path(path) if path.is_empty() => "/".to_owned(),
+            Mount::Path(path) => path.clone(),
+        }
+    }
+
+    /// Serve Aircall deliveries at `{prefix}/aircall`, verified by `verifier`: shorthand
+    /// for `.receiver(AircallReceiver::new(verifier))`.
     #[cfg(feature = "aircall")]
-    pub fn aircall(mut self, verifier: aircall::WebhookVerifier) -> Self {
-        self.aircall = Some(verifier);
-        self
+    pub fn aircall(self, verifier: crate::aircall::WebhookVerifier) -> Self {
+        self.receiver(crate::aircall::AircallReceiver::new(verifier))
     }
 
-    /// Serve Zendesk deliveries at [`ZENDESK_PATH`], verified by `verifier`; `reading`
-    /// must match the [`ZendeskConfig`](zendesk::ZendeskConfig)'s custom status reading
-    /// of the provider on the link.
+    /// Serve Zendesk deliveries at `{prefix}/zendesk`: shorthand for
+    /// `.receiver(ZendeskReceiver::new(verifier, reading))`; `reading` must match the
+    /// [`ZendeskConfig`](crate::zendesk::ZendeskConfig)'s custom status reading of the
+    /// provider on the link.
     #[cfg(feature = "zendesk")]
-    pub fn zendesk(mut self, verifier: zendesk::WebhookVerifier, reading: CustomStatusReading) -> Self {
-        self.zendesk = Some((verifier, reading));
-        self
+    pub fn zendesk(
+        self,
+        verifier: crate::zendesk::WebhookVerifier,
+        reading: crate::zendesk::CustomStatusReading,
+    ) -> Self {
+        self.receiver(crate::zendesk::ZendeskReceiver::new(verifier, reading))
     }
 
-    /// Serve Usedesk deliveries at [`USEDESK_PATH`], verified by `verifier`.
+    /// Serve Usedesk deliveries at `{prefix}/usedesk`: shorthand for
+    /// `.receiver(UsedeskReceiver::new(verifier))`.
     #[cfg(feature = "usedesk")]
-    pub fn usedesk(mut self, verifier: usedesk::webhook::UsedeskWebhookVerifier) -> Self {
-        self.usedesk = Some(verifier);
-        self
+    pub fn usedesk(self, verifier: crate::usedesk::UsedeskWebhookVerifier) -> Self {
+        self.receiver(crate::usedesk::UsedeskReceiver::new(verifier))
     }
 
-    /// Serve X's CRC and deliveries at [`X_PATH`], verified with `webhook`.
+    /// Serve X's CRC and deliveries at `{prefix}/x`: shorthand for
+    /// `.receiver(XReceiver::new(webhook))`.
     #[cfg(feature = "twitter")]
-    pub fn x(mut self, webhook: twitter::webhook::XWebhook) -> Self {
-        self.x = Some(webhook);
-        self
+    pub fn x(self, webhook: crate::twitter::XWebhook) -> Self {
+        self.receiver(crate::twitter::XReceiver::new(webhook))
     }
 
     /// The router, for an application with any state: merge it into the embedder's own
@@ -272,110 +436,36 @@ impl WebhookRoutes {
 
     /// The router.
     pub fn into_router(self) -> Router {
-        #[allow(unused_mut)]
-        let mut router = Router::new();
-        #[allow(unused_variables)]
-        let path = |name: &str| format!("{}/{name}", self.prefix);
-        #[cfg(feature = "aircall")]
-        if let Some(verifier) = self.aircall {
-            let receiver = receiver(&self.bridge, &self.options, AircallReceiver { verifier });
-            router = router.route(&path("aircall"), post(receive::<AircallReceiver>).with_state(receiver));
-        }
-        #[cfg(feature = "zendesk")]
-        if let Some((verifier, reading)) = self.zendesk {
-            let receiver = receiver(&self.bridge, &self.options, ZendeskReceiver { verifier, reading });
-            router = router.route(&path("zendesk"), post(receive::<ZendeskReceiver>).with_state(receiver));
-        }
-        #[cfg(feature = "usedesk")]
-        if let Some(verifier) = self.usedesk {
-            let receiver = receiver(&self.bridge, &self.options, UsedeskReceiver { verifier });
-            router = router.route(&path("usedesk"), post(receive::<UsedeskReceiver>).with_state(receiver));
-        }
-        #[cfg(feature = "twitter")]
-        if let Some(webhook) = self.x {
-            let receiver = receiver(&self.bridge, &self.options, XReceiver { webhook });
-            router = router
-                .route(&path("x"), axum::routing::get(x_crc).post(receive::<XReceiver>).with_state(receiver));
-        }
-        router
-    }
-}
-
-/// The Aircall receiver alone, at [`AIRCALL_PATH`], with default options.
-#[cfg(feature = "aircall")]
-pub fn aircall_router(verifier: aircall::WebhookVerifier, bridge: BridgeHandle) -> Router {
-    WebhookRoutes::new(bridge).aircall(verifier).into_router()
-}
-
-/// The Zendesk receiver alone, at [`ZENDESK_PATH`], with default options (system clock)
-/// and [`CustomStatusReading::ByName`].
-#[cfg(feature = "zendesk")]
-pub fn zendesk_router(verifier: zendesk::WebhookVerifier, bridge: BridgeHandle) -> Router {
-    WebhookRoutes::new(bridge).zendesk(verifier, CustomStatusReading::ByName).into_router()
-}
-
-/// The Usedesk receiver alone, at [`USEDESK_PATH`], with default options.
-#[cfg(feature = "usedesk")]
-pub fn usedesk_router(verifier: usedesk::webhook::UsedeskWebhookVerifier, bridge: BridgeHandle) -> Router {
-    WebhookRoutes::new(bridge).usedesk(verifier).into_router()
-}
-
-/// The X receiver alone (CRC and deliveries), at [`X_PATH`], with default options.
-#[cfg(feature = "twitter")]
-pub fn x_router(webhook: twitter::webhook::XWebhook, bridge: BridgeHandle) -> Router {
-    WebhookRoutes::new(bridge).x(webhook).into_router()
-}
-
-/// Why a delivery is refused.
-#[derive(Debug)]
-enum Refusal {
-    /// 400.
-    Malformed(String),
-    /// 401.
-    Unauthorized(String),
-}
-
-impl Refusal {
-    /// A verifier's error: malformed bodies are 400, every authentication failure 401.
-    fn from_error(error: Error) -> Self {
-        match &error {
-            Error::WebhookVerification { failure: WebhookFailure::Malformed(_), .. } => {
-                Self::Malformed(error.to_string())
+        // One route per path: a later receiver at the same path already replaced an
+        // earlier one, but a segment and an absolute path may still meet.
+        let mut routes: BTreeMap<String, MethodRouter> = BTreeMap::new();
+        for (mount, receiver) in &self.receivers {
+            let path = self.path_of(mount);
+            let mounted = Arc::new(Mounted {
+                receiver: Arc::clone(receiver),
+                bridge: self.bridge.clone(),
+                options: self.options.clone(),
+            });
+            let mut method = post(receive).with_state(Arc::clone(&mounted));
+            if receiver.answers_get() {
+                method = method.merge(get(answer_get).with_state(mounted));
             }
-            Error::WebhookVerification { .. } => Self::Unauthorized(error.to_string()),
-            _ => Self::Malformed(error.to_string()),
+            routes.insert(path, method);
         }
-    }
-
-    /// A verification failure: always 401, whatever the failure.
-    #[allow(dead_code)]
-    fn unauthorized(error: Error) -> Self {
-        Self::Unauthorized(error.to_string())
+        routes.into_iter().fold(Router::new(), |router, (path, method)| router.route(&path, method))
     }
 }
 
-/// What a provider's receiver does with a raw delivery.
-trait Interpret: Send + Sync + 'static {
-    /// The provider, for logs.
-    const PROVIDER: &'static str;
-
-    /// Verify and translate a delivery; `now` is the receiver's clock.
-    fn interpret(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> std::result::Result<Vec<BridgeEvent>, Refusal>;
+fn normalize_path(path: &str) -> String {
+    let trimmed = path.trim().trim_end_matches('/');
+    if trimmed.is_empty() || trimmed.starts_with('/') { trimmed.to_owned() } else { format!("/{trimmed}") }
 }
 
-struct Receiver<P> {
-    provider: P,
+/// A receiver with what the handlers around it need.
+struct Mounted {
+    receiver: Arc<dyn WebhookReceiver>,
     bridge: BridgeHandle,
     options: WebhookOptions,
-}
-
-fn receiver<P>(bridge: &BridgeHandle, options: &WebhookOptions, provider: P) -> Arc<Receiver<P>> {
-    Arc::new(Receiver { provider, bridge: bridge.clone(), options: options.clone() })
 }
 
 fn answer(status: StatusCode, error: &str, message: impl Into<String>) -> Response {
@@ -383,41 +473,51 @@ fn answer(status: StatusCode, error: &str, message: impl Into<String>) -> Respon
     (status, axum::Json(json!({ "error": error, "message": message }))).into_response()
 }
 
-async fn receive<P: Interpret>(
-    State(receiver): State<Arc<Receiver<P>>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let limit = receiver.options.max_body_bytes;
+fn refused(provider: &str, refusal: WebhookRefusal) -> Response {
+    match refusal {
+        WebhookRefusal::Malformed(message) => {
+            tracing::warn!(provider, %message, "webhook refused: malformed");
+            answer(StatusCode::BAD_REQUEST, "malformed", message)
+        }
+        WebhookRefusal::Unauthorized(message) => {
+            tracing::warn!(provider, %message, "webhook refused: not verified");
+            answer(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        }
+    }
+}
+
+async fn receive(State(mounted): State<Arc<Mounted>>, headers: HeaderMap, uri: Uri, body: Body) -> Response {
+    let provider = mounted.receiver.provider();
+    let limit = mounted.options.max_body_bytes;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         // The only errors are the limit and a broken connection; neither is processed.
-        tracing::warn!(provider = P::PROVIDER, limit, "webhook body too large or unreadable");
+        tracing::warn!(provider, limit, "webhook body too large or unreadable");
         return answer(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!("the body is larger than {limit} bytes or could not be read"),
         );
     };
-    let now = (receiver.options.clock)();
-    let events = match receiver.provider.interpret(&headers, &bytes, now) {
-        Ok(events) => events,
-        Err(Refusal::Malformed(message)) => {
-            tracing::warn!(provider = P::PROVIDER, %message, "webhook refused: malformed");
-            return answer(StatusCode::BAD_REQUEST, "malformed", message);
-        }
-        Err(Refusal::Unauthorized(message)) => {
-            tracing::warn!(provider = P::PROVIDER, %message, "webhook refused: not verified");
-            return answer(StatusCode::UNAUTHORIZED, "unauthorized", message);
-        }
-    };
-    forward(&receiver.bridge, receiver.options.enqueue_timeout, P::PROVIDER, events).await
+    let request = WebhookRequest::new(&headers, &bytes, uri.query(), (mounted.options.clock)());
+    match mounted.receiver.receive(&request) {
+        Ok(events) => forward(&mounted.bridge, mounted.options.enqueue_timeout, provider, events).await,
+        Err(refusal) => refused(provider, refusal),
+    }
+}
+
+async fn answer_get(State(mounted): State<Arc<Mounted>>, headers: HeaderMap, uri: Uri) -> Response {
+    let request = WebhookRequest::new(&headers, &[], uri.query(), (mounted.options.clock)());
+    match mounted.receiver.answer_get(&request) {
+        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Err(refusal) => refused(mounted.receiver.provider(), refusal),
+    }
 }
 
 /// Queue `events` on the bridge (not waiting for their processing) and answer.
 async fn forward(
     bridge: &BridgeHandle,
     timeout: Duration,
-    provider: &'static str,
+    provider: &str,
     events: Vec<BridgeEvent>,
 ) -> Response {
     let count = events.len();
@@ -439,187 +539,5 @@ async fn forward(
             "unavailable",
             "the bridge's event queue is full; retry later",
         ),
-    }
-}
-
-#[cfg(feature = "aircall")]
-struct AircallReceiver {
-    verifier: aircall::WebhookVerifier,
-}
-
-#[cfg(feature = "aircall")]
-impl Interpret for AircallReceiver {
-    const PROVIDER: &'static str = AIRCALL_SOURCE;
-
-    fn interpret(
-        &self,
-        _headers: &HeaderMap,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> std::result::Result<Vec<BridgeEvent>, Refusal> {
-        use aircall::webhook::UserObservation;
-        let event = self.verifier.verify(body, now).map_err(Refusal::from_error)?;
-        let changed = |user_id: u64| BridgeEvent::Changed {
-            provider: Self::PROVIDER.to_owned(),
-            agent_id: user_id.to_string(),
-        };
-        Ok(match event.user_observation() {
-            Some(UserObservation::Status { user_id, status, at, .. }) => vec![BridgeEvent::Status {
-                provider: Self::PROVIDER.to_owned(),
-                agent_id: user_id.to_string(),
-                channel: Channel::Voice,
-                value: status,
-                origin: Origin::Unknown,
-                at,
-                delivery_id: Some(event.idempotency_key()),
-            }],
-            Some(UserObservation::NeedsRead { user_id, .. } | UserObservation::Deleted { user_id, .. }) => {
-                vec![changed(user_id)]
-            }
-            None => Vec::new(),
-        })
-    }
-}
-
-#[cfg(feature = "zendesk")]
-struct ZendeskReceiver {
-    verifier: zendesk::WebhookVerifier,
-    reading: CustomStatusReading,
-}
-
-#[cfg(feature = "zendesk")]
-impl Interpret for ZendeskReceiver {
-    const PROVIDER: &'static str = ZENDESK_SOURCE;
-
-    fn interpret(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: DateTime<Utc>,
-    ) -> std::result::Result<Vec<BridgeEvent>, Refusal> {
-        use zendesk::webhook::{AgentEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-        // Every failure of the signature check (missing, unreadable, wrong, stale) is 401;
-        // only an unreadable body after a valid signature is 400.
-        self.verifier
-            .verify(header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER), body, now)
-            .map_err(Refusal::unauthorized)?;
-        let event = zendesk::webhook::parse_event(body).map_err(Refusal::from_error)?;
-        let agent_id = || {
-            event.agent_id.map(|id| id.to_string()).ok_or_else(|| {
-                Refusal::Malformed(format!(
-                    "zendesk: {} event {} has no `detail.agent_id`",
-                    event.event_type, event.id
-                ))
-            })
-        };
-        let parse_time = |text: Option<&String>| {
-            text.and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok()).map(|t| t.with_timezone(&Utc))
-        };
-        let status = |agent_id: String, value: String, at: DateTime<Utc>| BridgeEvent::Status {
-            provider: Self::PROVIDER.to_owned(),
-            agent_id,
-            channel: Channel::Voice,
-            value: value.into(),
-            origin: event.origin(),
-            at,
-            delivery_id: Some(event.id.clone()),
-        };
-        Ok(match &event.event {
-            AgentEvent::UnifiedStateChanged { new, updated_at, .. } => {
-                let agent_id = agent_id()?;
-                let at = event.time.or_else(|| parse_time(updated_at.as_ref())).unwrap_or(now);
-                let canonical = zendesk::client::canonical_status_name(&new.name);
-                let is_default = zendesk::TalkState::from_name(&canonical).is_some();
-                if new.name.trim().is_empty() {
-                    return Err(Refusal::Malformed(format!(
-                        "zendesk: event {} has an empty `event.new_unified_state.name`",
-                        event.id
-                    )));
-                }
-                if is_default || self.reading == CustomStatusReading::ByName {
-                    vec![status(agent_id, canonical, at)]
-                } else {
-                    vec![BridgeEvent::Changed { provider: Self::PROVIDER.to_owned(), agent_id }]
-                }
-            }
-            AgentEvent::StateChanged { channel, new_state, updated_at, .. } if channel == "talk" => {
-                let agent_id = agent_id()?;
-                let at = event.time.or_else(|| parse_time(updated_at.as_ref())).unwrap_or(now);
-                vec![status(agent_id, zendesk::client::canonical_status_name(new_state), at)]
-            }
-            _ => Vec::new(),
-        })
-    }
-}
-
-#[cfg(feature = "usedesk")]
-struct UsedeskReceiver {
-    verifier: usedesk::webhook::UsedeskWebhookVerifier,
-}
-
-#[cfg(feature = "usedesk")]
-impl Interpret for UsedeskReceiver {
-    const PROVIDER: &'static str = "usedesk";
-
-    fn interpret(
-        &self,
-        _headers: &HeaderMap,
-        body: &[u8],
-        _now: DateTime<Utc>,
-    ) -> std::result::Result<Vec<BridgeEvent>, Refusal> {
-        use usedesk::webhook::UsedeskWebhookEvent;
-        let event = self.verifier.verify(body).map_err(Refusal::from_error)?;
-        // Ticket, comment, rating and chat events carry no agent status: informational.
-        let kind = match &event {
-            UsedeskWebhookEvent::NewTicket(_) => "new ticket",
-            UsedeskWebhookEvent::NewComment(_) => "new comment",
-            UsedeskWebhookEvent::TicketUpdate(_) => "ticket update",
-            UsedeskWebhookEvent::Rating(_) => "rating",
-            UsedeskWebhookEvent::Chat(_) => "chat",
-            _ => "unknown",
-        };
-        tracing::info!(provider = Self::PROVIDER, kind, "webhook received (informational)");
-        Ok(Vec::new())
-    }
-}
-
-#[cfg(feature = "twitter")]
-struct XReceiver {
-    webhook: twitter::webhook::XWebhook,
-}
-
-#[cfg(feature = "twitter")]
-impl Interpret for XReceiver {
-    const PROVIDER: &'static str = X_SOURCE;
-
-    fn interpret(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        _now: DateTime<Utc>,
-    ) -> std::result::Result<Vec<BridgeEvent>, Refusal> {
-        let header = headers.get(twitter::webhook::SIGNATURE_HEADER).and_then(|value| value.to_str().ok());
-        self.webhook.verify(header, body).map_err(Refusal::unauthorized)?;
-        let activity = twitter::webhook::parse_account_activity(body).map_err(Refusal::from_error)?;
-        Ok(activity
-            .messages
-            .into_iter()
-            .map(|message| BridgeEvent::Message { source: Self::PROVIDER.to_owned(), message })
-            .collect())
-    }
-}
-
-/// `GET /webhooks/x?crc_token=…`: X's challenge-response check.
-#[cfg(feature = "twitter")]
-async fn x_crc(State(receiver): State<Arc<Receiver<XReceiver>>>, uri: axum::http::Uri) -> Response {
-    let token = uri
-        .query()
-        .and_then(|query| url::form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "crc_token"))
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default();
-    match receiver.provider.webhook.crc_response(&token) {
-        Ok(crc) => (StatusCode::OK, axum::Json(crc)).into_response(),
-        Err(error) => answer(StatusCode::BAD_REQUEST, "malformed", error.to_string()),
     }
 }

@@ -22,8 +22,7 @@ use crate::http::{
 use crate::schedule::parse_zone;
 use crate::{Error, Result};
 
-/// Provider name used in errors, spans and reports.
-pub const PROVIDER: &str = "shifton";
+pub(crate) use super::PROVIDER;
 
 /// The legacy API's base path, between the host and every legacy path.
 pub const LEGACY_BASE_PATH: &str = "/work/1.0.0";

@@ -39,6 +39,11 @@ pub mod adapter;
 pub mod client;
 pub mod model;
 
+/// The provider's id, its one path: the name in errors, spans and reports, what its
+/// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
+/// queues.
+pub const PROVIDER: &str = "shifton";
+
 pub use adapter::{EmployeeMap, Roster, ShiftonSchedule, convert_shifts};
-pub use client::{PROVIDER, ShiftonAuth, ShiftonClient, ShiftonConfig};
+pub use client::{ShiftonAuth, ShiftonClient, ShiftonConfig};
 pub use model::{Employee, ShiftonId, ShiftonShift};

@@ -871,5 +871,5 @@ fn evaluate(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "aircall", feature = "zendesk"))]
 mod tests;

@@ -486,5 +486,5 @@ impl fmt::Display for SyncReport {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "aircall", feature = "zendesk"))]
 mod tests;

@@ -44,12 +44,14 @@ pub struct ShiftSpec {
 }
 
 impl ShiftSpec {
-    /// Usedesk chat and ticket statuses, no filter, unscheduled agents left alone.
+    /// Usedesk chat and ticket statuses ([`usedesk::status_table`](crate::usedesk::status_table)),
+    /// no filter, unscheduled agents left alone.
+    #[cfg(feature = "usedesk")]
     pub fn usedesk() -> Self {
         Self {
             channels: vec![Channel::Chat, Channel::Tickets],
             filter: GroupFilter::default(),
-            table: StatusTable::usedesk(),
+            table: crate::usedesk::status_table(),
             unscheduled: Unscheduled::LeaveAlone,
         }
     }

@@ -41,6 +41,8 @@ pub mod adapter;
 pub mod client;
 pub mod model;
 pub mod oauth1;
+#[cfg(feature = "server")]
+pub mod receiver;
 pub mod setup;
 pub mod webhook;
 
@@ -57,6 +59,8 @@ use crate::{Error, Result};
 pub use adapter::{XSource, XSourceOptions};
 pub use client::{XClient, XFieldSet, XFields};
 pub use oauth1::{OAuth1Credentials, OAuth1Signer};
+#[cfg(feature = "server")]
+pub use receiver::XReceiver;
 pub use webhook::XWebhook;
 
 /// The provider name used in errors, spans and reports.

@@ -13,7 +13,7 @@ use crate::ports::{NewTicket, StatusProvider, TicketDesk, TicketRef, TicketState
 use crate::status::{Agent, Channel, Group, NativeStatus, Text};
 use crate::{Error, Result};
 
-/// The native value for an online section (see `StatusTable::usedesk`).
+/// The native value for an online section (see [`status_table`](super::status_table)).
 pub const ONLINE: &str = "online";
 /// The native value for an offline section.
 pub const OFFLINE: &str = "offline";
@@ -78,7 +78,7 @@ impl UsedeskProvider {
 #[async_trait]
 impl StatusProvider for UsedeskProvider {
     fn name(&self) -> &'static str {
-        "usedesk"
+        super::PROVIDER
     }
 
     async fn list_agents(&self) -> Result<Vec<Agent>> {
@@ -247,7 +247,7 @@ impl UsedeskDesk {
 #[async_trait]
 impl TicketDesk for UsedeskDesk {
     fn name(&self) -> &'static str {
-        "usedesk"
+        super::PROVIDER
     }
 
     async fn create_ticket(&self, ticket: &NewTicket) -> Result<TicketRef> {

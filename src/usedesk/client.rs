@@ -29,8 +29,7 @@ use crate::http::{
 };
 use crate::{Error, Result};
 
-/// Provider name used in errors, spans and reports.
-pub const PROVIDER: &str = "usedesk";
+pub(crate) use super::PROVIDER;
 
 /// Most rows `POST /tickets` returns per call.
 pub const TICKETS_PAGE_SIZE: usize = 100;

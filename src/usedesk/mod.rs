@@ -11,7 +11,7 @@
 //! - [`UsedeskProvider`]: the [`StatusProvider`](crate::ports::StatusProvider) port (native
 //!   values `online` / `offline` on [`Channel::Chat`](crate::status::Channel::Chat) and
 //!   [`Channel::Tickets`](crate::status::Channel::Tickets); see
-//!   [`StatusTable::usedesk`](crate::mapping::StatusTable::usedesk)).
+//!   [`usedesk::status_table`](status_table)).
 //! - [`UsedeskDesk`]: the [`TicketDesk`](crate::ports::TicketDesk) port, with
 //!   `additional_id` as the dedupe key and a hidden marker in comments.
 //! - [`webhook`]: verification of the `secret` field and the payload variants.
@@ -37,7 +37,15 @@
 pub mod adapter;
 pub mod client;
 pub mod model;
+pub mod preset;
+#[cfg(feature = "server")]
+pub mod receiver;
 pub mod webhook;
+
+/// The provider's id, its one path: the name in errors, spans and reports, what its
+/// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
+/// queues.
+pub const PROVIDER: &str = "usedesk";
 
 pub use adapter::{UsedeskDesk, UsedeskProvider, comment_marker};
 pub use client::{
@@ -45,4 +53,7 @@ pub use client::{
     TicketQuery, UploadFile, UsedeskClient, UsedeskConfig,
 };
 pub use model::{ClientSummary, TicketStatus, UserType};
+pub use preset::status_table;
+#[cfg(feature = "server")]
+pub use receiver::UsedeskReceiver;
 pub use webhook::{UsedeskWebhookEvent, UsedeskWebhookVerifier};

@@ -42,7 +42,7 @@ use crate::error::WebhookFailure;
 use crate::http::auth::REDACTED;
 use crate::{Error, Result};
 
-const PROVIDER: &str = "usedesk";
+use super::PROVIDER;
 
 fn failure(failure: WebhookFailure) -> Error {
     Error::WebhookVerification { provider: PROVIDER, failure }

@@ -29,8 +29,7 @@ use crate::http::{
 };
 use crate::{Error, Result};
 
-/// The provider name used in errors and spans.
-pub const PROVIDER: &str = "zendesk";
+pub(crate) use super::PROVIDER;
 /// Page size of every cursor listing (the documented maximum for users, groups and
 /// memberships).
 pub const PAGE_SIZE: u32 = 100;

@@ -50,9 +50,17 @@
 pub mod adapter;
 pub mod client;
 pub mod model;
+pub mod preset;
+#[cfg(feature = "server")]
+pub mod receiver;
 pub mod setup;
 pub mod talk;
 pub mod webhook;
+
+/// The provider's id, its one path: the name in errors, spans and reports, what its
+/// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
+/// queues.
+pub const PROVIDER: &str = "zendesk";
 
 pub use adapter::ZendeskProvider;
 pub use client::{
@@ -60,4 +68,7 @@ pub use client::{
     ZendeskAuth, ZendeskClient, ZendeskConfig,
 };
 pub use model::{AgentAvailability, AgentStatus, TalkAvailability, TalkState, UnifiedStatus};
+pub use preset::status_table;
+#[cfg(feature = "server")]
+pub use receiver::ZendeskReceiver;
 pub use webhook::{AgentEvent, WebhookEvent, WebhookVerifier};

@@ -50,7 +50,7 @@ pub const UNIFIED_STATE_CHANGED: &str = "zen:event-type:agent.unified_state_chan
 /// Event type of a per-channel state change.
 pub const STATE_CHANGED: &str = "zen:event-type:agent.state_changed";
 
-const PROVIDER: &str = "zendesk";
+use super::PROVIDER;
 
 fn rejected(failure: WebhookFailure) -> Error {
     Error::WebhookVerification { provider: PROVIDER, failure }
