@@ -224,8 +224,7 @@ impl Rig {
             ("zendesk", Arc::clone(&self.zendesk), Channel::Voice),
             LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
         );
-        let options =
-            BridgeOptions { reconcile_every: Duration::from_secs(3600), ..BridgeOptions::default() };
+        let options = BridgeOptions::default().with_reconcile_every(Duration::from_secs(3600));
         let (passed_tx, mut passed_rx) = tokio::sync::mpsc::unbounded_channel();
         let bridge = Bridge::new(Arc::clone(&self.store), options)
             .instance_id(instance)

@@ -98,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("zendesk", Arc::new(zendesk) as Arc<dyn StatusProvider>, Channel::Voice),
         LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
     );
-    let options = BridgeOptions { reconcile_every: Duration::from_secs(60), ..BridgeOptions::default() };
+    let options = BridgeOptions::default().with_reconcile_every(Duration::from_secs(60));
     let bridge = Bridge::new(store, options).status_link(link)?;
     let handle = bridge.handle();
     let task = tokio::spawn(bridge.run());

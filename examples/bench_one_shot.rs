@@ -237,7 +237,7 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
         .with_rate_limit(zendesk_pace),
     )?;
     let spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);
-    let apply_options = ApplyOptions { concurrency: options.concurrency };
+    let apply_options = ApplyOptions::default().with_concurrency(options.concurrency);
 
     eprintln!("first run…");
     let first = run_once(&aircall, &zendesk, &spec, apply_options).await?;

@@ -284,10 +284,8 @@ async fn run_live(args: Args, aircall: AircallConfig, zendesk: ZendeskConfig) ->
     let reading = zendesk.custom_status_reading;
     let failed = Arc::new(AtomicUsize::new(0));
     let clock: Clock = Arc::new(Utc::now);
-    let options = BridgeOptions {
-        reconcile_every: args.reconcile_every.unwrap_or(Duration::from_secs(300)),
-        ..BridgeOptions::default()
-    };
+    let options = BridgeOptions::default()
+        .with_reconcile_every(args.reconcile_every.unwrap_or(Duration::from_secs(300)));
     let bridge = Bridge::new(open_store(args.state).await?, options)
         .status_link(link(
             Arc::new(AircallProvider::from_config(aircall)?),
@@ -534,11 +532,9 @@ async fn run_simulated(args: Args) -> Result<usize> {
     let day_start = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).single().unwrap_or_default();
     let clock = DayClock::starting_at(day_start);
     let failed = Arc::new(AtomicUsize::new(0));
-    let options = BridgeOptions {
-        reconcile_every: args.reconcile_every.unwrap_or(Duration::from_secs(2)),
-        tick_every: Duration::from_millis(200),
-        ..BridgeOptions::default()
-    };
+    let options = BridgeOptions::default()
+        .with_reconcile_every(args.reconcile_every.unwrap_or(Duration::from_secs(2)))
+        .with_tick_every(Duration::from_millis(200));
     let mode = if args.two_way { "two-way" } else { "one-way aircall -> zendesk" };
     println!("bridge: {mode}, {} agents on the simulators", ROSTER.len());
     let bridge = Bridge::new(open_store(args.state).await?, options)
@@ -547,7 +543,7 @@ async fn run_simulated(args: Args) -> Result<usize> {
         .on_notice(printer(failed.clone(), clock.clock()));
     let handle = bridge.handle();
     let routes = WebhookRoutes::new(handle.clone())
-        .options(WebhookOptions { clock: clock.clock(), ..WebhookOptions::default() })
+        .options(WebhookOptions::default().with_clock(clock.clock()))
         .aircall(AircallVerifier::new(AIRCALL_TOKEN)?)
         .zendesk(ZendeskVerifier::new(ZENDESK_SECRET)?, CustomStatusReading::ByName)
         .into_router();

@@ -250,13 +250,10 @@ async fn main() -> ExitCode {
         }
     };
 
-    let config = InboxConfig {
-        channel_id: Some(sides.channel_id.clone()),
-        silence_alert_after: options
-            .silence_alert_hours
-            .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600)),
-        ..InboxConfig::default()
-    };
+    let config =
+        InboxConfig::default().with_channel_id(Some(sides.channel_id.clone())).with_silence_alert_after(
+            options.silence_alert_hours.map(|h| std::time::Duration::from_secs(u64::from(h) * 3600)),
+        );
     // DM photos reach the ticket as files, downloaded with the account's X credentials.
     let attacher = deskbridge::bridges::x_usedesk::XDmMediaToUsedesk::new(
         sides.source.client().clone(),

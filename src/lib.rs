@@ -132,7 +132,7 @@
 //!
 //! // DMs tagged `Twitter:Direct`, mentions `Twitter: Mention`; one ticket per person
 //! // until it is Closed; state (cursor, threads, processed ids) in any StateStore.
-//! let config = InboxConfig { channel_id: Some("12".into()), ..InboxConfig::default() };
+//! let config = InboxConfig::default().with_channel_id(Some("12".into()));
 //! let inbox = Inbox::new(Arc::new(x), Arc::new(desk), Arc::new(MemoryStore::new()), config);
 //! let now = chrono::Utc::now();
 //! let report = inbox.poll_once(now, false).await?;

@@ -159,11 +159,9 @@ impl Rig {
             LinkConfig::new(StatusMap::aircall_zendesk(), mode),
         );
         let notices = self.notices.clone();
-        let options = BridgeOptions {
-            reconcile_every: Duration::from_secs(60),
-            tick_every: Duration::from_secs(1),
-            ..BridgeOptions::default()
-        };
+        let options = BridgeOptions::default()
+            .with_reconcile_every(Duration::from_secs(60))
+            .with_tick_every(Duration::from_secs(1));
         let bridge = Bridge::new(store, options)
             .status_link(link)
             .unwrap()

@@ -256,11 +256,9 @@ async fn start_with(link: StatusLink, store: Arc<dyn StateStore>, delay: Duratio
     tokio::time::sleep(delay).await;
     let notices = Arc::new(Mutex::new(Vec::new()));
     let sink = notices.clone();
-    let options = BridgeOptions {
-        reconcile_every: Duration::from_secs(300),
-        tick_every: Duration::from_secs(1),
-        ..BridgeOptions::default()
-    };
+    let options = BridgeOptions::default()
+        .with_reconcile_every(Duration::from_secs(300))
+        .with_tick_every(Duration::from_secs(1));
     let bridge = Bridge::new(store, options)
         .status_link(link)
         .unwrap()

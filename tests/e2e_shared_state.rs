@@ -252,12 +252,10 @@ fn instance(
     id: &str,
     claim_ttl: std::time::Duration,
 ) -> Inbox {
-    let config = InboxConfig {
-        channel_id: Some(x_rig::CHANNEL.into()),
-        claim_ttl,
-        claim_wait: std::time::Duration::from_millis(300),
-        ..InboxConfig::default()
-    };
+    let config = InboxConfig::default()
+        .with_channel_id(Some(x_rig::CHANNEL.into()))
+        .with_claim_ttl(claim_ttl)
+        .with_claim_wait(std::time::Duration::from_millis(300));
     Inbox::new(
         Arc::new(x_rig::x_source(&x.base_url())),
         Arc::new(x_rig::usedesk_desk(&usedesk.base_url())),

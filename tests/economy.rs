@@ -345,11 +345,9 @@ async fn bridge_passes_are_incremental_between_full_passes() {
         LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
     );
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let options = BridgeOptions {
-        reconcile_every: Duration::from_millis(300),
-        full_pass_every: Duration::from_secs(3600),
-        ..BridgeOptions::default()
-    };
+    let options = BridgeOptions::default()
+        .with_reconcile_every(Duration::from_millis(300))
+        .with_full_pass_every(Duration::from_secs(3600));
     let bridge = Bridge::new(store, options).status_link(link).unwrap();
     let handle = bridge.handle();
     let running = tokio::spawn(bridge.run());
@@ -393,11 +391,9 @@ async fn a_side_with_status_webhooks_reads_no_statuses_between_full_passes() {
     assert!(a_needs.wants_channel(Channel::Voice), "Aircall has no webhooks declared: its statuses are read");
     assert!(!b_needs.wants_channel(Channel::Voice));
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let options = BridgeOptions {
-        reconcile_every: Duration::from_millis(300),
-        full_pass_every: Duration::from_secs(3600),
-        ..BridgeOptions::default()
-    };
+    let options = BridgeOptions::default()
+        .with_reconcile_every(Duration::from_millis(300))
+        .with_full_pass_every(Duration::from_secs(3600));
     let bridge = Bridge::new(store, options).status_link(link).unwrap();
     let handle = bridge.handle();
     let running = tokio::spawn(bridge.run());

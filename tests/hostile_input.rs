@@ -78,10 +78,9 @@ impl XWorld {
             .with_rate_limit(RateLimit::unlimited());
         let desk = UsedeskDesk::new(UsedeskClient::new(desk_config).unwrap()).with_channel(CHANNEL);
         let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-        let config = InboxConfig { channel_id: Some(CHANNEL.into()), ..InboxConfig::default() };
+        let config = InboxConfig::default().with_channel_id(Some(CHANNEL.into()));
         let inbox = Inbox::new(Arc::new(source), Arc::new(desk), store.clone(), config);
-        let options =
-            BridgeOptions { reconcile_every: Duration::from_secs(3600), ..BridgeOptions::default() };
+        let options = BridgeOptions::default().with_reconcile_every(Duration::from_secs(3600));
         let bridge = Bridge::new(store, options).inbox("x", inbox);
         let handle = bridge.handle();
         let routes = WebhookRoutes::new(handle.clone()).x(XWebhook::new(X_SECRET).unwrap()).into_router();

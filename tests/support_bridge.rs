@@ -241,11 +241,9 @@ pub async fn start(sims: &Sims, store: Arc<dyn StateStore>, mode: LinkMode, cloc
     );
     let notices = Arc::new(Mutex::new(Vec::new()));
     let sink = notices.clone();
-    let options = BridgeOptions {
-        reconcile_every: Duration::from_secs(3600),
-        tick_every: Duration::from_millis(100),
-        ..BridgeOptions::default()
-    };
+    let options = BridgeOptions::default()
+        .with_reconcile_every(Duration::from_secs(3600))
+        .with_tick_every(Duration::from_millis(100));
     let bridge = Bridge::new(store, options)
         .status_link(link)
         .unwrap()
@@ -253,7 +251,7 @@ pub async fn start(sims: &Sims, store: Arc<dyn StateStore>, mode: LinkMode, cloc
         .on_notice(move |n| sink.lock().unwrap().push(n.clone()));
     let handle = bridge.handle();
     let routes = WebhookRoutes::new(handle.clone())
-        .options(WebhookOptions { clock: clock.clock(), ..WebhookOptions::default() })
+        .options(WebhookOptions::default().with_clock(clock.clock()))
         .aircall(AircallVerifier::new(AIRCALL_TOKEN).unwrap())
         .zendesk(ZendeskVerifier::new(ZENDESK_SECRET).unwrap(), CustomStatusReading::ByName)
         .usedesk(UsedeskWebhookVerifier::new(USEDESK_SECRET).unwrap())

@@ -42,7 +42,7 @@ pub fn usedesk_desk(base_url: &Url) -> UsedeskDesk {
 
 /// The inbox as the example builds it: X sim -> Usedesk sim (channel 12), state in `store`.
 pub fn inbox(x_url: &Url, usedesk_url: &Url, store: Arc<dyn StateStore>) -> Inbox {
-    let config = InboxConfig { channel_id: Some(CHANNEL.into()), ..InboxConfig::default() };
+    let config = InboxConfig::default().with_channel_id(Some(CHANNEL.into()));
     Inbox::new(Arc::new(x_source(x_url)), Arc::new(usedesk_desk(usedesk_url)), store, config)
 }
 

@@ -213,7 +213,7 @@ async fn an_inbox_pass_uploads_dm_photos_to_the_new_ticket() {
         Arc::new(XSource::from_config(x_config).unwrap()),
         Arc::new(UsedeskDesk::new(usedesk).with_channel("12")),
         Arc::new(MemoryStore::new()),
-        InboxConfig { channel_id: Some("12".into()), ..InboxConfig::default() },
+        InboxConfig::default().with_channel_id(Some("12".into())),
     )
     .media_attacher(Arc::new(attacher));
     let report = inbox.poll_once(at + chrono::Duration::minutes(1), false).await.unwrap();

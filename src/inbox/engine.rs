@@ -19,6 +19,7 @@ use crate::{Error, Result};
 
 /// How the inbox routes messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InboxConfig {
     /// Tag for tickets opened from DMs (Usedesk: `Twitter:Direct`, no space).
     pub dm_tag: String,
@@ -51,6 +52,63 @@ pub struct InboxConfig {
     /// second time: it is reported as [`MessageOutcome::SkippedStale`].
     #[serde(default = "default_processed_retention")]
     pub processed_retention: StdDuration,
+}
+
+/// Builder methods: start from [`InboxConfig::default`] (or the constructor) and set what differs.
+impl InboxConfig {
+    /// Set [`dm_tag`](Self::dm_tag).
+    pub fn with_dm_tag(mut self, dm_tag: String) -> Self {
+        self.dm_tag = dm_tag;
+        self
+    }
+
+    /// Set [`mention_tag`](Self::mention_tag).
+    pub fn with_mention_tag(mut self, mention_tag: String) -> Self {
+        self.mention_tag = mention_tag;
+        self
+    }
+
+    /// Set [`channel_id`](Self::channel_id).
+    pub fn with_channel_id(mut self, channel_id: Option<String>) -> Self {
+        self.channel_id = channel_id;
+        self
+    }
+
+    /// Set [`silence_alert_after`](Self::silence_alert_after).
+    pub fn with_silence_alert_after(mut self, silence_alert_after: Option<StdDuration>) -> Self {
+        self.silence_alert_after = silence_alert_after;
+        self
+    }
+
+    /// Set [`recovery_margin`](Self::recovery_margin).
+    pub fn with_recovery_margin(mut self, recovery_margin: StdDuration) -> Self {
+        self.recovery_margin = recovery_margin;
+        self
+    }
+
+    /// Set [`state_prefix`](Self::state_prefix).
+    pub fn with_state_prefix(mut self, state_prefix: String) -> Self {
+        self.state_prefix = state_prefix;
+        self
+    }
+
+    /// Set [`claim_ttl`](Self::claim_ttl).
+    pub fn with_claim_ttl(mut self, claim_ttl: StdDuration) -> Self {
+        self.claim_ttl = claim_ttl;
+        self
+    }
+
+    /// Set [`claim_wait`](Self::claim_wait).
+    pub fn with_claim_wait(mut self, claim_wait: StdDuration) -> Self {
+        self.claim_wait = claim_wait;
+        self
+    }
+
+    /// Set [`processed_retention`](Self::processed_retention).
+    pub fn with_processed_retention(mut self, processed_retention: StdDuration) -> Self {
+        self.processed_retention = processed_retention;
+        self
+    }
 }
 
 /// How often the passes and routes prune processed marks (at most; instances sharing a

@@ -93,6 +93,33 @@ pub struct RouterOptions {
     pub legacy_auth_validation_204: bool,
 }
 
+/// Builder methods: start from the constructor and set what differs.
+impl RouterOptions {
+    /// Set [`contacts_page_size`](Self::contacts_page_size).
+    pub fn with_contacts_page_size(mut self, contacts_page_size: usize) -> Self {
+        self.contacts_page_size = contacts_page_size;
+        self
+    }
+
+    /// Set [`agents_page_size`](Self::agents_page_size).
+    pub fn with_agents_page_size(mut self, agents_page_size: usize) -> Self {
+        self.agents_page_size = agents_page_size;
+        self
+    }
+
+    /// Set [`max_body_bytes`](Self::max_body_bytes).
+    pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
+        self.max_body_bytes = max_body_bytes;
+        self
+    }
+
+    /// Set [`legacy_auth_validation_204`](Self::legacy_auth_validation_204).
+    pub fn with_legacy_auth_validation_204(mut self, legacy_auth_validation_204: bool) -> Self {
+        self.legacy_auth_validation_204 = legacy_auth_validation_204;
+        self
+    }
+}
+
 impl Default for RouterOptions {
     fn default() -> Self {
         Self {

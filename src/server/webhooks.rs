@@ -135,6 +135,7 @@ pub const DEFAULT_ENQUEUE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Tunables shared by every receiver.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct WebhookOptions {
     /// Largest body accepted, in bytes; larger bodies get 413 and are not read further.
     pub max_body_bytes: usize,
@@ -146,6 +147,27 @@ pub struct WebhookOptions {
     /// stamps events whose provider gives no time. The system clock by default;
     /// inject one in tests.
     pub clock: Clock,
+}
+
+/// Builder methods: start from [`WebhookOptions::default`] (or the constructor) and set what differs.
+impl WebhookOptions {
+    /// Set [`max_body_bytes`](Self::max_body_bytes).
+    pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
+        self.max_body_bytes = max_body_bytes;
+        self
+    }
+
+    /// Set [`enqueue_timeout`](Self::enqueue_timeout).
+    pub fn with_enqueue_timeout(mut self, enqueue_timeout: Duration) -> Self {
+        self.enqueue_timeout = enqueue_timeout;
+        self
+    }
+
+    /// Set [`clock`](Self::clock).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
 }
 
 impl std::fmt::Debug for WebhookOptions {

@@ -64,6 +64,7 @@ use crate::{Error, Result};
 /// A status link between two providers, for every agent they share.
 ///
 /// Build it with [`StatusLink::new`]; every field is public for inspection.
+#[non_exhaustive]
 pub struct StatusLink {
     /// A short name, unique in the bridge (used in state keys and notices).
     pub name: String,
@@ -397,6 +398,7 @@ impl DeliveryOutcome {
 
 /// Timings of a [`Bridge`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BridgeOptions {
     /// How often every link is reconciled (default 5 minutes).
     pub reconcile_every: StdDuration,
@@ -420,6 +422,51 @@ pub struct BridgeOptions {
     /// every this often (default 1 hour) a pass reads everything, so that nothing a feed
     /// misses drifts forever. Zero: every pass is full.
     pub full_pass_every: StdDuration,
+}
+
+/// Builder methods: start from [`BridgeOptions::default`] (or the constructor) and set what differs.
+impl BridgeOptions {
+    /// Set [`reconcile_every`](Self::reconcile_every).
+    pub fn with_reconcile_every(mut self, reconcile_every: StdDuration) -> Self {
+        self.reconcile_every = reconcile_every;
+        self
+    }
+
+    /// Set [`tick_every`](Self::tick_every).
+    pub fn with_tick_every(mut self, tick_every: StdDuration) -> Self {
+        self.tick_every = tick_every;
+        self
+    }
+
+    /// Set [`write_concurrency`](Self::write_concurrency).
+    pub fn with_write_concurrency(mut self, write_concurrency: usize) -> Self {
+        self.write_concurrency = write_concurrency;
+        self
+    }
+
+    /// Set [`remembered_deliveries`](Self::remembered_deliveries).
+    pub fn with_remembered_deliveries(mut self, remembered_deliveries: usize) -> Self {
+        self.remembered_deliveries = remembered_deliveries;
+        self
+    }
+
+    /// Set [`lease_ttl`](Self::lease_ttl).
+    pub fn with_lease_ttl(mut self, lease_ttl: StdDuration) -> Self {
+        self.lease_ttl = lease_ttl;
+        self
+    }
+
+    /// Set [`learn_every`](Self::learn_every).
+    pub fn with_learn_every(mut self, learn_every: StdDuration) -> Self {
+        self.learn_every = learn_every;
+        self
+    }
+
+    /// Set [`full_pass_every`](Self::full_pass_every).
+    pub fn with_full_pass_every(mut self, full_pass_every: StdDuration) -> Self {
+        self.full_pass_every = full_pass_every;
+        self
+    }
 }
 
 impl Default for BridgeOptions {

@@ -10,10 +10,20 @@ use crate::sync::plan::{Failed, OneWaySpec, Plan, SyncReport, plan_one_way};
 
 /// How [`apply`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApplyOptions {
     /// Writes in flight at once. The provider's client still paces requests under its
     /// rate limit; concurrency only hides latency.
     pub concurrency: usize,
+}
+
+/// Builder methods: start from [`ApplyOptions::default`] (or the constructor) and set what differs.
+impl ApplyOptions {
+    /// Set [`concurrency`](Self::concurrency).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
 }
 
 impl Default for ApplyOptions {

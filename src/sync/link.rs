@@ -61,6 +61,7 @@ pub enum TargetPolicy {
 
 /// Configuration of a link; shared by every agent of the link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LinkConfig {
     /// The status tables of the two sides.
     pub map: StatusMap,
@@ -91,6 +92,63 @@ pub struct LinkConfig {
     /// at most one one-agent read per event that arrives shortly after a read.
     #[serde(default = "default_tolerance")]
     pub tolerance: StdDuration,
+}
+
+/// Builder methods: start from the constructor and set what differs.
+impl LinkConfig {
+    /// Set [`map`](Self::map).
+    pub fn with_map(mut self, map: StatusMap) -> Self {
+        self.map = map;
+        self
+    }
+
+    /// Set [`mode`](Self::mode).
+    pub fn with_mode(mut self, mode: LinkMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Set [`target_policy`](Self::target_policy).
+    pub fn with_target_policy(mut self, target_policy: TargetPolicy) -> Self {
+        self.target_policy = target_policy;
+        self
+    }
+
+    /// Set [`echo_window`](Self::echo_window).
+    pub fn with_echo_window(mut self, echo_window: StdDuration) -> Self {
+        self.echo_window = echo_window;
+        self
+    }
+
+    /// Set [`write_timeout`](Self::write_timeout).
+    pub fn with_write_timeout(mut self, write_timeout: StdDuration) -> Self {
+        self.write_timeout = write_timeout;
+        self
+    }
+
+    /// Set [`max_attempts`](Self::max_attempts).
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    /// Set [`retry_base`](Self::retry_base).
+    pub fn with_retry_base(mut self, retry_base: StdDuration) -> Self {
+        self.retry_base = retry_base;
+        self
+    }
+
+    /// Set [`preferred`](Self::preferred).
+    pub fn with_preferred(mut self, preferred: Side) -> Self {
+        self.preferred = preferred;
+        self
+    }
+
+    /// Set [`tolerance`](Self::tolerance).
+    pub fn with_tolerance(mut self, tolerance: StdDuration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
 }
 
 fn default_tolerance() -> StdDuration {

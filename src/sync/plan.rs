@@ -121,6 +121,7 @@ pub struct Plan {
 
 /// A one-way link between two providers, for a one-shot sync.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OneWaySpec {
     /// The status tables of the two sides.
     pub map: StatusMap,
@@ -136,6 +137,51 @@ pub struct OneWaySpec {
     pub filter: GroupFilter,
     /// Explicit identity pairs (source e-mail → target e-mail).
     pub identity: IdentityOverrides,
+}
+
+/// Builder methods: start from the constructor and set what differs.
+impl OneWaySpec {
+    /// Set [`map`](Self::map).
+    pub fn with_map(mut self, map: StatusMap) -> Self {
+        self.map = map;
+        self
+    }
+
+    /// Set [`from`](Self::from).
+    pub fn with_from(mut self, from: Side) -> Self {
+        self.from = from;
+        self
+    }
+
+    /// Set [`source_channel`](Self::source_channel).
+    pub fn with_source_channel(mut self, source_channel: Channel) -> Self {
+        self.source_channel = source_channel;
+        self
+    }
+
+    /// Set [`target_channel`](Self::target_channel).
+    pub fn with_target_channel(mut self, target_channel: Channel) -> Self {
+        self.target_channel = target_channel;
+        self
+    }
+
+    /// Set [`target_policy`](Self::target_policy).
+    pub fn with_target_policy(mut self, target_policy: TargetPolicy) -> Self {
+        self.target_policy = target_policy;
+        self
+    }
+
+    /// Set [`filter`](Self::filter).
+    pub fn with_filter(mut self, filter: GroupFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Set [`identity`](Self::identity).
+    pub fn with_identity(mut self, identity: IdentityOverrides) -> Self {
+        self.identity = identity;
+        self
+    }
 }
 
 impl OneWaySpec {

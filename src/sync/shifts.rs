@@ -32,6 +32,7 @@ pub enum Unscheduled {
 
 /// How shifts drive a provider's statuses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ShiftSpec {
     /// The channels to set (Usedesk: chat and tickets).
     pub channels: Vec<Channel>,
@@ -41,6 +42,33 @@ pub struct ShiftSpec {
     pub table: StatusTable,
     /// Agents absent from the schedule.
     pub unscheduled: Unscheduled,
+}
+
+/// Builder methods: start from the constructor and set what differs.
+impl ShiftSpec {
+    /// Set [`channels`](Self::channels).
+    pub fn with_channels(mut self, channels: Vec<Channel>) -> Self {
+        self.channels = channels;
+        self
+    }
+
+    /// Set [`filter`](Self::filter).
+    pub fn with_filter(mut self, filter: GroupFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Set [`table`](Self::table).
+    pub fn with_table(mut self, table: StatusTable) -> Self {
+        self.table = table;
+        self
+    }
+
+    /// Set [`unscheduled`](Self::unscheduled).
+    pub fn with_unscheduled(mut self, unscheduled: Unscheduled) -> Self {
+        self.unscheduled = unscheduled;
+        self
+    }
 }
 
 impl ShiftSpec {

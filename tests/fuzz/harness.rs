@@ -917,11 +917,9 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
         let bridge = Bridge::new(Arc::new(MemoryStore::new()), BridgeOptions::default());
         let handle = bridge.handle();
         rt.spawn(bridge.run());
-        let options = WebhookOptions {
-            enqueue_timeout: Duration::from_millis(50),
-            clock: Arc::new(move || now),
-            ..WebhookOptions::default()
-        };
+        let options = WebhookOptions::default()
+            .with_enqueue_timeout(Duration::from_millis(50))
+            .with_clock(Arc::new(move || now));
         WebhookRoutes::new(handle)
             .options(options)
             .aircall(deskbridge::aircall::WebhookVerifier::new(AIRCALL_TOKEN).expect("verifier"))
