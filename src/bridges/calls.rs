@@ -44,7 +44,7 @@
 //!
 //! The ringing path makes, with a warm agent directory, one Zendesk search and one display
 //! request (plus one user creation for a new caller) and a few store operations; no
-//! Aircall request. `examples/bench_calls_pop.rs` measures webhook-receipt-to-display
+//! Aircall request. `benches/bench_calls_pop.rs` measures webhook-receipt-to-display
 //! under load (figures in `docs/PERFORMANCE.md`).
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,8 +1,8 @@
 //! Benchmark: a year of weekly shifts for 1,000 agents from one iCalendar feed.
 //!
 //! ```text
-//! cargo run --release --example bench_ical                       # 1,000 agents, Mon–Fri
-//! cargo run --release --example bench_ical -- --agents 1000 --days 1 --runs 5
+//! cargo bench --bench bench_ical                       # 1,000 agents, Mon–Fri
+//! cargo bench --bench bench_ical -- --agents 1000 --days 1 --runs 5
 //! ```
 //!
 //! The feed is generated first (not timed): one shared calendar, Google-shaped, with a
@@ -95,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut agents = 1000usize;
     let mut days = 5usize;
     let mut runs = 5usize;
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {

@@ -1,8 +1,8 @@
 //! Release-mode benchmark of a one-shot Aircall → Zendesk sync on the simulators.
 //!
 //! ```text
-//! cargo run --release --example bench_one_shot
-//! cargo run --release --example bench_one_shot -- --agents 10000 --out-of-sync 30 --concurrency 16
+//! cargo bench --bench bench_one_shot
+//! cargo bench --bench bench_one_shot -- --agents 10000 --out-of-sync 30 --concurrency 16
 //! ```
 //!
 //! Seeds both simulators with the synthetic rosters (`agent{n}@example.com` on both
@@ -314,7 +314,7 @@ async fn bench(options: Options) -> deskbridge::Result<bool> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
+    let options = match parse_args(std::env::args().skip(1).filter(|arg| arg != "--bench")) {
         Ok(Command::Run(options)) => options,
         Ok(Command::Help) => {
             print!("{USAGE}");
@@ -326,7 +326,7 @@ fn main() -> ExitCode {
         }
     };
     if cfg!(debug_assertions) {
-        eprintln!("warning: built without optimisations; use `cargo run --release --example bench_one_shot`");
+        eprintln!("warning: built without optimisations; use `cargo bench --bench bench_one_shot`");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -1,9 +1,9 @@
 //! Release-mode benchmark of the state stores at bridge scale.
 //!
 //! ```text
-//! cargo run --release --example bench_store
-//! cargo run --release --example bench_store -- --agents 2000 --stores memory,sqlite
-//! cargo run --release --example bench_store --features postgres -- --postgres postgres://…
+//! cargo bench --bench bench_store
+//! cargo bench --bench bench_store -- --agents 2000 --stores memory,sqlite
+//! cargo bench --bench bench_store --features postgres -- --postgres postgres://…
 //! ```
 //!
 //! For each store (memory, file, the embedded SQLite database, and PostgreSQL when a
@@ -62,7 +62,7 @@ fn parse_args() -> Result<Options, String> {
         stores: Vec::new(),
         postgres: std::env::var("DESKBRIDGE_BENCH_POSTGRES_URL").ok().filter(|url| !url.is_empty()),
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {

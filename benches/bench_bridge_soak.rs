@@ -7,7 +7,7 @@
 //! first, last, min and max samples and the growth per 1,000 events over the second half.
 //! The simulators' request logs are cleared every 10 s so that only the bridge can grow.
 //!
-//! Run: `cargo run --release --example bench_bridge_soak -- --minutes 60`
+//! Run: `cargo bench --bench bench_bridge_soak -- --minutes 60`
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +41,7 @@ struct Options {
 
 fn parse() -> Result<Options, String> {
     let mut o = Options { minutes: 60, agents: 200, events_per_second: 20, sample_every: 60 };
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
     while let Some(flag) = args.next() {
         let mut value = || -> Result<u64, String> {
             args.next().and_then(|v| v.parse().ok()).ok_or_else(|| format!("{flag} needs a positive number"))

@@ -1,7 +1,7 @@
 //! Release-mode benchmark of the planners on 100,000 agents: wall time on one thread and
 //! heap use per agent, printed as one JSON line.
 //!
-//! Run: `cargo run --release --example bench_planner [-- --agents N --runs R --long-emails]`
+//! Run: `cargo bench --bench bench_planner [-- --agents N --runs R --long-emails]`
 //!
 //! Heap is measured with a counting global allocator (`stats_alloc`) around the planning
 //! call only (the rosters are built before): `bytes_allocated_per_agent` is everything the
@@ -33,7 +33,7 @@ fn main() {
     let mut agents = 100_000usize;
     let mut runs = 20usize;
     let mut long_emails = false;
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
     while let Some(flag) = args.next() {
         if flag == "--long-emails" {
             long_emails = true;

@@ -3,8 +3,8 @@
 //! display request at (simulated) Zendesk.
 //!
 //! ```text
-//! cargo run --release --features server --example bench_calls_pop
-//! cargo run --release --features server --example bench_calls_pop -- --calls 4000 --concurrency 64 --unknown-callers 20
+//! cargo bench --features server --bench bench_calls_pop
+//! cargo bench --features server --bench bench_calls_pop -- --calls 4000 --concurrency 64 --unknown-callers 20
 //! ```
 //!
 //! Seeds the Zendesk simulator with `--agents` agents (`agent{n}@example.com`, the same on
@@ -113,7 +113,7 @@ fn summary(mut values: Vec<f64>) -> serde_json::Value {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
+    let options = match parse_args(std::env::args().skip(1).filter(|arg| arg != "--bench")) {
         Ok(Some(options)) => options,
         Ok(None) => {
             print!("{USAGE}");

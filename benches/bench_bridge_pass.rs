@@ -1,9 +1,9 @@
 //! Release-mode benchmark of the state store's share of a real bridge reconcile pass.
 //!
 //! ```text
-//! cargo run --release --example bench_bridge_pass
-//! cargo run --release --example bench_bridge_pass -- --agents 10000 --changes 30
-//! cargo run --release --example bench_bridge_pass -- --write-limit-per-minute 2500
+//! cargo bench --bench bench_bridge_pass
+//! cargo bench --bench bench_bridge_pass -- --agents 10000 --changes 30
+//! cargo bench --bench bench_bridge_pass -- --write-limit-per-minute 2500
 //! ```
 //!
 //! Seeds the Aircall and Zendesk simulators with `--agents` agents in sync, then runs the
@@ -175,7 +175,7 @@ impl StateStore for Timed {
 
 fn parse_args() -> Result<(usize, usize, Option<u32>), String> {
     let (mut agents, mut changes, mut limit) = (10_000, 30, None);
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
