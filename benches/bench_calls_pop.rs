@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use deskbridge::aircall::{AircallClient, AircallConfig, WebhookVerifier};
-use deskbridge::bridges::calls::{CallsBridge, CallsConfig, LogMode};
+use deskbridge::bridges::{CallsBridge, CallsConfig, LogMode};
 use deskbridge::http::{Method, RateLimit, RetryPolicy};
 use deskbridge::server::calls::{CallsRouterOptions, router};
 use deskbridge::sim::WebhookDelivery;

@@ -32,7 +32,7 @@ use deskbridge::http::{
     ApiClient, Auth, HttpRequest, HttpResponse, RateLimit, RateLimitHeaders, ReqwestTransport, Transport,
     TransportError,
 };
-use deskbridge::zendesk::model::ZendeskErrorInterpreter;
+use deskbridge::zendesk::ZendeskErrorInterpreter;
 use deskbridge::zendesk::{CustomStatusReading, ModeSetting, TalkState, ZendeskClient};
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;

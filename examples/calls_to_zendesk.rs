@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use deskbridge::aircall::{AircallClient, AircallConfig, WebhookVerifier};
-use deskbridge::bridges::calls::{CallOutcome, CallsBridge, CallsConfig, LogMode, MissedCalls};
+use deskbridge::bridges::{CallOutcome, CallsBridge, CallsConfig, LogMode, MissedCalls};
 use deskbridge::http::RateLimit;
 use deskbridge::ports::StateStore;
 use deskbridge::server::calls::{CallsRouterOptions, router};

@@ -27,13 +27,13 @@
 
 use std::process::ExitCode;
 
-use deskbridge::aircall::setup::BRIDGE_EVENTS;
+use deskbridge::aircall::BRIDGE_EVENTS;
 use deskbridge::aircall::{AircallClient, AircallConfig};
 use deskbridge::http::RateLimit;
 use deskbridge::sim::aircall::{AircallSim, AircallSimConfig};
 use deskbridge::sim::twitter::{XSim, XSimConfig};
 use deskbridge::sim::zendesk::{ZendeskSim, ZendeskSimConfig};
-use deskbridge::twitter::setup::XWebhookSetup;
+use deskbridge::twitter::XWebhookSetup;
 use deskbridge::twitter::{XClient, XConfig};
 use deskbridge::zendesk::{ZendeskAuth, ZendeskClient, ZendeskConfig};
 use deskbridge::{Error, Result};

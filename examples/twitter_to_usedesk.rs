@@ -255,7 +255,7 @@ async fn main() -> ExitCode {
             options.silence_alert_hours.map(|h| std::time::Duration::from_secs(u64::from(h) * 3600)),
         );
     // DM photos reach the ticket as files, downloaded with the account's X credentials.
-    let attacher = deskbridge::bridges::x_usedesk::XDmMediaToUsedesk::new(
+    let attacher = deskbridge::bridges::XDmMediaToUsedesk::new(
         sides.source.client().clone(),
         sides.desk.client().clone(),
     );

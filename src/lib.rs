@@ -178,7 +178,7 @@
 //! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use deskbridge::aircall::WebhookVerifier;
-//! use deskbridge::bridges::calls::{CallsBridge, CallsConfig};
+//! use deskbridge::bridges::{CallsBridge, CallsConfig};
 //! use deskbridge::server::calls::{CallsRouterOptions, router};
 //! use deskbridge::server::limits::{ServerLimits, serve};
 //! use deskbridge::store::MemoryStore;

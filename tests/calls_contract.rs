@@ -15,10 +15,10 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use common::mock::strict_server;
 use deskbridge::Error;
-use deskbridge::aircall::calls::{CallEventKind, CallQuery};
 use deskbridge::aircall::{AircallClient, AircallConfig, WebhookVerifier};
+use deskbridge::aircall::{CallEventKind, CallQuery};
 use deskbridge::http::{RateLimit, RetryPolicy, collect_all};
-use deskbridge::zendesk::talk::{
+use deskbridge::zendesk::{
     CallComment, CallDirection, CallFields, NewCall, NewTicket, NewVoiceTicket, VoiceComment, VoiceVia,
     is_not_found,
 };

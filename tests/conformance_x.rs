@@ -239,7 +239,7 @@ async fn an_auto_client_follows_x_from_v2_159_to_v2_167() {
 #[tokio::test]
 async fn the_webhook_set_up_requests_conform_to_both_documents() {
     use deskbridge::sim::twitter::XSimConfig;
-    use deskbridge::twitter::setup::XWebhookSetup;
+    use deskbridge::twitter::XWebhookSetup;
     for api in [spec(), spec_file(SPEC_V2_167, "2.167")] {
         let sim = XSim::start_with_sample().await.unwrap();
         let config =

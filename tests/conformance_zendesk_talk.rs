@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::openapi::RecordedRequest;
-use deskbridge::bridges::calls::{CallsConfig, LogMode};
+use deskbridge::bridges::{CallsConfig, LogMode};
 use deskbridge::sim::aircall::{CallEnding, CallScript};
 use deskbridge::store::MemoryStore;
 use rig::*;

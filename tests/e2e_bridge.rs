@@ -161,7 +161,7 @@ async fn refused_deliveries_get_4xx_json_and_nothing_is_processed() {
     assert_eq!(bridge.deliver_aircall(&ok).await, 200);
     let usedesk = format!(r#"{{"secret":"{USEDESK_SECRET}","ticket":{{"id":1}}}}"#).into_bytes();
     assert_eq!(post(USEDESK_PATH, usedesk, vec![]).await.unwrap().status().as_u16(), 200);
-    let signature = deskbridge::twitter::webhook::signature(X_SECRET, &x_body);
+    let signature = deskbridge::twitter::signature(X_SECRET, &x_body);
     let signed = vec![("x-twitter-webhooks-signature".to_owned(), signature)];
     assert_eq!(post(X_PATH, x_body, signed).await.unwrap().status().as_u16(), 200);
     let crc: serde_json::Value = http
@@ -172,10 +172,7 @@ async fn refused_deliveries_get_4xx_json_and_nothing_is_processed() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        crc["response_token"],
-        deskbridge::twitter::webhook::crc_response_token(X_SECRET, "challenge")
-    );
+    assert_eq!(crc["response_token"], deskbridge::twitter::crc_response_token(X_SECRET, "challenge"));
     bridge.settle().await;
     assert_eq!(sims.zendesk_status(101), "offline");
     assert_eq!(sims.writes(), (0, 1));

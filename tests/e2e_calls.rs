@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use deskbridge::aircall::WebhookVerifier;
-use deskbridge::bridges::calls::{CallKind, CallOutcome, LogMode, MissedCalls, external_id};
+use deskbridge::bridges::{CallKind, CallOutcome, LogMode, MissedCalls, external_id};
 use deskbridge::ports::StateStore;
 use deskbridge::server::calls::{CallsRouterOptions, router};
 use deskbridge::sim::aircall::{CallEnding, CallScript};

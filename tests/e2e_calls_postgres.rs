@@ -19,7 +19,7 @@ mod rig;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskbridge::bridges::calls::{CallOutcome, CallsConfig};
+use deskbridge::bridges::{CallOutcome, CallsConfig};
 use deskbridge::ports::StateStore;
 use deskbridge::sim::aircall::{CallEnding, CallScript};
 use deskbridge::store::StateStoreExt;
@@ -107,14 +107,14 @@ async fn an_instance_that_died_mid_call_is_finished_by_another() {
     // Instance A created the ticket, recorded it, and died holding the call's claim.
     let ticket = rig
         .zendesk_client()
-        .create_ticket(&deskbridge::zendesk::talk::NewTicket {
+        .create_ticket(&deskbridge::zendesk::NewTicket {
             subject: "Call".into(),
             comment_body: "Call".into(),
             public: false,
             requester_id: None,
             assignee_id: None,
             tags: Vec::new(),
-            external_id: Some(deskbridge::bridges::calls::external_id(played.call_id)),
+            external_id: Some(deskbridge::bridges::external_id(played.call_id)),
         })
         .await
         .unwrap();

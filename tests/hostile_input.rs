@@ -31,7 +31,7 @@ use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
 use deskbridge::store::MemoryStore;
 use deskbridge::sync::{Bridge, BridgeOptions};
 use deskbridge::talkdesk::Manifest;
-use deskbridge::twitter::webhook::{SIGNATURE_HEADER, XWebhook, signature};
+use deskbridge::twitter::{SIGNATURE_HEADER, XWebhook, signature};
 use deskbridge::twitter::{XConfig, XSource};
 use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskDesk};
 use serde_json::{Value, json};
@@ -172,7 +172,7 @@ async fn a_dm_forged_through_the_crc_endpoint_is_refused_and_creates_nothing() {
         .unwrap();
     assert_eq!(
         ok["response_token"],
-        deskbridge::twitter::webhook::crc_response_token(X_SECRET, "Zm9vYmFyLWNoYWxsZW5nZQ")
+        deskbridge::twitter::crc_response_token(X_SECRET, "Zm9vYmFyLWNoYWxsZW5nZQ")
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(world.tickets(), before, "the forged DM created no ticket");

@@ -5,7 +5,7 @@ use chrono::{TimeZone, Utc};
 use deskbridge::ports::{MessageKind, MessageSource};
 use deskbridge::sim::RateLimitRule;
 use deskbridge::sim::twitter::{XSim, XSimConfig, XSimMedia, XSimUser, sample};
-use deskbridge::twitter::webhook::XWebhook;
+use deskbridge::twitter::XWebhook;
 use deskbridge::twitter::{XConfig, XSource, XSourceOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

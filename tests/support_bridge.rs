@@ -24,8 +24,8 @@ use deskbridge::sim::zendesk::{
 use deskbridge::status::Channel;
 use deskbridge::sync::Clock;
 use deskbridge::sync::{Bridge, BridgeHandle, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, StatusLink};
-use deskbridge::twitter::webhook::XWebhook;
-use deskbridge::usedesk::webhook::UsedeskWebhookVerifier;
+use deskbridge::twitter::XWebhook;
+use deskbridge::usedesk::UsedeskWebhookVerifier;
 use deskbridge::zendesk::{
     CustomStatusReading, WebhookVerifier as ZendeskVerifier, ZendeskAuth, ZendeskConfig, ZendeskProvider,
 };

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use deskbridge::aircall::calls::CallEvent;
+use deskbridge::aircall::CallEvent;
 use deskbridge::aircall::{AircallClient, AircallConfig, WebhookVerifier};
-use deskbridge::bridges::calls::{CallOutcome, CallsBridge, CallsConfig};
+use deskbridge::bridges::{CallOutcome, CallsBridge, CallsConfig};
 use deskbridge::http::{RateLimit, RetryPolicy};
 use deskbridge::ports::StateStore;
 use deskbridge::sim::aircall::{AircallSim, AircallSimConfig, AircallUserSeed, CallStep, PlayedCall};

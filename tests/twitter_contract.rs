@@ -12,9 +12,9 @@ use deskbridge::Error;
 use deskbridge::WebhookFailure;
 use deskbridge::http::{Method, RetryPolicy};
 use deskbridge::ports::{MessageKind, MessageSource};
-use deskbridge::twitter::oauth1::{OAuth1Credentials, OAuth1Signer, percent_encode, signature_base_string};
-use deskbridge::twitter::webhook::{XWebhook, crc_response_token, parse_account_activity, signature};
+use deskbridge::twitter::{OAuth1Credentials, OAuth1Signer, percent_encode, signature_base_string};
 use deskbridge::twitter::{XClient, XConfig, XSource, XSourceOptions};
+use deskbridge::twitter::{XWebhook, crc_response_token, parse_account_activity, signature};
 use serde_json::{Value, json};
 use url::Url;
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
@@ -652,7 +652,7 @@ async fn a_400_about_the_fields_switches_to_the_v2_167_vocabulary_once_and_for_g
     let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path(format!("/2/users/{OWN}/mentions")))
-        .and(query_param("tweet.fields", deskbridge::twitter::client::TWEET_FIELDS))
+        .and(query_param("tweet.fields", deskbridge::twitter::TWEET_FIELDS))
         .respond_with(
             ResponseTemplate::new(400).set_body_json(invalid_field_problem("tweet.fields", "author_id")),
         )
@@ -710,7 +710,7 @@ async fn a_400_about_something_else_is_not_retried_and_a_fixed_vocabulary_never_
     let server = strict_server().await;
     Mock::given(method("GET"))
         .and(path(format!("/2/users/{OWN}/mentions")))
-        .and(query_param("tweet.fields", deskbridge::twitter::client::TWEET_FIELDS))
+        .and(query_param("tweet.fields", deskbridge::twitter::TWEET_FIELDS))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
             "errors": [{ "message": "Could not find user with id: [1456789012345678901]." }],
             "title": "Invalid Request", "detail": "Could not find user.",
@@ -725,7 +725,7 @@ async fn a_400_about_something_else_is_not_retried_and_a_fixed_vocabulary_never_
     let fixed_server = strict_server().await;
     Mock::given(method("GET"))
         .and(path("/2/dm_events"))
-        .and(query_param("dm_event.fields", deskbridge::twitter::client::DM_EVENT_FIELDS))
+        .and(query_param("dm_event.fields", deskbridge::twitter::DM_EVENT_FIELDS))
         .respond_with(
             ResponseTemplate::new(400).set_body_json(invalid_field_problem("dm_event.fields", "sender_id")),
         )

@@ -259,7 +259,7 @@ async fn built_in_receivers_keep_their_default_paths() {
     // X's CRC is a GET on its own path.
     let (code, body) = http(address, "GET", "/webhooks/x?crc_token=challenge", &[], "").await;
     assert_eq!(code, 200, "{body}");
-    let expected = twitter::webhook::crc_response_token("x-test-consumer-secret", "challenge");
+    let expected = twitter::crc_response_token("x-test-consumer-secret", "challenge");
     assert!(body.contains(&expected), "{body}");
     assert_eq!(http(address, "GET", "/webhooks/x", &[], "").await.0, 400);
 }

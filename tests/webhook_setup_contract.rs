@@ -9,7 +9,7 @@ use common::mock::strict_server;
 use deskbridge::Error;
 use deskbridge::aircall::{AircallClient, AircallConfig};
 use deskbridge::http::RateLimit;
-use deskbridge::twitter::setup::XWebhookSetup;
+use deskbridge::twitter::XWebhookSetup;
 use deskbridge::twitter::{XClient, XConfig};
 use deskbridge::zendesk::{ZendeskAuth, ZendeskClient, ZendeskConfig};
 use secrecy::ExposeSecret;

@@ -7,7 +7,7 @@ use deskbridge::Error;
 use deskbridge::WebhookFailure;
 use deskbridge::ports::MessageKind;
 use deskbridge::sim::twitter::{XSim, sample, webhook_signature};
-use deskbridge::twitter::activity::{XActivityWebhook, XDelivery, parse_activity};
+use deskbridge::twitter::{XActivityWebhook, XDelivery, parse_activity};
 use serde_json::json;
 
 const SECRET: &str = "x-consumer-secret";

@@ -6,14 +6,14 @@
 mod common;
 
 use common::mock::strict_server;
-use deskbridge::bridges::x_usedesk::attach_dm_media;
+use deskbridge::bridges::attach_dm_media;
 use deskbridge::http::RateLimit;
 use deskbridge::ports::Media;
 use deskbridge::sim::twitter::{XSim, sample};
 use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
-use deskbridge::twitter::client::dm_media_parts;
+use deskbridge::twitter::dm_media_parts;
 use deskbridge::twitter::{XClient, XConfig};
-use deskbridge::usedesk::client::CreateCommentRequest;
+use deskbridge::usedesk::CreateCommentRequest;
 use deskbridge::usedesk::{UploadFile, UsedeskClient, UsedeskConfig};
 use serde_json::json;
 use url::Url;
@@ -177,7 +177,7 @@ async fn the_exact_download_and_upload_requests() {
 #[tokio::test]
 async fn an_inbox_pass_uploads_dm_photos_to_the_new_ticket() {
     use chrono::{TimeZone, Utc};
-    use deskbridge::bridges::x_usedesk::XDmMediaToUsedesk;
+    use deskbridge::bridges::XDmMediaToUsedesk;
     use deskbridge::inbox::{Inbox, InboxConfig};
     use deskbridge::sim::twitter::XSimMedia;
     use deskbridge::store::MemoryStore;

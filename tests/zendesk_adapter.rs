@@ -9,7 +9,7 @@ use deskbridge::sim::zendesk::{
     ZendeskSim, ZendeskSimConfig, ZendeskUnifiedStatus, webhook_delivery,
 };
 use deskbridge::status::{Channel, NativeStatus};
-use deskbridge::zendesk::webhook::WebhookVerifier;
+use deskbridge::zendesk::WebhookVerifier;
 use deskbridge::zendesk::{
     AccountMode, CustomStatusReading, ZendeskAuth, ZendeskClient, ZendeskConfig, ZendeskProvider,
 };

@@ -13,11 +13,11 @@ use deskbridge::Error;
 use deskbridge::WebhookFailure;
 use deskbridge::http::RetryPolicy;
 use deskbridge::sync::Origin;
-use deskbridge::zendesk::webhook::{AgentEvent, WebhookVerifier, parse_event};
 use deskbridge::zendesk::{
     AccountMode, CustomStatusReading, ModeSetting, TalkState, WritePath, ZendeskAuth, ZendeskClient,
     ZendeskConfig,
 };
+use deskbridge::zendesk::{AgentEvent, WebhookVerifier, parse_event};
 use serde_json::{Value, json};
 use url::Url;
 use wiremock::matchers::{body_json, header, method, path};

@@ -1,41 +1,6 @@
 //! Aircall calls: the Call object, the calls API and the `call.*` webhook events.
 //!
-//! Sources (cited in `docs/PROVIDER_FACTS.md`): the Call object and calls endpoints of
-//! Aircall's API reference (<https://developer.aircall.io/api-references/#call>), its
-//! webhook event list (<https://developer.aircall.io/api-references/#call-events>) and
-//! "plan your integration" (<https://developer.aircall.io/docs/plan-your-integration>:
-//! `call.hungup` fires at once, `call.ended` about 30 s later, once the call data is
-//! complete).
-//!
-//! # Recording links
-//!
-//! A Call carries three kinds of link to its recording (and the same three to its
-//! voicemail): `recording` / `voicemail`, a direct signed file link that expires (how soon
-//! is UNCONFIRMED: 10 minutes as read from the API reference, 30 minutes or one hour per
-//! public client code); `recording_short_url` / `voicemail_short_url`, a short link valid
-//! for 3 hours; and `asset`, a secured Aircall page
-//! (`https://assets.aircall.io/calls/{id}/recording`) that redirects, after an Aircall
-//! sign-in, to a fresh signed link on each visit. Only `asset` stays valid, so
-//! [`Call::durable_media_link`] returns only it, and deskbridge never stores or forwards the
-//! short-lived ones (a helpdesk keeps the link forever). deskbridge depends on no expiry
-//! figure, only on "the direct and short links expire, `asset` does not".
-//!
-//! # Events
-//!
-//! Call events use the same envelope and the same webhook `token` as user events, so
-//! [`WebhookVerifier::verify`](super::WebhookVerifier::verify) checks them unchanged;
-//! [`WebhookEvent::call_event`] then reads `data` as a [`Call`]. Known events get a
-//! [`CallEventKind`] variant; any other `call.*` event is kept by name
-//! ([`CallEventKind::Other`]), never an error. Deliveries are at-least-once and unordered:
-//! a consumer must tolerate `call.ended` before `call.ringing_on_agent`, and duplicates.
-//!
-//! # Transcriptions
-//!
-//! With Aircall AI, `GET /v1/calls/{id}/transcription` returns the call's utterances. The
-//! response shape is **UNCONFIRMED** (`{"transcription": {"content": {"utterances":
-//! [{"text", "participant_type", ...}]}}}` per the reference as read), so
-//! [`AircallClient::call_transcription`] reads it tolerantly and answers `None` on 403/404
-//! (no Aircall AI, no transcription yet).
+//! The full description is on [`Call`].
 
 use std::fmt;
 
@@ -244,6 +209,45 @@ pub struct CallNumber {
 }
 
 /// An Aircall call, read tolerantly: every field but `id` may be absent or `null`.
+///
+/// Aircall calls: the Call object, the calls API and the `call.*` webhook events.
+///
+/// Sources (cited in `docs/PROVIDER_FACTS.md`): the Call object and calls endpoints of
+/// Aircall's API reference (<https://developer.aircall.io/api-references/#call>), its
+/// webhook event list (<https://developer.aircall.io/api-references/#call-events>) and
+/// "plan your integration" (<https://developer.aircall.io/docs/plan-your-integration>:
+/// `call.hungup` fires at once, `call.ended` about 30 s later, once the call data is
+/// complete).
+///
+/// # Recording links
+///
+/// A Call carries three kinds of link to its recording (and the same three to its
+/// voicemail): `recording` / `voicemail`, a direct signed file link that expires (how soon
+/// is UNCONFIRMED: 10 minutes as read from the API reference, 30 minutes or one hour per
+/// public client code); `recording_short_url` / `voicemail_short_url`, a short link valid
+/// for 3 hours; and `asset`, a secured Aircall page
+/// (`https://assets.aircall.io/calls/{id}/recording`) that redirects, after an Aircall
+/// sign-in, to a fresh signed link on each visit. Only `asset` stays valid, so
+/// [`Call::durable_media_link`] returns only it, and deskbridge never stores or forwards the
+/// short-lived ones (a helpdesk keeps the link forever). deskbridge depends on no expiry
+/// figure, only on "the direct and short links expire, `asset` does not".
+///
+/// # Events
+///
+/// Call events use the same envelope and the same webhook `token` as user events, so
+/// [`WebhookVerifier::verify`](super::WebhookVerifier::verify) checks them unchanged;
+/// [`WebhookEvent::call_event`] then reads `data` as a [`Call`]. Known events get a
+/// [`CallEventKind`] variant; any other `call.*` event is kept by name
+/// ([`CallEventKind::Other`]), never an error. Deliveries are at-least-once and unordered:
+/// a consumer must tolerate `call.ended` before `call.ringing_on_agent`, and duplicates.
+///
+/// # Transcriptions
+///
+/// With Aircall AI, `GET /v1/calls/{id}/transcription` returns the call's utterances. The
+/// response shape is **UNCONFIRMED** (`{"transcription": {"content": {"utterances":
+/// [{"text", "participant_type", ...}]}}}` per the reference as read), so
+/// [`AircallClient::call_transcription`] reads it tolerantly and answers `None` on 403/404
+/// (no Aircall AI, no transcription yet).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct Call {
     /// Call id.
@@ -347,7 +351,7 @@ impl Call {
 
     /// The only link to the call's recording or voicemail that stays valid: the `asset`
     /// page, when the call has a recording or voicemail. `None` otherwise, even if a
-    /// short-lived direct link exists (see the [module docs](self#recording-links)).
+    /// short-lived direct link exists (see the [module docs](Call#recording-links)).
     pub fn durable_media_link(&self) -> Option<&str> {
         self.asset.as_deref().filter(|_| self.has_recording() || self.has_voicemail())
     }

@@ -1,15 +1,15 @@
 //! Aircall: users' availability, teams and user webhooks (feature `aircall`).
 //!
-//! - [`client`]: [`AircallConfig`] (base URL, Basic `api_id:api_token` or OAuth bearer,
+//! - `client`: [`AircallConfig`] (base URL, Basic `api_id:api_token` or OAuth bearer,
 //!   pace, timeout; [`AircallConfig::from_env`]) and [`AircallClient`], the typed API
 //!   (`/v1/ping`, `/v1/users`, `/v1/users/{id}`, `/v1/users/availabilities`, `/v1/teams`,
 //!   `PUT /v1/users/{id}`) over [`ApiClient`](crate::http::ApiClient).
-//! - [`model`]: tolerant serde types (string-or-integer ids, open status enums).
-//! - [`webhook`]: [`WebhookVerifier`] (constant-time token check) and the parsed
+//! - `model`: tolerant serde types (string-or-integer ids, open status enums).
+//! - `webhook`: [`WebhookVerifier`] (constant-time token check) and the parsed
 //!   [`WebhookEvent`], with idempotency keys and [`UserObservation`]s for the sync engine.
-//! - [`calls`]: calls (`/v1/calls`, recordings, voicemails, transcriptions) and the
+//! - `calls`: calls (`/v1/calls`, recordings, voicemails, transcriptions) and the
 //!   `call.*` webhook events ([`WebhookEvent::call_event`]).
-//! - [`adapter`]: [`AircallProvider`], the [`StatusProvider`](crate::ports::StatusProvider)
+//! - `adapter`: [`AircallProvider`], the [`StatusProvider`](crate::ports::StatusProvider)
 //!   (`name() == "aircall"`, one channel: voice).
 //!
 //! The native values are Aircall's `availability_status`; their presences come from
@@ -37,15 +37,15 @@
 //! # Ok(()) }
 //! ```
 
-pub mod adapter;
-pub mod calls;
-pub mod client;
-pub mod model;
-pub mod preset;
+mod adapter;
+mod calls;
+mod client;
+mod model;
+mod preset;
 #[cfg(feature = "server")]
-pub mod receiver;
-pub mod setup;
-pub mod webhook;
+mod receiver;
+mod setup;
+mod webhook;
 
 /// The provider's id, its one path: the name in errors, spans and reports, what its
 /// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
@@ -53,9 +53,23 @@ pub mod webhook;
 pub const PROVIDER: &str = "aircall";
 
 pub use adapter::AircallProvider;
-pub use client::{AircallAuth, AircallClient, AircallConfig};
-pub use model::{Availability, AvailabilityStatus, Substatus, Team, User, UserAvailability, WritableStatus};
+pub use calls::{
+    Call, CallDirection, CallEvent, CallEventKind, CallNumber, CallQuery, CallStatus, CallUser,
+    MissedCallReason, Transcription,
+};
+pub use client::{
+    AircallAuth, AircallClient, AircallConfig, DEFAULT_BASE_URL, DEFAULT_REQUESTS_PER_MINUTE,
+    ENV_ACCESS_TOKEN, ENV_API_ID, ENV_API_TOKEN, ENV_BASE_URL, PER_PAGE,
+};
+pub use model::{
+    AvailabilitiesPage, AvailabilityUpdate, PageMeta, PagedEnvelope, Team, TeamMember, TeamsPage, User,
+    UserAvailability, UserEnvelope, UsersPage, WritableStatus, de_id,
+};
+pub use model::{Availability, AvailabilityStatus, Substatus};
 pub use preset::status_table;
 #[cfg(feature = "server")]
 pub use receiver::AircallReceiver;
-pub use webhook::{UserObservation, WebhookEvent, WebhookVerifier};
+pub use setup::{AircallWebhook, BRIDGE_EVENTS, EnsuredWebhook};
+pub use webhook::{
+    EventVersion, UserEvent, UserEventKind, UserObservation, WebhookEvent, WebhookEventKind, WebhookVerifier,
+};

@@ -1,51 +1,6 @@
 //! Aircall calls → Zendesk Talk Partner Edition (features `aircall` and `zendesk`): the
-//! screen pop while the phone rings, and one log entry per finished call.
 //!
-//! [`CallsBridge::handle`] takes a verified [`CallEvent`] and returns one [`CallOutcome`]:
-//!
-//! - **`call.ringing_on_agent`**: the rung Aircall user is joined to a Zendesk agent by
-//!   e-mail (case-insensitive; [`CallsConfig::agent_overrides`] first); the caller is found
-//!   by number (`GET /api/v2/users/search`, then filtered on the digits), or created as an
-//!   end user when [`CallsConfig::create_unknown_callers`] is set; the caller's profile is
-//!   then opened in the agent's browser. Each (call, agent) pair pops once.
-//! - **`call.ended`** and **`call.voicemail_left`**: the call is re-read from Aircall
-//!   (`GET /v1/calls/{id}`: the event may be stale or out of order), and logged once:
-//!   - [`LogMode::CallRecord`]: a ticket (`POST /api/v2/tickets`), then the TPE call record
-//!     with its voice comment on that ticket (`POST /api/v2/calls`): from/to lines,
-//!     direction, start and end, talk time, the answering agent, the caller, voicemail
-//!     flag, completion status, the durable recording link and the transcription.
-//!   - [`LogMode::VoiceTicket`]: one voice ticket (`POST /api/v2/channels/voice/tickets`,
-//!     `via_id` 45 inbound, 46 outbound, 44 voicemail) with its voice comment.
-//!   - A missed call (neither answered nor voicemail) is logged the same way or ignored,
-//!     by [`CallsConfig::missed_calls`].
-//!   - Recordings are linked by the Aircall `asset` page only
-//!     ([`Call::durable_media_link`]); the short-lived direct links are never stored or sent.
-//! - Any other event: [`CallOutcome::Ignored`].
-//!
-//! # Exactly once per call
-//!
-//! The state of a call lives in the [`StateStore`] at `<prefix><call id>` and moves
-//! through intent-then-confirm steps, like the inbox: before each Zendesk write the
-//! intent is stored, after it the result. Every ticket carries the external id
-//! `aircall-call-<id>`, which Zendesk can list (`GET /api/v2/tickets?external_id=`). So
-//! after a crash between "created in Zendesk" and "state saved", the next delivery finds
-//! the intent and looks before writing: the ticket by its external id; the call record by
-//! the voice comment it leaves on that ticket (a ticket that only this call uses). A
-//! redelivered, duplicated or reordered webhook finds the call done and is reported as
-//! [`CallOutcome::Duplicate`].
-//!
-//! Several instances may share the store (PostgreSQL): logging a call, and creating a
-//! caller, happen under a claim ([`StateStore::try_claim`]) on the call (resp. the
-//! number). A delivery that finds the call claimed by another instance for longer than
-//! [`CallsConfig::claim_wait`] answers [`CallOutcome::Busy`] (the webhook router answers
-//! 503, so Aircall redelivers it later).
-//!
-//! # Latency
-//!
-//! The ringing path makes, with a warm agent directory, one Zendesk search and one display
-//! request (plus one user creation for a new caller) and a few store operations; no
-//! Aircall request. `benches/bench_calls_pop.rs` measures webhook-receipt-to-display
-//! under load (figures in `docs/PERFORMANCE.md`).
+//! The full description is on [`CallsBridge`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -56,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use crate::aircall::AircallClient;
-use crate::aircall::calls::{Call, CallEvent, CallEventKind};
+use crate::aircall::{Call, CallEvent, CallEventKind};
 use crate::identity::normalize_email;
 use crate::ports::StateStore;
 use crate::store::StateStoreExt;
 use crate::zendesk::ZendeskClient;
-use crate::zendesk::talk::{
+use crate::zendesk::{
     CallComment, CallDirection, CallFields, NewCall, NewTicket, NewVoiceTicket, VoiceComment, VoiceVia,
     is_not_found, normalize_phone,
 };
@@ -295,7 +250,56 @@ struct AgentDirectory {
     loaded_at: Option<std::time::Instant>,
 }
 
-/// The Aircall-calls → Zendesk-TPE flow. See the [module docs](self).
+/// The Aircall-calls → Zendesk-TPE flow. See the [module docs](CallsBridge).
+///
+/// Aircall calls → Zendesk Talk Partner Edition (features `aircall` and `zendesk`): the
+/// screen pop while the phone rings, and one log entry per finished call.
+///
+/// [`CallsBridge::handle`] takes a verified [`CallEvent`] and returns one [`CallOutcome`]:
+///
+/// - **`call.ringing_on_agent`**: the rung Aircall user is joined to a Zendesk agent by
+///   e-mail (case-insensitive; [`CallsConfig::agent_overrides`] first); the caller is found
+///   by number (`GET /api/v2/users/search`, then filtered on the digits), or created as an
+///   end user when [`CallsConfig::create_unknown_callers`] is set; the caller's profile is
+///   then opened in the agent's browser. Each (call, agent) pair pops once.
+/// - **`call.ended`** and **`call.voicemail_left`**: the call is re-read from Aircall
+///   (`GET /v1/calls/{id}`: the event may be stale or out of order), and logged once:
+///   - [`LogMode::CallRecord`]: a ticket (`POST /api/v2/tickets`), then the TPE call record
+///     with its voice comment on that ticket (`POST /api/v2/calls`): from/to lines,
+///     direction, start and end, talk time, the answering agent, the caller, voicemail
+///     flag, completion status, the durable recording link and the transcription.
+///   - [`LogMode::VoiceTicket`]: one voice ticket (`POST /api/v2/channels/voice/tickets`,
+///     `via_id` 45 inbound, 46 outbound, 44 voicemail) with its voice comment.
+///   - A missed call (neither answered nor voicemail) is logged the same way or ignored,
+///     by [`CallsConfig::missed_calls`].
+///   - Recordings are linked by the Aircall `asset` page only
+///     ([`Call::durable_media_link`]); the short-lived direct links are never stored or sent.
+/// - Any other event: [`CallOutcome::Ignored`].
+///
+/// # Exactly once per call
+///
+/// The state of a call lives in the [`StateStore`] at `<prefix><call id>` and moves
+/// through intent-then-confirm steps, like the inbox: before each Zendesk write the
+/// intent is stored, after it the result. Every ticket carries the external id
+/// `aircall-call-<id>`, which Zendesk can list (`GET /api/v2/tickets?external_id=`). So
+/// after a crash between "created in Zendesk" and "state saved", the next delivery finds
+/// the intent and looks before writing: the ticket by its external id; the call record by
+/// the voice comment it leaves on that ticket (a ticket that only this call uses). A
+/// redelivered, duplicated or reordered webhook finds the call done and is reported as
+/// [`CallOutcome::Duplicate`].
+///
+/// Several instances may share the store (PostgreSQL): logging a call, and creating a
+/// caller, happen under a claim ([`StateStore::try_claim`]) on the call (resp. the
+/// number). A delivery that finds the call claimed by another instance for longer than
+/// [`CallsConfig::claim_wait`] answers [`CallOutcome::Busy`] (the webhook router answers
+/// 503, so Aircall redelivers it later).
+///
+/// # Latency
+///
+/// The ringing path makes, with a warm agent directory, one Zendesk search and one display
+/// request (plus one user creation for a new caller) and a few store operations; no
+/// Aircall request. `benches/bench_calls_pop.rs` measures webhook-receipt-to-display
+/// under load (figures in `docs/PERFORMANCE.md`).
 pub struct CallsBridge {
     aircall: AircallClient,
     zendesk: ZendeskClient,
@@ -366,7 +370,7 @@ impl CallsBridge {
         self.reload_agents().await
     }
 
-    /// Handle one verified call event. See the [module docs](self).
+    /// Handle one verified call event. See the [module docs](CallsBridge).
     ///
     /// # Errors
     /// Provider or store errors; the call's state stays consistent, so handling the same
@@ -407,7 +411,7 @@ impl CallsBridge {
 
     /// The Zendesk agent of an Aircall user: override, else e-mail (reloading the agent
     /// list when it is missing and the list is older than the reload interval).
-    async fn zendesk_agent(&self, user: Option<&crate::aircall::calls::CallUser>) -> Result<Option<i64>> {
+    async fn zendesk_agent(&self, user: Option<&crate::aircall::CallUser>) -> Result<Option<i64>> {
         let Some(user) = user else { return Ok(None) };
         if let Some(id) = self.config.agent_overrides.get(&user.id) {
             return Ok(Some(*id));

@@ -1,80 +1,6 @@
 //! A Talkdesk custom-integration backend over Usedesk: [`UsedeskTalkdeskBackend`].
 //!
-//! Talkdesk calls the bridge; the bridge answers from one Usedesk account (the operator's
-//! [`UsedeskClient`]). Serve it with `deskbridge::server::talkdesk::router` and the
-//! manifest of [`Manifest::example_mycrm`](crate::talkdesk::Manifest::example_mycrm) (or any
-//! manifest with `account` and `token` credential fields and a `create_ticket` action).
-//!
-//! # Credentials
-//!
-//! Talkdesk sends the `account` and `token` fields the Talkdesk administrator typed. They
-//! are **not** Usedesk credentials: the bridge operator chooses the values the bridge accepts
-//! ([`AcceptedCredentials`]) and gives them to the Talkdesk administrator; the Usedesk API
-//! token stays with the bridge. Every call compares both fields in constant time and answers
-//! [`BackendError::Unauthorized`] (HTTP 401) on a mismatch. The values are held as secrets
-//! and never logged.
-//!
-//! # Mapping decisions
-//!
-//! - **Agents** ← Usedesk users of every `user_type` (`admin`, `employee`, `support`;
-//!   [`UsedeskClient::all_users`], three calls per page request), in ascending id order.
-//!   `id` = the Usedesk user id, `name` = the user's name (the e-mail when the name is blank),
-//!   `email` = the user's e-mail. Talkdesk matches agents by e-mail, which its contract makes
-//!   mandatory, so **users without an e-mail are left out**. The contract has no status
-//!   field, so Usedesk's online flags are not sent. `next_offset` is the index of the next
-//!   user in that order.
-//! - **Contacts** ← Usedesk clients (`POST /clients`, pages of 100, `offset` = page number).
-//!   `id` = the client id (Talkdesk sends it back as `contact_external_id`), `name` = the
-//!   client's name (else its first e-mail, first phone, or `Usedesk client <id>`),
-//!   `emails`, `phones`, `title` ← `position`, `photo_url` ← `avatar`, `url` from the
-//!   optional client URL template. The router's page size is honoured inside Usedesk's pages:
-//!   `next_offset` is an opaque `page:skip:run` triple (Usedesk page, rows already returned
-//!   from it, start of the run in Unix seconds).
-//! - **Incremental sync (an approximation, stated honestly):** Usedesk's `/clients` can
-//!   filter by `created_after` but documents **no filter by update time**. The checkpoint is
-//!   therefore the start of the previous run minus [`CHECKPOINT_OVERLAP`] (RFC 3339), and an
-//!   incremental run asks only for clients **created** after it. Clients created since the
-//!   last run are picked up; **changes to existing clients (a new name, e-mail or phone)
-//!   are not**, until a full sync runs (a Talkdesk-side reset of the checkpoint). The overlap
-//!   absorbs clock skew and the minute precision of `created_after` (UNCONFIRMED whether it
-//!   is inclusive); the clients it repeats are harmless, since Talkdesk keys contacts by id.
-//!   The contract asks for contacts sorted by what backs the checkpoint; the checkpoint
-//!   here is the run's start, not a row value, so the order of Usedesk's listing (UNCONFIRMED)
-//!   does not matter.
-//! - **Interactions** ← the contact's Usedesk tickets (`POST /tickets` with `client_id`,
-//!   every page up to [`UsedeskTalkdeskBackend::with_max_ticket_pages`]). The client is
-//!   `contact_external_id`; without it, clients are looked up by each e-mail and then each
-//!   phone (`/clients`, `full_match`, at most [`MAX_MATCHED_CLIENTS`]). `client_id` on
-//!   `/tickets` is UNCONFIRMED in Usedesk's docs, so rows of other clients are dropped
-//!   defensively. Every interaction has `type` `ticket`; nothing is fetched when Talkdesk
-//!   asks only for other types. `date` ← `published_at` (else `last_updated_at`; a ticket
-//!   with neither is left out with a warning), `description` ← the last comment as plain
-//!   text (bounded to 500 characters), `url` from the optional ticket URL template. Newest
-//!   first.
-//! - **Status** (Usedesk status id → Talkdesk): 8 New → `new`; 1 Open → `open`; 5 On hold
-//!   and 6 Pending → `pending`; 2 Solved → `solved`; 3 Closed and 10 Merged → `closed`;
-//!   9 Mailing and unknown ids → no status (the field is optional and Talkdesk knows only
-//!   its five values). Tickets with 4 Deleted or 7 Spam are not interactions and are left
-//!   out.
-//! - **Priority** (Usedesk → Talkdesk): `low` → `low`, `medium` → `normal`, `urgent` →
-//!   `high`, `extreme` → `urgent`; absent or unknown → no priority.
-//! - **`create_ticket`** → `POST /create/ticket`: `subject` = `Talkdesk: <firstName>
-//!   (<state>)`, plus `, meeting <meetingDate>` when given (cut to 255 characters);
-//!   `message` (HTML, every value escaped) = the description, then the first name, state and
-//!   meeting date, then the executing agent when Talkdesk sent `agent_external_id`;
-//!   `client_id` = `meta.contact_external_id`, or a new client named after `firstName`
-//!   when the action runs outside a synced contact; `from` = `client` (the request is the
-//!   customer's); tags and channel as configured (default tag `talkdesk`). The answer's
-//!   `external_id` is the new ticket id. Other action names are refused (400). Ticket
-//!   creation is never retried (Usedesk does not dedupe).
-//! - **Errors:** a Usedesk answer that carries `error` (Usedesk reports refusals with HTTP
-//!   200) → [`BackendError::Rejected`] with Usedesk's message (HTTP 400); rate limits,
-//!   timeouts, connection failures and 5xx → [`BackendError::Unavailable`] (503, with
-//!   `Retry-After` when known); Usedesk's own 401/403 and unreadable answers →
-//!   [`BackendError::Upstream`] (502): the Usedesk token is the operator's, so Talkdesk
-//!   refreshing its credentials would not help, and a 401 would wrongly blame them. During
-//!   auth validation, a Usedesk refusal is also reported as `Upstream`: the Talkdesk
-//!   credentials were right, the bridge's own Usedesk access is not.
+//! The full description is on [`UsedeskTalkdeskBackend`].
 
 use std::collections::HashSet;
 use std::fmt;
@@ -91,11 +17,11 @@ use crate::talkdesk::{
     Contact, ContactsPage, ContactsPageRequest, Interaction, InteractionPriority, InteractionQuery,
     InteractionStatus, TalkdeskAgent, TalkdeskBackend,
 };
-use crate::usedesk::client::CLIENTS_PAGE_SIZE;
-use crate::usedesk::model::{TicketSummary, UsedeskUser};
+use crate::usedesk::CLIENTS_PAGE_SIZE;
 use crate::usedesk::{
     ClientQuery, ClientSummary, CreateTicketRequest, TicketClient, TicketQuery, TicketStatus, UsedeskClient,
 };
+use crate::usedesk::{TicketSummary, UsedeskUser};
 use crate::{Error, Result};
 
 /// The credential field holding the account name.
@@ -196,8 +122,86 @@ impl AcceptedCredentials {
     }
 }
 
-/// A [`TalkdeskBackend`] over one Usedesk account. See the [module docs](self) for every
+/// A [`TalkdeskBackend`] over one Usedesk account. See the [module docs](UsedeskTalkdeskBackend) for every
 /// mapping decision.
+///
+/// A Talkdesk custom-integration backend over Usedesk: [`UsedeskTalkdeskBackend`].
+///
+/// Talkdesk calls the bridge; the bridge answers from one Usedesk account (the operator's
+/// [`UsedeskClient`]). Serve it with `deskbridge::server::talkdesk::router` and the
+/// manifest of [`Manifest::example_mycrm`](crate::talkdesk::Manifest::example_mycrm) (or any
+/// manifest with `account` and `token` credential fields and a `create_ticket` action).
+///
+/// # Credentials
+///
+/// Talkdesk sends the `account` and `token` fields the Talkdesk administrator typed. They
+/// are **not** Usedesk credentials: the bridge operator chooses the values the bridge accepts
+/// ([`AcceptedCredentials`]) and gives them to the Talkdesk administrator; the Usedesk API
+/// token stays with the bridge. Every call compares both fields in constant time and answers
+/// [`BackendError::Unauthorized`] (HTTP 401) on a mismatch. The values are held as secrets
+/// and never logged.
+///
+/// # Mapping decisions
+///
+/// - **Agents** ← Usedesk users of every `user_type` (`admin`, `employee`, `support`;
+///   [`UsedeskClient::all_users`], three calls per page request), in ascending id order.
+///   `id` = the Usedesk user id, `name` = the user's name (the e-mail when the name is blank),
+///   `email` = the user's e-mail. Talkdesk matches agents by e-mail, which its contract makes
+///   mandatory, so **users without an e-mail are left out**. The contract has no status
+///   field, so Usedesk's online flags are not sent. `next_offset` is the index of the next
+///   user in that order.
+/// - **Contacts** ← Usedesk clients (`POST /clients`, pages of 100, `offset` = page number).
+///   `id` = the client id (Talkdesk sends it back as `contact_external_id`), `name` = the
+///   client's name (else its first e-mail, first phone, or `Usedesk client <id>`),
+///   `emails`, `phones`, `title` ← `position`, `photo_url` ← `avatar`, `url` from the
+///   optional client URL template. The router's page size is honoured inside Usedesk's pages:
+///   `next_offset` is an opaque `page:skip:run` triple (Usedesk page, rows already returned
+///   from it, start of the run in Unix seconds).
+/// - **Incremental sync (an approximation, stated honestly):** Usedesk's `/clients` can
+///   filter by `created_after` but documents **no filter by update time**. The checkpoint is
+///   therefore the start of the previous run minus [`CHECKPOINT_OVERLAP`] (RFC 3339), and an
+///   incremental run asks only for clients **created** after it. Clients created since the
+///   last run are picked up; **changes to existing clients (a new name, e-mail or phone)
+///   are not**, until a full sync runs (a Talkdesk-side reset of the checkpoint). The overlap
+///   absorbs clock skew and the minute precision of `created_after` (UNCONFIRMED whether it
+///   is inclusive); the clients it repeats are harmless, since Talkdesk keys contacts by id.
+///   The contract asks for contacts sorted by what backs the checkpoint; the checkpoint
+///   here is the run's start, not a row value, so the order of Usedesk's listing (UNCONFIRMED)
+///   does not matter.
+/// - **Interactions** ← the contact's Usedesk tickets (`POST /tickets` with `client_id`,
+///   every page up to [`UsedeskTalkdeskBackend::with_max_ticket_pages`]). The client is
+///   `contact_external_id`; without it, clients are looked up by each e-mail and then each
+///   phone (`/clients`, `full_match`, at most [`MAX_MATCHED_CLIENTS`]). `client_id` on
+///   `/tickets` is UNCONFIRMED in Usedesk's docs, so rows of other clients are dropped
+///   defensively. Every interaction has `type` `ticket`; nothing is fetched when Talkdesk
+///   asks only for other types. `date` ← `published_at` (else `last_updated_at`; a ticket
+///   with neither is left out with a warning), `description` ← the last comment as plain
+///   text (bounded to 500 characters), `url` from the optional ticket URL template. Newest
+///   first.
+/// - **Status** (Usedesk status id → Talkdesk): 8 New → `new`; 1 Open → `open`; 5 On hold
+///   and 6 Pending → `pending`; 2 Solved → `solved`; 3 Closed and 10 Merged → `closed`;
+///   9 Mailing and unknown ids → no status (the field is optional and Talkdesk knows only
+///   its five values). Tickets with 4 Deleted or 7 Spam are not interactions and are left
+///   out.
+/// - **Priority** (Usedesk → Talkdesk): `low` → `low`, `medium` → `normal`, `urgent` →
+///   `high`, `extreme` → `urgent`; absent or unknown → no priority.
+/// - **`create_ticket`** → `POST /create/ticket`: `subject` = `Talkdesk: <firstName>
+///   (<state>)`, plus `, meeting <meetingDate>` when given (cut to 255 characters);
+///   `message` (HTML, every value escaped) = the description, then the first name, state and
+///   meeting date, then the executing agent when Talkdesk sent `agent_external_id`;
+///   `client_id` = `meta.contact_external_id`, or a new client named after `firstName`
+///   when the action runs outside a synced contact; `from` = `client` (the request is the
+///   customer's); tags and channel as configured (default tag `talkdesk`). The answer's
+///   `external_id` is the new ticket id. Other action names are refused (400). Ticket
+///   creation is never retried (Usedesk does not dedupe).
+/// - **Errors:** a Usedesk answer that carries `error` (Usedesk reports refusals with HTTP
+///   200) → [`BackendError::Rejected`] with Usedesk's message (HTTP 400); rate limits,
+///   timeouts, connection failures and 5xx → [`BackendError::Unavailable`] (503, with
+///   `Retry-After` when known); Usedesk's own 401/403 and unreadable answers →
+///   [`BackendError::Upstream`] (502): the Usedesk token is the operator's, so Talkdesk
+///   refreshing its credentials would not help, and a 401 would wrongly blame them. During
+///   auth validation, a Usedesk refusal is also reported as `Upstream`: the Talkdesk
+///   credentials were right, the bridge's own Usedesk access is not.
 #[derive(Debug, Clone)]
 pub struct UsedeskTalkdeskBackend {
     client: UsedeskClient,
@@ -379,7 +383,7 @@ pub fn talkdesk_priority(priority: &str) -> Option<InteractionPriority> {
     }
 }
 
-/// Maps a Usedesk failure as the [module docs](self) describe.
+/// Maps a Usedesk failure as the [module docs](UsedeskTalkdeskBackend) describe.
 pub fn from_usedesk(error: Error) -> BackendError {
     match &error {
         Error::Api { status: 200..=299, message, .. } => {

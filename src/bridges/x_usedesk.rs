@@ -20,7 +20,7 @@ use crate::inbox::MediaAttacher;
 use crate::ports::{InboundMessage, Media};
 use crate::twitter::XClient;
 use crate::usedesk::UsedeskClient;
-use crate::usedesk::client::{CreateCommentRequest, UploadFile};
+use crate::usedesk::{CreateCommentRequest, UploadFile};
 
 /// What [`attach_dm_media`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -272,7 +272,7 @@ pub struct Inbox {
 
 /// Attaches a direct message's media to the ticket it was written to, after the ticket
 /// or comment exists (for X: the DM media downloaded with the user's credentials and
-/// uploaded to Usedesk, `bridges::x_usedesk::XDmMediaToUsedesk`). Called once per DM
+/// uploaded to Usedesk, `bridges::XDmMediaToUsedesk`). Called once per DM
 /// with media, right after its fresh write; a failure is logged and does not fail the
 /// message (its text already lists the media URLs). A crash between the write and the
 /// attachment loses the attachment rather than duplicating it: a recovered write is

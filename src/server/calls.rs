@@ -44,9 +44,9 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::Error;
+use crate::aircall::CallEventKind;
 use crate::aircall::WebhookVerifier;
-use crate::aircall::calls::CallEventKind;
-use crate::bridges::calls::{CallOutcome, CallsBridge};
+use crate::bridges::{CallOutcome, CallsBridge};
 use crate::error::{WebhookFailure, excerpt};
 
 /// A callback that sees every handled event (its name, e.g. `call.ended`) and its outcome

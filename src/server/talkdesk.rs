@@ -65,12 +65,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::excerpt;
-use crate::talkdesk::contract::{
-    ActionRequest, AgentSyncRequest, AuthValidationRequest, ContactSyncRequest, InteractionRetrievalRequest,
-};
 use crate::talkdesk::{
     ActionCall, AgentsPageRequest, AuthFields, BackendError, ContactsPageRequest, InputProblem,
     InteractionQuery, InvalidActionData, Manifest, TalkdeskBackend,
+};
+use crate::talkdesk::{
+    ActionRequest, AgentSyncRequest, AuthValidationRequest, ContactSyncRequest, InteractionRetrievalRequest,
 };
 
 /// Longest message (in characters) an error body quotes.

@@ -25,10 +25,10 @@
 //!
 //! | Path | Method | Provider | Verified by |
 //! |---|---|---|---|
-//! | [`AIRCALL_PATH`] `/webhooks/aircall` | POST | Aircall ([`aircall::AircallReceiver`](crate::aircall::AircallReceiver)) | the body `token` ([`aircall::webhook::WebhookVerifier`](crate::aircall::webhook::WebhookVerifier)) |
+//! | [`AIRCALL_PATH`] `/webhooks/aircall` | POST | Aircall ([`aircall::AircallReceiver`](crate::aircall::AircallReceiver)) | the body `token` ([`aircall::WebhookVerifier`](crate::aircall::WebhookVerifier)) |
 //! | [`ZENDESK_PATH`] `/webhooks/zendesk` | POST | Zendesk ([`zendesk::ZendeskReceiver`](crate::zendesk::ZendeskReceiver)) | `x-zendesk-webhook-signature` over timestamp + body, with a replay window on the router's clock ([`zendesk::WebhookVerifier`](crate::zendesk::WebhookVerifier)) |
-//! | [`USEDESK_PATH`] `/webhooks/usedesk` | POST | Usedesk ([`usedesk::UsedeskReceiver`](crate::usedesk::UsedeskReceiver)) | the body `secret` ([`usedesk::webhook::UsedeskWebhookVerifier`](crate::usedesk::webhook::UsedeskWebhookVerifier)) |
-//! | [`X_PATH`] `/webhooks/x` | GET (CRC), POST | X ([`twitter::XReceiver`](crate::twitter::XReceiver)) | `x-twitter-webhooks-signature` ([`twitter::webhook::XWebhook`](crate::twitter::webhook::XWebhook)) |
+//! | [`USEDESK_PATH`] `/webhooks/usedesk` | POST | Usedesk ([`usedesk::UsedeskReceiver`](crate::usedesk::UsedeskReceiver)) | the body `secret` ([`usedesk::UsedeskWebhookVerifier`](crate::usedesk::UsedeskWebhookVerifier)) |
+//! | [`X_PATH`] `/webhooks/x` | GET (CRC), POST | X ([`twitter::XReceiver`](crate::twitter::XReceiver)) | `x-twitter-webhooks-signature` ([`twitter::XWebhook`](crate::twitter::XWebhook)) |
 //!
 //! Answers (always JSON):
 //!

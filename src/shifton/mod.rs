@@ -35,9 +35,9 @@
 //! # Ok(()) }
 //! ```
 
-pub mod adapter;
-pub mod client;
-pub mod model;
+mod adapter;
+mod client;
+mod model;
 
 /// The provider's id, its one path: the name in errors, spans and reports, what its
 /// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
@@ -45,5 +45,5 @@ pub mod model;
 pub const PROVIDER: &str = "shifton";
 
 pub use adapter::{EmployeeMap, Roster, ShiftonSchedule, convert_shifts};
-pub use client::{ShiftonAuth, ShiftonClient, ShiftonConfig};
-pub use model::{Employee, ShiftonId, ShiftonShift};
+pub use client::{LEGACY_BASE_PATH, LOCAL_FORMAT, ShiftonAuth, ShiftonClient, ShiftonConfig};
+pub use model::{Employee, Location, ShiftonId, ShiftonShift};

@@ -1,60 +1,6 @@
 //! [`PostgresStore`]: a [`StateStore`] in a PostgreSQL database that several bridge
-//! instances share (feature `postgres`).
 //!
-//! # Layout and migrations
-//!
-//! State lives in one table, `<schema>.deskbridge_state (key text COLLATE "C" PRIMARY KEY,
-//! value jsonb NOT NULL, updated_at timestamptz NOT NULL)`. [`PostgresStore::connect`]
-//! creates it itself: migrations are versioned in `<schema>.deskbridge_migrations` and run in
-//! one transaction under `pg_advisory_xact_lock`, so instances starting at the same moment
-//! do not race, and connecting again is a no-op. A database migrated by a newer deskbridge
-//! than this one is refused rather than misread.
-//!
-//! # Semantics next to the other stores
-//!
-//! - Keys sort bytewise (`COLLATE "C"`), which is the order of Rust strings, so
-//!   [`scan_prefix`](StateStore::scan_prefix) returns the same order as the memory and file
-//!   stores. The prefix is matched as a plain string (no `LIKE`; `%`, `_` and `\` are
-//!   ordinary characters).
-//! - Values are stored as `jsonb`. PostgreSQL cannot store a NUL character, neither in a
-//!   key nor in a JSON string (`"\u0000"`): such a call fails with [`Error::Store`] instead of
-//!   being stored. Object key order is not kept (irrelevant to `serde_json::Value`, whose
-//!   maps compare regardless of order); numbers come back as written by serde_json.
-//! - [`compare_and_set`](StateStore::compare_and_set) is one statement (an `INSERT … ON
-//!   CONFLICT DO NOTHING`, an `UPDATE … WHERE` or a `DELETE … WHERE`), so it cannot
-//!   interleave with another writer. "Equal" compares the canonical `jsonb` text of both
-//!   values rather than `jsonb =`, because `jsonb =` treats `1` and `1.0` as equal while
-//!   `serde_json::Value` does not; the two agree except for numbers PostgreSQL normalises
-//!   (`-0.0` reads back as `0.0`, and an exponent form such as `1e300` is kept as its
-//!   decimal expansion, which reads back as the same `f64`).
-//! - [`try_claim`](StateStore::try_claim) and [`release_claim`](StateStore::release_claim)
-//!   are single statements too, and judge expiry by the **database server's clock**
-//!   (`now()`): the `now` argument is ignored, so clock skew between instances does not
-//!   matter. Claims are stored in the same table with the same JSON shape as the provided
-//!   implementations ([`Claim`](crate::ports::Claim), microsecond precision).
-//!
-//! # Connections, reconnecting, TLS
-//!
-//! The store keeps a small fixed set of connections (default
-//! [`PostgresOptions::DEFAULT_CONNECTIONS`]); calls are spread over them and pipelined on each. A connection
-//! found closed (server restart, network cut, idle timeout) is reopened on the next call that
-//! uses it. When a connection breaks *during* a call, the idempotent calls (`get`, `put`,
-//! `delete`, `scan_prefix`, `try_claim`) are retried once on a fresh connection, so a server
-//! restart is transparent to them; `compare_and_set`, `insert_if_absent` and
-//! `release_claim` are not retried (the change may or may not have been applied) and fail
-//! with an [`Error::Store`] saying so — the caller re-reads and decides, and the next call
-//! reconnects.
-//!
-//! Connections are made **without TLS** (`NoTls`): use this store on loopback or a private,
-//! trusted network only. A connection string asking for `sslmode=require` is refused at
-//! [`connect`](PostgresStore::connect) rather than silently downgraded. (Adding TLS means
-//! passing a TLS connector such as `tokio-postgres-rustls` where this module passes `NoTls`;
-//! it is not included to keep the build light.)
-//!
-//! # Secrets
-//!
-//! The connection string is held as a [`SecretString`]; neither the store's `Debug` nor any
-//! error message contains the password (errors name `user@host:port/database`).
+//! The full description is on [`PostgresStore`].
 
 use std::fmt;
 use std::future::Future;
@@ -150,9 +96,67 @@ impl PostgresOptions {
 }
 
 /// A [`StateStore`] in PostgreSQL, shared by every bridge instance that connects to the same
-/// database and schema. See the [module documentation](self) for the semantics.
+/// database and schema. See the [module documentation](PostgresStore) for the semantics.
 ///
 /// Cheap to clone: clones share the connections.
+///
+/// [`PostgresStore`]: a [`StateStore`] in a PostgreSQL database that several bridge
+/// instances share (feature `postgres`).
+///
+/// # Layout and migrations
+///
+/// State lives in one table, `<schema>.deskbridge_state (key text COLLATE "C" PRIMARY KEY,
+/// value jsonb NOT NULL, updated_at timestamptz NOT NULL)`. [`PostgresStore::connect`]
+/// creates it itself: migrations are versioned in `<schema>.deskbridge_migrations` and run in
+/// one transaction under `pg_advisory_xact_lock`, so instances starting at the same moment
+/// do not race, and connecting again is a no-op. A database migrated by a newer deskbridge
+/// than this one is refused rather than misread.
+///
+/// # Semantics next to the other stores
+///
+/// - Keys sort bytewise (`COLLATE "C"`), which is the order of Rust strings, so
+///   [`scan_prefix`](StateStore::scan_prefix) returns the same order as the memory and file
+///   stores. The prefix is matched as a plain string (no `LIKE`; `%`, `_` and `\` are
+///   ordinary characters).
+/// - Values are stored as `jsonb`. PostgreSQL cannot store a NUL character, neither in a
+///   key nor in a JSON string (`"\u0000"`): such a call fails with [`Error::Store`] instead of
+///   being stored. Object key order is not kept (irrelevant to `serde_json::Value`, whose
+///   maps compare regardless of order); numbers come back as written by serde_json.
+/// - [`compare_and_set`](StateStore::compare_and_set) is one statement (an `INSERT … ON
+///   CONFLICT DO NOTHING`, an `UPDATE … WHERE` or a `DELETE … WHERE`), so it cannot
+///   interleave with another writer. "Equal" compares the canonical `jsonb` text of both
+///   values rather than `jsonb =`, because `jsonb =` treats `1` and `1.0` as equal while
+///   `serde_json::Value` does not; the two agree except for numbers PostgreSQL normalises
+///   (`-0.0` reads back as `0.0`, and an exponent form such as `1e300` is kept as its
+///   decimal expansion, which reads back as the same `f64`).
+/// - [`try_claim`](StateStore::try_claim) and [`release_claim`](StateStore::release_claim)
+///   are single statements too, and judge expiry by the **database server's clock**
+///   (`now()`): the `now` argument is ignored, so clock skew between instances does not
+///   matter. Claims are stored in the same table with the same JSON shape as the provided
+///   implementations ([`Claim`](crate::ports::Claim), microsecond precision).
+///
+/// # Connections, reconnecting, TLS
+///
+/// The store keeps a small fixed set of connections (default
+/// [`PostgresOptions::DEFAULT_CONNECTIONS`]); calls are spread over them and pipelined on each. A connection
+/// found closed (server restart, network cut, idle timeout) is reopened on the next call that
+/// uses it. When a connection breaks *during* a call, the idempotent calls (`get`, `put`,
+/// `delete`, `scan_prefix`, `try_claim`) are retried once on a fresh connection, so a server
+/// restart is transparent to them; `compare_and_set`, `insert_if_absent` and
+/// `release_claim` are not retried (the change may or may not have been applied) and fail
+/// with an [`Error::Store`] saying so — the caller re-reads and decides, and the next call
+/// reconnects.
+///
+/// Connections are made **without TLS** (`NoTls`): use this store on loopback or a private,
+/// trusted network only. A connection string asking for `sslmode=require` is refused at
+/// [`connect`](PostgresStore::connect) rather than silently downgraded. (Adding TLS means
+/// passing a TLS connector such as `tokio-postgres-rustls` where this module passes `NoTls`;
+/// it is not included to keep the build light.)
+///
+/// # Secrets
+///
+/// The connection string is held as a [`SecretString`]; neither the store's `Debug` nor any
+/// error message contains the password (errors name `user@host:port/database`).
 #[derive(Clone)]
 pub struct PostgresStore {
     inner: Arc<Inner>,
@@ -193,7 +197,7 @@ impl PostgresStore {
     }
 
     /// Connect as `options` say and bring the tables up to date (see the [module
-    /// documentation](self#layout-and-migrations)). One connection is opened now, so a wrong
+    /// documentation](PostgresStore#layout-and-migrations)). One connection is opened now, so a wrong
     /// address, database or password fails here; the others are opened on first use.
     ///
     /// Errors: [`Error::Config`] for an unreadable connection string, an invalid schema name,
@@ -577,7 +581,7 @@ impl StateStore for PostgresStore {
     }
 
     /// One statement, judged by the database server's clock: `now` is ignored (see the
-    /// [module documentation](self)). Retried once if the connection breaks mid-call, which
+    /// [module documentation](PostgresStore)). Retried once if the connection breaks mid-call, which
     /// is safe: a repeated claim by the same owner renews it.
     async fn try_claim(&self, key: &str, owner: &str, ttl: Duration, _now: DateTime<Utc>) -> Result<bool> {
         let ttl_micros = i64::try_from(ttl.as_micros())

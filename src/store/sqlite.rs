@@ -1,65 +1,6 @@
 //! [`SqliteStore`]: a [`StateStore`] in an embedded SQLite database (feature `sqlite`,
-//! on by default), the store for a single bridge process.
 //!
-//! # Layout
-//!
-//! One file (plus SQLite's `-wal` and `-shm` companions while it is open) holding
-//!
-//! - `deskbridge_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`: one row
-//!   per key, the value as serde_json text. The table *is* its primary-key B-tree, so
-//!   [`get`](StateStore::get) is one index lookup and
-//!   [`scan_prefix`](StateStore::scan_prefix) one index range scan (keys compare bytewise,
-//!   the order of Rust strings, so results come in the same order as in the other stores;
-//!   the prefix is a plain string, `%` and `_` are ordinary characters);
-//! - `deskbridge_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`: what this store
-//!   records about itself (the one-time import of a [`FileStore`](super::FileStore) file).
-//!
-//! The schema version is SQLite's `user_version` ([`SqliteStore::SCHEMA_VERSION`]) and the file is
-//! marked with an `application_id` ([`SqliteStore::APPLICATION_ID`]): [`SqliteStore::open`] refuses a
-//! file that is not a SQLite database, a database of another application, or one whose
-//! schema a newer deskbridge wrote, and leaves such a file untouched.
-//!
-//! # Durability
-//!
-//! The database runs in write-ahead-log mode (`journal_mode=WAL`). Every call is one
-//! transaction and returns only after it has committed.
-//!
-//! - **A killed process** (crash, `kill -9`, OOM killer) loses nothing that was committed:
-//!   a commit is in the operating system's file cache before the call returns, with either
-//!   [`SqliteDurability`].
-//! - **A power loss or kernel crash** is where the two settings differ.
-//!   [`SqliteDurability::Normal`] (the default, `synchronous=NORMAL`) does not `fsync` on
-//!   each commit, only when the log is checkpointed into the database (by default every
-//!   1,000 pages, about 4 MB), so the last commits before the power cut may be lost; the
-//!   database stays consistent (SQLite replays the log up to the last complete commit and
-//!   never exposes half a transaction). [`SqliteDurability::Full`] (`synchronous=FULL`)
-//!   `fsync`s the log on every commit: nothing committed is lost, at the cost of one disk
-//!   sync per change (0.2–5 ms on the benchmark machine, depending on the disk, against
-//!   0.05–0.1 ms).
-//!
-//! Losing the last commits is safe for the engines by design: the inbox records its intent
-//! before creating a ticket and finds the ticket again by its dedupe key, so a lost
-//! "processed" mark re-finds the ticket instead of creating a second one; a lost link state
-//! is a write the bridge re-plans, and the reconcile pass compares with the providers, so
-//! nothing is lost (see `docs/SHARED_STATE.md`, which also reports the measurements).
-//!
-//! # Concurrency
-//!
-//! A store holds one connection; calls run on Tokio's blocking pool, one at a time per
-//! store, each in its own transaction (`BEGIN IMMEDIATE` for writes), so
-//! [`compare_and_set`](StateStore::compare_and_set) cannot interleave with another write. A
-//! call whose caller is cancelled still runs to completion (it may or may not be applied
-//! from the caller's point of view). Cloning gives another handle to the same connection.
-//!
-//! Unlike the file store, SQLite locks the file, so two processes on the same host that
-//! open the same database do not overwrite each other's changes (a writer waits up to
-//! [`SqliteOptions::busy_timeout`] for the other). Do not put the file on a network file
-//! system; share state between machines with the PostgreSQL store instead.
-//!
-//! # Batches
-//!
-//! [`write_batch`](StateStore::write_batch) commits all its ops in one transaction: a
-//! reconcile pass that stores thousands of states pays one commit.
+//! The full description is on [`SqliteStore`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -83,7 +24,7 @@ const DEFAULT_BUSY_TIMEOUT: Duration = SqliteOptions::DEFAULT_BUSY_TIMEOUT;
 /// The `deskbridge_meta` row that records a one-time import of a `FileStore` file.
 const IMPORT_RECORD: &str = "file_store_import";
 
-/// What a commit promises when the power fails (see the [module documentation](self)).
+/// What a commit promises when the power fails (see the [module documentation](SqliteStore)).
 /// Both settings keep every commit when only the process dies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -168,7 +109,70 @@ impl SqliteOptions {
 }
 
 /// A [`StateStore`] in an embedded SQLite database: the default store for one bridge
-/// process. See the [module documentation](self) for layout, durability and concurrency.
+/// process. See the [module documentation](SqliteStore) for layout, durability and concurrency.
+///
+/// [`SqliteStore`]: a [`StateStore`] in an embedded SQLite database (feature `sqlite`,
+/// on by default), the store for a single bridge process.
+///
+/// # Layout
+///
+/// One file (plus SQLite's `-wal` and `-shm` companions while it is open) holding
+///
+/// - `deskbridge_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`: one row
+///   per key, the value as serde_json text. The table *is* its primary-key B-tree, so
+///   [`get`](StateStore::get) is one index lookup and
+///   [`scan_prefix`](StateStore::scan_prefix) one index range scan (keys compare bytewise,
+///   the order of Rust strings, so results come in the same order as in the other stores;
+///   the prefix is a plain string, `%` and `_` are ordinary characters);
+/// - `deskbridge_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`: what this store
+///   records about itself (the one-time import of a [`FileStore`](super::FileStore) file).
+///
+/// The schema version is SQLite's `user_version` ([`SqliteStore::SCHEMA_VERSION`]) and the file is
+/// marked with an `application_id` ([`SqliteStore::APPLICATION_ID`]): [`SqliteStore::open`] refuses a
+/// file that is not a SQLite database, a database of another application, or one whose
+/// schema a newer deskbridge wrote, and leaves such a file untouched.
+///
+/// # Durability
+///
+/// The database runs in write-ahead-log mode (`journal_mode=WAL`). Every call is one
+/// transaction and returns only after it has committed.
+///
+/// - **A killed process** (crash, `kill -9`, OOM killer) loses nothing that was committed:
+///   a commit is in the operating system's file cache before the call returns, with either
+///   [`SqliteDurability`].
+/// - **A power loss or kernel crash** is where the two settings differ.
+///   [`SqliteDurability::Normal`] (the default, `synchronous=NORMAL`) does not `fsync` on
+///   each commit, only when the log is checkpointed into the database (by default every
+///   1,000 pages, about 4 MB), so the last commits before the power cut may be lost; the
+///   database stays consistent (SQLite replays the log up to the last complete commit and
+///   never exposes half a transaction). [`SqliteDurability::Full`] (`synchronous=FULL`)
+///   `fsync`s the log on every commit: nothing committed is lost, at the cost of one disk
+///   sync per change (0.2–5 ms on the benchmark machine, depending on the disk, against
+///   0.05–0.1 ms).
+///
+/// Losing the last commits is safe for the engines by design: the inbox records its intent
+/// before creating a ticket and finds the ticket again by its dedupe key, so a lost
+/// "processed" mark re-finds the ticket instead of creating a second one; a lost link state
+/// is a write the bridge re-plans, and the reconcile pass compares with the providers, so
+/// nothing is lost (see `docs/SHARED_STATE.md`, which also reports the measurements).
+///
+/// # Concurrency
+///
+/// A store holds one connection; calls run on Tokio's blocking pool, one at a time per
+/// store, each in its own transaction (`BEGIN IMMEDIATE` for writes), so
+/// [`compare_and_set`](StateStore::compare_and_set) cannot interleave with another write. A
+/// call whose caller is cancelled still runs to completion (it may or may not be applied
+/// from the caller's point of view). Cloning gives another handle to the same connection.
+///
+/// Unlike the file store, SQLite locks the file, so two processes on the same host that
+/// open the same database do not overwrite each other's changes (a writer waits up to
+/// [`SqliteOptions::busy_timeout`] for the other). Do not put the file on a network file
+/// system; share state between machines with the PostgreSQL store instead.
+///
+/// # Batches
+///
+/// [`write_batch`](StateStore::write_batch) commits all its ops in one transaction: a
+/// reconcile pass that stores thousands of states pays one commit.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,

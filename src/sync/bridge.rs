@@ -1,39 +1,6 @@
 //! The continuous bridge: runs status links, schedule links and inboxes all day.
 //!
-//! A [`Bridge`] owns a set of links and one [`StateStore`]. It reacts to
-//! [`BridgeEvent`]s as they arrive (webhooks parsed by the `server` routers, or anything
-//! the embedder sends through a [`BridgeHandle`]), runs a reconcile pass every interval
-//! that repairs whatever a lost webhook missed, re-runs schedule links at every shift
-//! boundary, polls inboxes, and shuts down gracefully: in-flight writes finish and their
-//! results are stored before [`Bridge::run`] returns.
-//!
-//! Every agent's [`LinkState`] is stored under `bridge/{link}/agent/{key}` after each
-//! change, so a restarted bridge continues where it stopped: a write that was in flight
-//! when the process died is re-checked (its result is unknown) instead of forgotten.
-//!
-//! # Several instances
-//!
-//! The store, not memory, holds the truth: every event is applied by reading the agent's
-//! state, stepping it and storing the result with one
-//! [`compare_and_set`](StateStore::compare_and_set). That statement is the agent's claim:
-//! the instance whose compare-and-set lands owns the writes it asks for, which it records
-//! as the side's `pending` write *before* issuing them; an instance that loses the race
-//! re-reads and steps again, and then finds the write pending (so it never issues it a
-//! second time). A pending write is a lease that expires after the link's
-//! [`write_timeout`](LinkConfig::write_timeout): if its instance dies, another instance
-//! counts it as failed once the timeout has passed and retries it. Agents with a write
-//! pending or a retry scheduled are listed under `bridge/{link}/busy/{key}`, which every
-//! instance scans at each tick (and repairs at each reconcile pass), so any instance
-//! finishes another's work. Schedule links run under a claim
-//! ([`StateStore::try_claim`]) `bridge/schedule/{n}/claim`, so two instances never run the
-//! same one at the same time. Several instances therefore share one store (PostgreSQL) and
-//! need nothing else in common; see `docs/SHARED_STATE.md`.
-//!
-//! Cost of the reconcile interval, per status link and pass: the requests needed to list
-//! both providers' agents with their statuses (Aircall: ⌈agents/50⌉ pages; Zendesk with
-//! omnichannel routing: ⌈agents/100⌉ pages each of users, memberships, groups and
-//! availabilities) plus one write per agent found out of sync. Unchanged agents cost no
-//! write and no state-store write.
+//! The full description is on [`Bridge`].
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -577,7 +544,44 @@ enum Completion {
 
 type Done = mpsc::UnboundedSender<Completion>;
 
-/// The continuous bridge. See the [module docs](self).
+/// The continuous bridge. See the [module docs](Bridge).
+///
+/// The continuous bridge: runs status links, schedule links and inboxes all day.
+///
+/// A [`Bridge`] owns a set of links and one [`StateStore`]. It reacts to
+/// [`BridgeEvent`]s as they arrive (webhooks parsed by the `server` routers, or anything
+/// the embedder sends through a [`BridgeHandle`]), runs a reconcile pass every interval
+/// that repairs whatever a lost webhook missed, re-runs schedule links at every shift
+/// boundary, polls inboxes, and shuts down gracefully: in-flight writes finish and their
+/// results are stored before [`Bridge::run`] returns.
+///
+/// Every agent's [`LinkState`] is stored under `bridge/{link}/agent/{key}` after each
+/// change, so a restarted bridge continues where it stopped: a write that was in flight
+/// when the process died is re-checked (its result is unknown) instead of forgotten.
+///
+/// # Several instances
+///
+/// The store, not memory, holds the truth: every event is applied by reading the agent's
+/// state, stepping it and storing the result with one
+/// [`compare_and_set`](StateStore::compare_and_set). That statement is the agent's claim:
+/// the instance whose compare-and-set lands owns the writes it asks for, which it records
+/// as the side's `pending` write *before* issuing them; an instance that loses the race
+/// re-reads and steps again, and then finds the write pending (so it never issues it a
+/// second time). A pending write is a lease that expires after the link's
+/// [`write_timeout`](LinkConfig::write_timeout): if its instance dies, another instance
+/// counts it as failed once the timeout has passed and retries it. Agents with a write
+/// pending or a retry scheduled are listed under `bridge/{link}/busy/{key}`, which every
+/// instance scans at each tick (and repairs at each reconcile pass), so any instance
+/// finishes another's work. Schedule links run under a claim
+/// ([`StateStore::try_claim`]) `bridge/schedule/{n}/claim`, so two instances never run the
+/// same one at the same time. Several instances therefore share one store (PostgreSQL) and
+/// need nothing else in common; see `docs/SHARED_STATE.md`.
+///
+/// Cost of the reconcile interval, per status link and pass: the requests needed to list
+/// both providers' agents with their statuses (Aircall: ⌈agents/50⌉ pages; Zendesk with
+/// omnichannel routing: ⌈agents/100⌉ pages each of users, memberships, groups and
+/// availabilities) plus one write per agent found out of sync. Unchanged agents cost no
+/// write and no state-store write.
 pub struct Bridge {
     links: Vec<LinkRuntime>,
     shifts: Vec<ShiftSync>,

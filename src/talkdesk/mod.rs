@@ -7,7 +7,7 @@
 //!   read from JSON) and validated as a whole, rendered as the Markdown document Talkdesk
 //!   asks to be attached to the activation request ([`Manifest::to_markdown`]) and as JSON
 //!   with Talkdesk's own field names ([`Manifest::to_json_pretty`]).
-//! - The wire contract ([`contract`]): request and response bodies of the four bridge
+//! - The wire contract (`contract`): request and response bodies of the four bridge
 //!   endpoints (auth validation, contact synchronization, interaction retrieval, agent
 //!   synchronization) and of the action executors, read tolerantly.
 //! - Action input validation against the manifest ([`ActionDefinition::validate_data`]),
@@ -81,7 +81,7 @@ macro_rules! open_enum {
 }
 
 mod backend;
-pub mod contract;
+mod contract;
 mod datetime;
 mod manifest;
 mod render;
@@ -91,8 +91,10 @@ pub use backend::{
     InteractionQuery, TalkdeskBackend,
 };
 pub use contract::{
-    ActionMeta, AgentsPage, AuthFields, Contact, ContactsPage, Interaction, InteractionPriority,
-    InteractionStatus, TalkdeskAgent,
+    ActionMeta, ActionRequest, AgentSyncMeta, AgentSyncRequest, AgentsPage, AuthFields,
+    AuthValidationRequest, Contact, ContactSyncMeta, ContactSyncRequest, ContactsPage, Interaction,
+    InteractionContact, InteractionMeta, InteractionPriority, InteractionRetrievalRequest, InteractionStatus,
+    TalkdeskAgent,
 };
 pub use datetime::DateTimeFormat;
 pub use manifest::{

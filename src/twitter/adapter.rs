@@ -1,29 +1,6 @@
 //! [`XSource`]: X as a [`MessageSource`] for the inbox: DMs and mentions in, DMs and
-//! public replies out.
 //!
-//! # Cursor design
-//!
-//! The cursor is a JSON object `{"dm_newest": "<id>"|null, "mention_since_id": "<id>"|null}`
-//! (`null` as a whole on the first run). Ids are snowflakes, compared numerically.
-//!
-//! - **Mentions** are read with `since_id` = `mention_since_id`: X returns only newer
-//!   posts, newest first; every page is followed (`meta.next_token`). The new value is the
-//!   newest id seen (or the old one when nothing arrived).
-//! - **DM events** have no `since` parameter: pages are read newest first until an event
-//!   at or below `dm_newest` appears (the rest is already processed), or the pages end
-//!   (X keeps 30 days). The new value is the newest event id seen.
-//! - **Bounded.** At most [`XSourceOptions::max_pages`] pages per stream per fetch. On the
-//!   first run (no stored id) the bound is where history starts: older messages are not
-//!   imported. On later runs, reaching the bound before the stored id means messages
-//!   would be skipped, so `fetch` fails with [`Error::InvalidInput`] naming the option
-//!   instead (raise it, or poll more often).
-//! - **All or nothing.** Any failed page fails the whole fetch; no partial cursor is ever
-//!   returned, so nothing unprocessed is skipped. A repeated fetch after a failure reads
-//!   the same messages again (the inbox dedupes by id).
-//!
-//! Messages come back oldest first. DM events other than `MessageCreate` and retweets
-//! are left out (they still advance the cursor). Our own DMs (X lists sent DMs too) are
-//! returned as they are; the inbox skips them by [`MessageSource::own_user_id`].
+//! The full description is on [`XSource`].
 
 use std::cmp::Ordering;
 use std::pin::pin;
@@ -54,7 +31,7 @@ impl Default for XSourceOptions {
     }
 }
 
-/// The stored position of an [`XSource`]. See the [module docs](self).
+/// The stored position of an [`XSource`]. See the [module docs](XSource).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct XCursor {
     /// Newest DM event id already returned.
@@ -85,6 +62,33 @@ impl XCursor {
 }
 
 /// X as a [`MessageSource`] (name `"x"`).
+///
+/// [`XSource`]: X as a [`MessageSource`] for the inbox: DMs and mentions in, DMs and
+/// public replies out.
+///
+/// # Cursor design
+///
+/// The cursor is a JSON object `{"dm_newest": "<id>"|null, "mention_since_id": "<id>"|null}`
+/// (`null` as a whole on the first run). Ids are snowflakes, compared numerically.
+///
+/// - **Mentions** are read with `since_id` = `mention_since_id`: X returns only newer
+///   posts, newest first; every page is followed (`meta.next_token`). The new value is the
+///   newest id seen (or the old one when nothing arrived).
+/// - **DM events** have no `since` parameter: pages are read newest first until an event
+///   at or below `dm_newest` appears (the rest is already processed), or the pages end
+///   (X keeps 30 days). The new value is the newest event id seen.
+/// - **Bounded.** At most [`XSourceOptions::max_pages`] pages per stream per fetch. On the
+///   first run (no stored id) the bound is where history starts: older messages are not
+///   imported. On later runs, reaching the bound before the stored id means messages
+///   would be skipped, so `fetch` fails with [`Error::InvalidInput`] naming the option
+///   instead (raise it, or poll more often).
+/// - **All or nothing.** Any failed page fails the whole fetch; no partial cursor is ever
+///   returned, so nothing unprocessed is skipped. A repeated fetch after a failure reads
+///   the same messages again (the inbox dedupes by id).
+///
+/// Messages come back oldest first. DM events other than `MessageCreate` and retweets
+/// are left out (they still advance the cursor). Our own DMs (X lists sent DMs too) are
+/// returned as they are; the inbox skips them by [`MessageSource::own_user_id`].
 #[derive(Debug, Clone)]
 pub struct XSource {
     client: XClient,

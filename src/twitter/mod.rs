@@ -11,10 +11,10 @@
 //!   public reply.
 //! - [`adapter::XSource`]: the [`MessageSource`](crate::ports::MessageSource) the inbox
 //!   polls (cursor design documented there).
-//! - [`webhook`]: Account Activity API: CRC answer, signature check, parsing of
+//! - `webhook`: Account Activity API: CRC answer, signature check, parsing of
 //!   `direct_message_events` and `tweet_create_events` into
 //!   [`InboundMessage`](crate::ports::InboundMessage)s.
-//! - [`model`]: tolerant serde types.
+//! - `model`: tolerant serde types.
 //!
 //! App-only bearer tokens do not work for DMs: use a user-context token.
 //!
@@ -36,15 +36,15 @@
 //! # Ok(()) }
 //! ```
 
-pub mod activity;
-pub mod adapter;
-pub mod client;
-pub mod model;
-pub mod oauth1;
+mod activity;
+mod adapter;
+mod client;
+mod model;
+mod oauth1;
 #[cfg(feature = "server")]
-pub mod receiver;
-pub mod setup;
-pub mod webhook;
+mod receiver;
+mod setup;
+mod webhook;
 
 use std::fmt;
 
@@ -56,12 +56,28 @@ use crate::http::options::from_variable;
 use crate::http::{ApiClientBuilder, Auth, ClientOptions, RateLimitHeaders, configure_client};
 use crate::{Error, Result};
 
-pub use adapter::{XSource, XSourceOptions};
-pub use client::{XClient, XFieldSet, XFields};
-pub use oauth1::{OAuth1Credentials, OAuth1Signer};
+pub use activity::{
+    DM_RECEIVED_EVENT, MENTION_EVENT, XActivity, XActivityWebhook, XDelivery, parse_activity, parse_delivery,
+};
+pub use adapter::{XCursor, XSource, XSourceOptions};
+pub use client::{
+    DM_EVENT_FIELDS, DM_EVENT_FIELDS_V2_167, DM_EXPANSIONS, DM_EXPANSIONS_V2_167, DownloadedMedia,
+    MAX_DM_MEDIA_BYTES, MAX_RESULTS, MEDIA_FIELDS, MENTION_EXPANSIONS, MENTION_EXPANSIONS_V2_167,
+    POST_FIELDS_V2_167, TWEET_FIELDS, USER_FIELDS, XClient, XFieldSet, XFields, dm_media_parts,
+};
+pub use model::{
+    Attachments, CreateDmRequest, CreatePostRequest, CreatedTweet, DataEnvelope, DmEvent, Includes,
+    MediaObject, Meta, Problem, ReferencedTweet, ReplyTo, SentDm, Tweet, User, XList, compare_ids,
+    snowflake_time, users_by_id,
+};
+pub use oauth1::{NonceSource, OAuth1Credentials, OAuth1Signer, percent_encode, signature_base_string};
 #[cfg(feature = "server")]
 pub use receiver::XReceiver;
-pub use webhook::XWebhook;
+pub use setup::{EnsuredXWebhook, XWebhookConfig, XWebhookSetup};
+pub use webhook::{
+    AccountActivity, CrcResponse, MAX_CRC_TOKEN_LEN, SIGNATURE_HEADER, XWebhook, crc_response_token,
+    is_crc_token_shaped, parse_account_activity, signature,
+};
 
 /// The provider name used in errors, spans and reports.
 pub const PROVIDER: &str = "x";

@@ -1,24 +1,6 @@
 //! OAuth 1.0a user-context signing (HMAC-SHA1), as X documents it in "Creating a
-//! signature" and as RFC 5849 specifies it.
 //!
-//! [`OAuth1Signer`] implements [`RequestSigner`]: for every attempt it builds the
-//! signature base string from the method, the base URL (scheme and host lower-cased,
-//! default port dropped, no query) and every query parameter plus the `oauth_*`
-//! parameters, each percent-encoded per RFC 3986 and sorted by name then value; signs it
-//! with `HMAC-SHA1(key = encode(consumer_secret) & encode(token_secret))`; and sets
-//! `Authorization: OAuth …`. JSON bodies are not part of an OAuth 1.0a signature (only
-//! form-encoded ones are; deskbridge sends none), which is what X expects.
-//!
-//! Nonces and timestamps come from a [`NonceSource`]; tests inject a fixed one.
-//!
-//! ```
-//! use deskbridge::twitter::oauth1::{OAuth1Credentials, OAuth1Signer};
-//! let signer = OAuth1Signer::new(OAuth1Credentials::new("key", "secret", "token", "token-secret"))
-//!     .with_fixed_nonce("nonce", 1_318_622_958);
-//! let url = url::Url::parse("https://api.x.com/2/dm_events?max_results=5").unwrap();
-//! let header = signer.authorization_header(&deskbridge::http::Method::GET, &url, &[]).unwrap();
-//! assert!(header.starts_with("OAuth oauth_consumer_key=\"key\""));
-//! ```
+//! The full description is on [`OAuth1Signer`].
 
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
@@ -82,7 +64,29 @@ impl fmt::Debug for OAuth1Credentials {
 /// Produces the `oauth_nonce` and `oauth_timestamp` (UNIX seconds) of one signature.
 pub type NonceSource = Arc<dyn Fn() -> (String, u64) + Send + Sync>;
 
-/// Signs requests with OAuth 1.0a HMAC-SHA1. See the [module docs](self).
+/// Signs requests with OAuth 1.0a HMAC-SHA1. See the [module docs](OAuth1Signer).
+///
+/// OAuth 1.0a user-context signing (HMAC-SHA1), as X documents it in "Creating a
+/// signature" and as RFC 5849 specifies it.
+///
+/// [`OAuth1Signer`] implements [`RequestSigner`]: for every attempt it builds the
+/// signature base string from the method, the base URL (scheme and host lower-cased,
+/// default port dropped, no query) and every query parameter plus the `oauth_*`
+/// parameters, each percent-encoded per RFC 3986 and sorted by name then value; signs it
+/// with `HMAC-SHA1(key = encode(consumer_secret) & encode(token_secret))`; and sets
+/// `Authorization: OAuth …`. JSON bodies are not part of an OAuth 1.0a signature (only
+/// form-encoded ones are; deskbridge sends none), which is what X expects.
+///
+/// Nonces and timestamps come from a [`NonceSource`]; tests inject a fixed one.
+///
+/// ```
+/// use deskbridge::twitter::oauth1::{OAuth1Credentials, OAuth1Signer};
+/// let signer = OAuth1Signer::new(OAuth1Credentials::new("key", "secret", "token", "token-secret"))
+///     .with_fixed_nonce("nonce", 1_318_622_958);
+/// let url = url::Url::parse("https://api.x.com/2/dm_events?max_results=5").unwrap();
+/// let header = signer.authorization_header(&deskbridge::http::Method::GET, &url, &[]).unwrap();
+/// assert!(header.starts_with("OAuth oauth_consumer_key=\"key\""));
+/// ```
 #[derive(Clone)]
 pub struct OAuth1Signer {
     credentials: OAuth1Credentials,

@@ -1,36 +1,6 @@
 //! Account Activity API webhooks: the CRC answer, the delivery signature, and parsing.
 //!
-//! - **CRC.** X sends `GET <webhook>?crc_token=…` at registration and periodically; answer
-//!   HTTP 200 with [`XWebhook::crc_response`] (`{"response_token": "sha256=" +
-//!   base64(HMAC-SHA256(consumer secret, crc_token))}`) within 3 seconds, or X marks the
-//!   webhook invalid and stops delivering. The CRC answer is the same HMAC as a delivery
-//!   signature, so answering it for *any* token would make the endpoint a signing oracle
-//!   (send a forged delivery body as the token, then POST it with the answer).
-//!   [`XWebhook::crc_response`] therefore answers only tokens shaped like X's
-//!   ([`is_crc_token_shaped`]: 1 to [`MAX_CRC_TOKEN_LEN`] base64 characters,
-//!   `A-Z a-z 0-9 - _ + / =`), none of which can be a delivery body (a delivery is a JSON
-//!   object, and `{` is not a base64 character). X documents the token only as a string; the shape is
-//!   what X is seen to send (UNCONFIRMED), chosen generously.
-//! - **Signature.** Every POST carries `x-twitter-webhooks-signature: sha256=` + base64
-//!   HMAC-SHA256 of the **raw body** with the **consumer secret**; [`XWebhook::verify`]
-//!   checks it in constant time. X signs no timestamp, so there is no replay window to
-//!   check (and no clock to pass): deliveries can repeat, and the inbox dedupes on the
-//!   event id.
-//! - **Parsing.** [`parse_account_activity`] reads the v1.1-shaped
-//!   `direct_message_events` (with the `users` map) and `tweet_create_events` into
-//!   [`InboundMessage`]s, keeping inbound messages only: DMs whose sender is not
-//!   `for_user_id`, and posts by someone else that mention `for_user_id` or reply to one
-//!   of its posts (retweets are dropped). Unknown fields and event kinds are ignored.
-//!
-//! ```
-//! use deskbridge::twitter::webhook::{XWebhook, signature};
-//! let webhook = XWebhook::new("consumer-secret").unwrap();
-//! let body = br#"{"for_user_id":"1","tweet_create_events":[]}"#;
-//! let header = signature("consumer-secret", body);
-//! let activity = webhook.verify_and_parse(Some(&header), body).unwrap();
-//! assert!(activity.messages.is_empty());
-//! assert!(webhook.crc_response("abc").unwrap().response_token.starts_with("sha256="));
-//! ```
+//! The full description is on [`XWebhook`].
 
 use std::collections::HashMap;
 
@@ -73,6 +43,40 @@ pub struct CrcResponse {
 
 /// Verifies and parses Account Activity deliveries with the app's consumer secret
 /// (redacted from `Debug`).
+///
+/// Account Activity API webhooks: the CRC answer, the delivery signature, and parsing.
+///
+/// - **CRC.** X sends `GET <webhook>?crc_token=…` at registration and periodically; answer
+///   HTTP 200 with [`XWebhook::crc_response`] (`{"response_token": "sha256=" +
+///   base64(HMAC-SHA256(consumer secret, crc_token))}`) within 3 seconds, or X marks the
+///   webhook invalid and stops delivering. The CRC answer is the same HMAC as a delivery
+///   signature, so answering it for *any* token would make the endpoint a signing oracle
+///   (send a forged delivery body as the token, then POST it with the answer).
+///   [`XWebhook::crc_response`] therefore answers only tokens shaped like X's
+///   ([`is_crc_token_shaped`]: 1 to [`MAX_CRC_TOKEN_LEN`] base64 characters,
+///   `A-Z a-z 0-9 - _ + / =`), none of which can be a delivery body (a delivery is a JSON
+///   object, and `{` is not a base64 character). X documents the token only as a string; the shape is
+///   what X is seen to send (UNCONFIRMED), chosen generously.
+/// - **Signature.** Every POST carries `x-twitter-webhooks-signature: sha256=` + base64
+///   HMAC-SHA256 of the **raw body** with the **consumer secret**; [`XWebhook::verify`]
+///   checks it in constant time. X signs no timestamp, so there is no replay window to
+///   check (and no clock to pass): deliveries can repeat, and the inbox dedupes on the
+///   event id.
+/// - **Parsing.** [`parse_account_activity`] reads the v1.1-shaped
+///   `direct_message_events` (with the `users` map) and `tweet_create_events` into
+///   [`InboundMessage`]s, keeping inbound messages only: DMs whose sender is not
+///   `for_user_id`, and posts by someone else that mention `for_user_id` or reply to one
+///   of its posts (retweets are dropped). Unknown fields and event kinds are ignored.
+///
+/// ```
+/// use deskbridge::twitter::webhook::{XWebhook, signature};
+/// let webhook = XWebhook::new("consumer-secret").unwrap();
+/// let body = br#"{"for_user_id":"1","tweet_create_events":[]}"#;
+/// let header = signature("consumer-secret", body);
+/// let activity = webhook.verify_and_parse(Some(&header), body).unwrap();
+/// assert!(activity.messages.is_empty());
+/// assert!(webhook.crc_response("abc").unwrap().response_token.starts_with("sha256="));
+/// ```
 #[derive(Clone)]
 pub struct XWebhook {
     consumer_secret: SecretString,
@@ -100,7 +104,7 @@ impl XWebhook {
     }
 
     /// The answer to `GET <webhook>?crc_token=…`, for tokens shaped like X's only (see
-    /// [`is_crc_token_shaped`] and the [module docs](self): any other token would turn the
+    /// [`is_crc_token_shaped`] and the [module docs](XWebhook): any other token would turn the
     /// answer into a signature for an arbitrary body).
     ///
     /// # Errors
@@ -297,7 +301,7 @@ struct EntitiesV1 {
 }
 
 /// Parse an Account Activity delivery body (already verified) into the inbound messages
-/// it carries. See the [module docs](self) for what is kept.
+/// it carries. See the [module docs](XWebhook) for what is kept.
 ///
 /// # Errors
 /// [`Error::WebhookVerification`] (`Malformed`) when the body is not a JSON object of the

@@ -14,8 +14,8 @@
 //!   [`usedesk::status_table`](status_table)).
 //! - [`UsedeskDesk`]: the [`TicketDesk`](crate::ports::TicketDesk) port, with
 //!   `additional_id` as the dedupe key and a hidden marker in comments.
-//! - [`webhook`]: verification of the `secret` field and the payload variants.
-//! - [`model`]: the tolerant serde types.
+//! - `webhook`: verification of the `secret` field and the payload variants.
+//! - `model`: the tolerant serde types.
 //!
 //! ```no_run
 //! # async fn demo() -> deskbridge::Result<()> {
@@ -34,26 +34,33 @@
 //! # Ok(()) }
 //! ```
 
-pub mod adapter;
-pub mod client;
-pub mod model;
-pub mod preset;
+mod adapter;
+mod client;
+mod model;
+mod preset;
 #[cfg(feature = "server")]
-pub mod receiver;
-pub mod webhook;
+mod receiver;
+mod webhook;
 
 /// The provider's id, its one path: the name in errors, spans and reports, what its
 /// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
 /// queues.
 pub const PROVIDER: &str = "usedesk";
 
-pub use adapter::{UsedeskDesk, UsedeskProvider, comment_marker};
+pub use adapter::{OFFLINE, ONLINE, UsedeskDesk, UsedeskProvider, comment_marker};
 pub use client::{
-    ClientQuery, CreateCommentRequest, CreateTicketRequest, StatusUpdate, TagReadBack, TicketClient,
-    TicketQuery, UploadFile, UsedeskClient, UsedeskConfig,
+    CLIENTS_PAGE_SIZE, ClientQuery, CreateCommentRequest, CreateTicketRequest, OffsetMode, StatusUpdate,
+    TICKETS_PAGE_SIZE, TagReadBack, TicketClient, TicketQuery, UploadFile, UsedeskClient, UsedeskConfig,
 };
-pub use model::{ClientSummary, TicketStatus, UserType};
+pub use model::{
+    ClientSummary, CreatedComment, CreatedTicket, GroupMember, TagName, TicketComment, TicketDetails,
+    TicketRecord, TicketStatus, TicketSummary, UpdateUserResponse, UsedeskChannel, UsedeskGroup, UsedeskUser,
+    UserGroup, UserType,
+};
 pub use preset::status_table;
 #[cfg(feature = "server")]
 pub use receiver::UsedeskReceiver;
-pub use webhook::{UsedeskWebhookEvent, UsedeskWebhookVerifier};
+pub use webhook::{
+    ChatEvent, NewCommentEvent, NewTicketEvent, TicketUpdateEvent, UsedeskWebhookEvent,
+    UsedeskWebhookVerifier,
+};

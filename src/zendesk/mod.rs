@@ -1,14 +1,14 @@
 //! Zendesk: agents, groups, agent status (unified or Talk), and agent-status webhooks.
 //!
-//! - [`client`]: [`ZendeskConfig`] (subdomain or base URL, API token or OAuth, pace,
+//! - `client`: [`ZendeskConfig`] (subdomain or base URL, API token or OAuth, pace,
 //!   account mode, custom status reading; [`ZendeskConfig::from_env`]) and
 //!   [`ZendeskClient`], a typed API over [`ApiClient`](crate::http::ApiClient).
-//! - [`model`]: tolerant serde types (`i64` ids given as numbers or strings) and
-//!   [`ZendeskErrorInterpreter`](model::ZendeskErrorInterpreter).
-//! - [`webhook`]: signature verification with an explicit clock and agent-event parsing.
-//! - [`talk`]: Talk Partner Edition: screen pop, voice tickets, call records, caller
+//! - `model`: tolerant serde types (`i64` ids given as numbers or strings) and
+//!   [`ZendeskErrorInterpreter`].
+//! - `webhook`: signature verification with an explicit clock and agent-event parsing.
+//! - `talk`: Talk Partner Edition: screen pop, voice tickets, call records, caller
 //!   lookup by phone (methods on [`ZendeskClient`]).
-//! - [`adapter`]: [`ZendeskProvider`], the [`StatusProvider`](crate::ports::StatusProvider)
+//! - `adapter`: [`ZendeskProvider`], the [`StatusProvider`](crate::ports::StatusProvider)
 //!   port.
 //!
 //! **Two status APIs.** With omnichannel routing on, an agent has one *unified* status
@@ -47,15 +47,15 @@
 //! # Ok(()) }
 //! ```
 
-pub mod adapter;
-pub mod client;
-pub mod model;
-pub mod preset;
+mod adapter;
+mod client;
+mod model;
+mod preset;
 #[cfg(feature = "server")]
-pub mod receiver;
-pub mod setup;
-pub mod talk;
-pub mod webhook;
+mod receiver;
+mod setup;
+mod talk;
+mod webhook;
 
 /// The provider's id, its one path: the name in errors, spans and reports, what its
 /// `StatusProvider::name()` returns, and the routing key of the events its webhook receiver
@@ -64,11 +64,25 @@ pub const PROVIDER: &str = "zendesk";
 
 pub use adapter::ZendeskProvider;
 pub use client::{
-    AccountMode, CustomStatusReading, ModeSetting, StatusCatalog, UnifiedBody, UnifiedBodySetting, WritePath,
-    ZendeskAuth, ZendeskClient, ZendeskConfig,
+    AccountMode, CustomStatusReading, DEFAULT_REQUESTS_PER_MINUTE, INCREMENTAL_PAGE_SIZE, IncrementalStart,
+    MEMBERSHIP_READ_CONCURRENCY, ModeSetting, PAGE_SIZE, StatusCatalog, TALK_READ_CONCURRENCY, UnifiedBody,
+    UnifiedBodySetting, WritePath, ZendeskAuth, ZendeskClient, ZendeskConfig, canonical_status_name,
 };
-pub use model::{AgentAvailability, AgentStatus, TalkAvailability, TalkState, UnifiedStatus};
+pub use model::{
+    AccountSettings, AgentAvailability, AgentStatus, CursorLinks, CursorMeta, GroupMembership,
+    GroupMembershipsPage, GroupsPage, IncrementalUsersPage, REASON_PUBLIC_API, StatusChannels,
+    TalkAvailability, TalkState, UnifiedStatus, User, UsersPage, ZendeskErrorBody, ZendeskErrorInterpreter,
+    ZendeskGroup, option_string_or_i64, string_or_i64,
+};
 pub use preset::status_table;
 #[cfg(feature = "server")]
 pub use receiver::ZendeskReceiver;
-pub use webhook::{AgentEvent, WebhookEvent, WebhookVerifier};
+pub use setup::{EnsuredZendeskWebhook, STATUS_SUBSCRIPTIONS, ZendeskWebhook};
+pub use talk::{
+    CallComment, CallDirection, CallFields, CallRecord, NewCall, NewTicket, NewVoiceTicket, PhoneUser,
+    Ticket, TicketComment, VoiceComment, VoiceVia, is_not_found, normalize_phone,
+};
+pub use webhook::{
+    AgentEvent, DEFAULT_REPLAY_WINDOW, SIGNATURE_HEADER, STATE_CHANGED, TIMESTAMP_HEADER,
+    UNIFIED_STATE_CHANGED, UnifiedState, WebhookEvent, WebhookVerifier, parse_event,
+};

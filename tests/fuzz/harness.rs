@@ -702,7 +702,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
                 if rng.chance(85) { zendesk.sign(&timestamp, &input) } else { hostile_string(rng) };
             with_input("zendesk webhook verify+parse", input, |b| {
                 let _ = zendesk.verify(Some(&signature), Some(&timestamp), b, now);
-                if let Ok(event) = deskbridge::zendesk::webhook::parse_event(b) {
+                if let Ok(event) = deskbridge::zendesk::parse_event(b) {
                     let _ = (event.origin(), event.is_own_change());
                 }
             })
@@ -728,7 +728,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
         }),
     });
 
-    let x = deskbridge::twitter::webhook::XWebhook::new(X_SECRET).expect("verifier");
+    let x = deskbridge::twitter::XWebhook::new(X_SECRET).expect("verifier");
     let s = seeds.clone();
     targets.push(Target {
         name: "x webhook verify+parse, crc",
@@ -737,16 +737,16 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
             let seed = rng.pick(&s.x_webhooks).clone();
             let input = mutated_json(rng, &seed, &|_, _| {});
             let header = if rng.chance(85) {
-                deskbridge::twitter::webhook::signature(X_SECRET, &input)
+                deskbridge::twitter::signature(X_SECRET, &input)
             } else {
                 hostile_string(rng)
             };
             with_input("x webhook verify+parse, crc", input, |b| {
                 let _ = x.verify_and_parse(Some(&header), b);
-                let _ = deskbridge::twitter::webhook::parse_account_activity(b);
+                let _ = deskbridge::twitter::parse_account_activity(b);
                 if let Ok(crc) = x.crc_response(&String::from_utf8_lossy(b)) {
                     // The fix of finding 1: an answered token is never a delivery body.
-                    assert!(deskbridge::twitter::webhook::parse_account_activity(b).is_err(), "{crc:?}");
+                    assert!(deskbridge::twitter::parse_account_activity(b).is_err(), "{crc:?}");
                 }
             })
         }),
@@ -788,7 +788,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
         name: "talkdesk contract types + manifest",
         cost: 1,
         run: Box::new(move |rng| {
-            use deskbridge::talkdesk::contract::*;
+            use deskbridge::talkdesk::*;
             let (_, seed) = rng.pick(&s.talkdesk_requests).clone();
             let seed = if rng.chance(15) { s.talkdesk_manifest.clone() } else { seed };
             let input = mutated_json(rng, &seed, &|_, _| {});
@@ -855,7 +855,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
         }};
     }
     {
-        use deskbridge::aircall::model::*;
+        use deskbridge::aircall::*;
         model_target!(
             "aircall models",
             aircall_api,
@@ -863,7 +863,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
         );
     }
     {
-        use deskbridge::zendesk::model::*;
+        use deskbridge::zendesk::*;
         model_target!(
             "zendesk models",
             zendesk_api,
@@ -871,7 +871,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
         );
     }
     {
-        use deskbridge::usedesk::model::*;
+        use deskbridge::usedesk::*;
         let s = seeds.clone();
         targets.push(Target {
             name: "usedesk models",
@@ -903,7 +903,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
         });
     }
     {
-        use deskbridge::twitter::model::*;
+        use deskbridge::twitter::*;
         model_target!(
             "x models",
             x_api,
@@ -928,7 +928,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
                 deskbridge::zendesk::CustomStatusReading::ByName,
             )
             .usedesk(deskbridge::usedesk::UsedeskWebhookVerifier::new(USEDESK_SECRET).expect("verifier"))
-            .x(deskbridge::twitter::webhook::XWebhook::new(X_SECRET).expect("verifier"))
+            .x(deskbridge::twitter::XWebhook::new(X_SECRET).expect("verifier"))
             .into_router()
     };
     let s = seeds.clone();
@@ -966,10 +966,7 @@ pub fn targets(seeds: Arc<Seeds>, rt: Arc<tokio::runtime::Runtime>) -> Vec<Targe
                 .header("content-type", "application/json")
                 .header("x-zendesk-webhook-signature-timestamp", timestamp.clone())
                 .header("x-zendesk-webhook-signature", signer.sign(&timestamp, &input))
-                .header(
-                    "x-twitter-webhooks-signature",
-                    deskbridge::twitter::webhook::signature(X_SECRET, &input),
-                );
+                .header("x-twitter-webhooks-signature", deskbridge::twitter::signature(X_SECRET, &input));
             if rng.chance(5) {
                 request = request.header(
                     "x-twitter-webhooks-signature",
