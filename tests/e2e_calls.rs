@@ -515,11 +515,14 @@ async fn the_router_verifies_and_answers_over_http() {
 }
 
 #[tokio::test]
-async fn a_dry_run_decides_everything_and_writes_nothing() {
+async fn a_preview_decides_everything_and_writes_nothing() {
     let rig = Rig::start().await;
     let store = memory();
-    let config =
-        deskbridge::bridges::CallsConfig { dry_run: true, create_unknown_callers: true, ..Rig::config() };
+    let config = deskbridge::bridges::CallsConfig {
+        mode: deskbridge::sync::RunMode::Preview,
+        create_unknown_callers: true,
+        ..Rig::config()
+    };
     let bridge = rig.bridge(Arc::clone(&store), config, "a");
     let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &bridge).await;

@@ -300,7 +300,7 @@ async fn dry_run_writes_nothing_in_either_direction() {
         for routing in [true, false] {
             let env = start(routing).await;
             let report = env.run(direction, true).await;
-            assert!(report.dry_run);
+            assert!(report.mode.is_preview());
             // Routing off: Grace's voice status is her Talk state (away), which is mapped.
             let planned = if routing { planned } else { planned + 1 };
             assert_eq!(report.written.len(), planned, "{direction:?} routing {routing}");

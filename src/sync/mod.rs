@@ -27,6 +27,7 @@ pub use link::{
     StepOutcome, TargetPolicy, Verdict, decide, step, step_with,
 };
 pub use plan::{
-    AgentRef, Change, Failed, OneWaySpec, Plan, Skipped, SyncReport, Unmatched, UnmatchedWhy, plan_one_way,
+    AgentRef, Change, Failed, OneWaySpec, Plan, RunMode, Skipped, SyncReport, Unmatched, UnmatchedWhy,
+    plan_one_way,
 };
 pub use shifts::{ShiftSpec, ShiftSync, Unscheduled, plan_shifts};

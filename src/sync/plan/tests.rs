@@ -165,7 +165,7 @@ fn planning_an_applied_plan_again_writes_nothing() {
 fn report_renders_as_table_and_json() {
     let (a, z) = roster();
     let plan = aircall_to_zendesk(&a, &z);
-    let report = SyncReport::dry_run(plan);
+    let report = SyncReport::preview(plan);
     let text = report.to_string();
     assert!(
         text.starts_with(
