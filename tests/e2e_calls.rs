@@ -556,3 +556,16 @@ async fn a_preview_decides_everything_and_writes_nothing() {
     assert!(rig.zendesk.server().writes().is_empty(), "{:?}", rig.zendesk.server().writes());
     assert!(store.scan_prefix("").await.unwrap().is_empty());
 }
+
+#[test]
+fn the_calls_mode_is_stored_as_the_dry_run_flag_of_configuration_files() {
+    use deskbridge::bridges::CallsConfig;
+    use deskbridge::sync::RunMode;
+    let preview: CallsConfig = serde_json::from_value(serde_json::json!({ "dry_run": true })).unwrap();
+    assert_eq!(preview.mode, RunMode::Preview);
+    let default: CallsConfig = serde_json::from_value(serde_json::json!({})).unwrap();
+    assert_eq!(default.mode, RunMode::Apply);
+    let json = serde_json::to_value(&preview).unwrap();
+    assert_eq!(json["dry_run"], true);
+    assert!(json.get("mode").is_none());
+}

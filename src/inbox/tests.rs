@@ -386,6 +386,35 @@ async fn a_preview_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_previewed_route_decides_and_writes_nothing() {
+    let r = rig();
+    let m = dm("d1", "1", "hi", 0);
+    let preview = r.inbox.preview_route(m.clone(), t(1)).await;
+    assert_eq!(
+        preview.outcome,
+        MessageOutcome::CreatedTicket { ticket_id: None, why: preview_why(&preview) }
+    );
+    assert!(r.tickets().is_empty());
+    assert!(r.store.inner.is_empty(), "no claim, mark or intent: {:?}", r.store.inner.snapshot());
+    // The real route then does what the preview said, once.
+    let routed = r.inbox.route(m.clone(), t(2)).await;
+    assert!(matches!(routed.outcome, MessageOutcome::CreatedTicket { ticket_id: Some(_), .. }));
+    assert_eq!(r.tickets().len(), 1);
+    let stored = r.store.inner.snapshot();
+    // A preview after it sees the message as handled, and still writes nothing.
+    assert_eq!(r.inbox.preview_route(m, t(3)).await.outcome, MessageOutcome::SkippedDuplicate);
+    assert_eq!(r.store.inner.snapshot(), stored);
+    assert_eq!(r.tickets().len(), 1);
+}
+
+fn preview_why(routed: &crate::inbox::RoutedMessage) -> String {
+    match &routed.outcome {
+        MessageOutcome::CreatedTicket { why, .. } => why.clone(),
+        other => panic!("expected a new ticket, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn answers_go_back_by_dm_or_public_reply() {
     let r = rig();
     r.push(dm("d1", "1", "hi", 0));
@@ -430,6 +459,54 @@ async fn silence_alert_fires_once_per_silence() {
     inbox.poll_once(t(6 * 60)).await.unwrap();
     assert!(inbox.poll_once(t(10 * 60)).await.unwrap().silence_alert.is_some());
     assert_eq!(*fired.lock().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn silence_due_tells_the_alert_without_raising_it() {
+    let source = Arc::new(FakeSource::default());
+    let desk = Arc::new(FakeDesk::default());
+    let store = Arc::new(MemoryStore::new());
+    let fired = Arc::new(Mutex::new(0));
+    let counter = fired.clone();
+    let config = InboxConfig {
+        silence_alert_after: Some(std::time::Duration::from_secs(4 * 3600)),
+        ..InboxConfig::default()
+    };
+    let inbox =
+        Inbox::new(source, desk, store.clone(), config).on_silence(move |_| *counter.lock().unwrap() += 1);
+    // Before any check started the clock, a preview counts from now and starts nothing.
+    assert!(inbox.silence_due(t(0)).await.unwrap().is_none());
+    assert!(store.is_empty(), "{:?}", store.snapshot());
+    assert!(inbox.check_silence(t(0)).await.unwrap().is_none()); // starts the clock
+    let started = store.snapshot();
+    let due = inbox.silence_due(t(4 * 60)).await.unwrap().expect("due after 4 hours");
+    assert_eq!(due.silent_for_hours, 4);
+    assert_eq!(store.snapshot(), started, "a preview records nothing");
+    assert_eq!(*fired.lock().unwrap(), 0, "a preview calls no callback");
+    // The preview_poll's report carries it the same way.
+    let previewed = inbox.preview_poll(t(4 * 60)).await.unwrap();
+    assert_eq!(previewed.silence_alert, Some(due.clone()));
+    assert_eq!(store.snapshot(), started);
+    assert_eq!(*fired.lock().unwrap(), 0);
+    // The real check raises what the preview said, once.
+    assert_eq!(inbox.check_silence(t(4 * 60)).await.unwrap(), Some(due));
+    assert_eq!(*fired.lock().unwrap(), 1);
+    assert!(inbox.silence_due(t(5 * 60)).await.unwrap().is_none(), "already raised for this silence");
+}
+
+#[test]
+fn an_inbox_report_keeps_its_dry_run_json_field() {
+    let preview = InboxReport { mode: crate::sync::RunMode::Preview, ..InboxReport::default() };
+    let json = serde_json::to_value(&preview).unwrap();
+    assert_eq!(json["dry_run"], true);
+    assert!(json.get("mode").is_none());
+    let back: InboxReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back, preview);
+    let applied: InboxReport = serde_json::from_value(
+        serde_json::json!({"dry_run": false, "messages": [], "cursor_advanced": true, "silence_alert": null}),
+    )
+    .unwrap();
+    assert_eq!(applied.mode, crate::sync::RunMode::Apply);
 }
 
 /// Processed marks are pruned past the retention, so the store stays bounded however
