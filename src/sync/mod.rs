@@ -2,7 +2,7 @@
 //!
 //! - [`link`]: the pure state machine `step(state, event, now) -> actions` and the pure
 //!   [`decide`] used by both the continuous and the one-shot paths.
-//! - [`plan`]: [`Plan`] (the dry run), [`SyncReport`], and the pure one-way planner.
+//! - [`plan`]: [`Plan`] (what a sync would do), [`SyncReport`], and the pure one-way planner.
 //! - [`shifts`]: the schedule-driven planner (shifts decide status per channel).
 //! - [`bridge`]: the continuous [`Bridge`]: events, reconcile passes, schedule
 //!   boundaries, inboxes, graceful shutdown, state that survives restarts.
