@@ -18,7 +18,16 @@
 //! - *reconcile pass*: the two listings of a bridge reconcile pass
 //!   (`sync::reconcile_needs` of a one-way Aircall → Zendesk link, both listed at once);
 //!
-//! each without and with a group filter (voice include list `Group 1` / `Team 1`).
+//! - *steady reconcile pass*: a reconcile pass right after a full one with nothing
+//!   changed (incremental: Zendesk reads the incremental user export instead of the user
+//!   pages; Aircall has no change feed and lists its users again);
+//! - *steady pass, status webhooks*: the same with the Zendesk side declared as sending its
+//!   status changes by webhook (`StatusLink::with_status_webhooks`, listed with
+//!   `sync::steady_reconcile_needs`): Zendesk reads no statuses between full passes;
+//!
+//! each without and with a group filter (voice include list `Group 1`). `--zendesk-only`
+//! lists only the Zendesk side of the reconcile passes (cheap enough to run in real time
+//! with `--scale 1`).
 //!
 //! The floor of one side is `requests ÷ allowed rate + serial round trips`, where the
 //! serial round trips are the answers nothing can overlap: the last one, plus one per
@@ -45,7 +54,9 @@ use deskbridge::sim::aircall::{AircallSim, AircallSimConfig, AircallTeamSeed, Ai
 use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskGroupSeed, ZendeskSim, ZendeskSimConfig};
 use deskbridge::sim::{RateLimitRule, SimServer};
 use deskbridge::status::Channel;
-use deskbridge::sync::{LinkConfig, LinkMode, OneShot, OneWaySpec, StatusLink, reconcile_needs};
+use deskbridge::sync::{
+    LinkConfig, LinkMode, OneShot, OneWaySpec, StatusLink, reconcile_needs, steady_reconcile_needs,
+};
 use deskbridge::zendesk::{ZendeskAuth, ZendeskConfig, ZendeskProvider};
 
 const GROUPS: usize = 10;
@@ -57,6 +68,7 @@ struct Options {
     round_trip: Duration,
     zendesk_per_minute: u32,
     aircall_per_minute: u32,
+    zendesk_only: bool,
 }
 
 fn parse() -> Result<Options, String> {
@@ -66,6 +78,7 @@ fn parse() -> Result<Options, String> {
         round_trip: Duration::from_millis(50),
         zendesk_per_minute: 700,
         aircall_per_minute: 60,
+        zendesk_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -76,12 +89,13 @@ fn parse() -> Result<Options, String> {
             "--scale" => options.scale = number(value()?)?.clamp(1, 1000) as u32,
             "--round-trip-ms" => options.round_trip = Duration::from_millis(number(value()?)?),
             "--zendesk-per-minute" => options.zendesk_per_minute = number(value()?)?.max(1) as u32,
+            "--zendesk-only" => options.zendesk_only = true,
             "--aircall-per-minute" => options.aircall_per_minute = number(value()?)?.max(1) as u32,
             // `cargo bench` passes `--bench`; other harness flags are ignored too.
             other if other.starts_with("--") && !other.contains("help") => {}
             _ => {
                 return Err("usage: bench_economy [--agents N] [--scale K] [--round-trip-ms MS] \
-                            [--zendesk-per-minute N] [--aircall-per-minute N]"
+                            [--zendesk-per-minute N] [--aircall-per-minute N] [--zendesk-only]"
                     .into());
             }
         }
@@ -104,8 +118,8 @@ impl Env {
         self.options.round_trip / self.options.scale
     }
 
-    /// Fresh limit windows, empty logs and fresh clients (no budget carried over).
-    fn reset(&self) -> (AircallProvider, ZendeskProvider) {
+    /// Fresh limit windows and empty logs.
+    fn restart_windows(&self) {
         let window = self.window();
         self.aircall_sim
             .server()
@@ -115,6 +129,12 @@ impl Env {
             .set_rate_limits(vec![RateLimitRule::new(self.options.zendesk_per_minute, window)]);
         self.aircall_sim.server().clear_log();
         self.zendesk_sim.server().clear_log();
+    }
+
+    /// Fresh limit windows, empty logs and fresh clients (no budget carried over).
+    fn reset(&self) -> (AircallProvider, ZendeskProvider) {
+        let window = self.window();
+        self.restart_windows();
         let aircall = AircallProvider::from_config(
             AircallConfig::basic(AircallSimConfig::DEFAULT_API_ID, AircallSimConfig::DEFAULT_API_TOKEN)
                 .with_base_url(self.aircall_sim.base_url().as_str())
@@ -225,7 +245,15 @@ async fn one_shot(env: &Env, with_filter: bool) -> deskbridge::Result<Row> {
     Ok(env.row("one-shot sync", with_filter, wall))
 }
 
-async fn reconcile_pass(env: &Env, with_filter: bool) -> deskbridge::Result<Row> {
+/// One reconcile pass's listings. `steady`: an incremental pass right after a full one
+/// (nothing changed since; the full pass is not counted). `zendesk_only`: the Aircall side
+/// is not listed (for real-time runs of the Zendesk side alone).
+async fn reconcile_pass(
+    env: &Env,
+    with_filter: bool,
+    steady: bool,
+    webhooks: bool,
+) -> deskbridge::Result<Row> {
     let (aircall, zendesk) = env.reset();
     let (aircall, zendesk): (std::sync::Arc<dyn StatusProvider>, std::sync::Arc<dyn StatusProvider>) =
         (std::sync::Arc::new(aircall), std::sync::Arc::new(zendesk));
@@ -238,22 +266,48 @@ async fn reconcile_pass(env: &Env, with_filter: bool) -> deskbridge::Result<Row>
     if with_filter {
         link = link.with_filter(filter(true, "Group 1"));
     }
+    if webhooks {
+        link = link.with_status_webhooks(Side::B);
+    }
     let (a_needs, b_needs) = reconcile_needs(&link);
+    let zendesk_only = env.options.zendesk_only;
+    if steady {
+        // The full pass before (not counted), then fresh limit windows.
+        if !zendesk_only {
+            aircall.list_agents_with(&a_needs).await?;
+        }
+        zendesk.list_agents_with(&b_needs).await?;
+        env.restart_windows();
+    }
+    let (a_needs, b_needs) = if steady { steady_reconcile_needs(&link) } else { (a_needs, b_needs) };
     let started = Instant::now();
-    let timed = |listing| async move {
-        let agents = listing.await;
-        (agents, started.elapsed())
-    };
+    let aircall_listing =
+        async { if zendesk_only { Ok(Vec::new()) } else { aircall.list_agents_with(&a_needs).await } };
     let ((a, _), (b, zendesk_wall)) = futures_util::future::join(
-        timed(aircall.list_agents_with(&a_needs)),
-        timed(zendesk.list_agents_with(&b_needs)),
+        timed(started, aircall_listing),
+        timed(started, zendesk.list_agents_with(&b_needs)),
     )
     .await;
     let wall = started.elapsed();
-    eprintln!("reconcile pass (filter {with_filter}): {} + {} agents listed", a?.len(), b?.len());
-    let mut row = env.row("reconcile pass", with_filter, wall);
+    eprintln!(
+        "reconcile pass (filter {with_filter}, steady {steady}, webhooks {webhooks}): {} + {} agents listed",
+        a?.len(),
+        b?.len()
+    );
+    let name = match (steady, webhooks) {
+        (false, _) => "reconcile pass",
+        (true, false) => "steady reconcile pass",
+        (true, true) => "steady pass, Zendesk status webhooks",
+    };
+    let mut row = env.row(name, with_filter, wall);
     row.zendesk_wall = Some(zendesk_wall * env.options.scale);
     Ok(row)
+}
+
+/// `listing`'s answer and when it came, from `started`.
+async fn timed<T>(started: Instant, listing: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let answer = listing.await;
+    (answer, started.elapsed())
 }
 
 fn main() -> std::process::ExitCode {
@@ -283,8 +337,12 @@ async fn run(options: Options) -> deskbridge::Result<()> {
     let env = start(options).await?;
     let mut rows = Vec::new();
     for with_filter in [false, true] {
-        rows.push(one_shot(&env, with_filter).await?);
-        rows.push(reconcile_pass(&env, with_filter).await?);
+        if !options.zendesk_only {
+            rows.push(one_shot(&env, with_filter).await?);
+        }
+        rows.push(reconcile_pass(&env, with_filter, false, false).await?);
+        rows.push(reconcile_pass(&env, with_filter, true, false).await?);
+        rows.push(reconcile_pass(&env, with_filter, true, true).await?);
     }
     let minimum_aircall = options.agents.div_ceil(50);
     let minimum_zendesk = 2 * options.agents.div_ceil(100) + 1;

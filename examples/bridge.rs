@@ -37,7 +37,7 @@ use deskbridge::sim::zendesk::{
 };
 use deskbridge::status::Channel;
 use deskbridge::store::StateSpec;
-use deskbridge::sync::bridge::Clock;
+use deskbridge::sync::Clock;
 use deskbridge::sync::{
     Bridge, BridgeNotice, BridgeOptions, DeliveryOutcome, LinkConfig, LinkMode, StatusLink,
 };

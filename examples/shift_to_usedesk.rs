@@ -47,7 +47,7 @@ use deskbridge::sim::shifton::{ShiftonSim, ShiftonSimConfig};
 use deskbridge::sim::usedesk::{UsedeskSim, UsedeskSimConfig};
 use deskbridge::status::Channel;
 use deskbridge::store::StateSpec;
-use deskbridge::sync::bridge::default_instance_id;
+use deskbridge::sync::default_instance_id;
 use deskbridge::sync::{ShiftSpec, ShiftSync, SyncReport, Unscheduled};
 use deskbridge::usedesk::{UsedeskClient, UsedeskConfig, UsedeskProvider};
 use reqwest::Method;

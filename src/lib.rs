@@ -251,7 +251,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod error;
+mod error;
 pub mod filter;
 pub mod http;
 #[cfg(feature = "ical")]
@@ -291,7 +291,7 @@ pub mod usedesk;
 #[cfg(feature = "zendesk")]
 pub mod zendesk;
 
-pub use error::{Error, Result};
+pub use error::{BoxError, CallInfo, Error, Result, TransportFailure, WebhookFailure};
 
 /// The code blocks of `docs/EXTENDING.md`, compiled and run as doctests so the guide stays
 /// true.

@@ -134,12 +134,13 @@ pub struct ListingNeeds {
     groups: bool,
     only_groups: Option<Vec<String>>,
     channels: [bool; Channel::ALL.len()],
+    incremental: bool,
 }
 
 impl Default for ListingNeeds {
     /// Everything: groups and every channel (what [`StatusProvider::list_agents`] returns).
     fn default() -> Self {
-        Self { groups: true, only_groups: None, channels: [true; Channel::ALL.len()] }
+        Self { groups: true, only_groups: None, channels: [true; Channel::ALL.len()], incremental: false }
     }
 }
 
@@ -182,6 +183,22 @@ impl ListingNeeds {
             self.channels[channel.index()] = true;
         }
         self
+    }
+
+    /// The listing may be incremental (default false): a provider with a change feed may
+    /// answer from what its previous listing read, updated by the changes since (Zendesk:
+    /// the incremental user export), instead of reading every record again. Statuses are
+    /// still read fresh. A caller that allows this must still ask for a full listing now
+    /// and then, so that nothing a feed misses drifts forever (the bridge's
+    /// `BridgeOptions::full_pass_every`).
+    pub fn with_incremental(mut self, allowed: bool) -> Self {
+        self.incremental = allowed;
+        self
+    }
+
+    /// Whether the listing may be incremental.
+    pub fn incremental(&self) -> bool {
+        self.incremental
     }
 
     /// Whether groups are needed.

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use chrono::{TimeZone, Utc};
 use deskbridge::Error;
+use deskbridge::WebhookFailure;
 use deskbridge::aircall::webhook::{EventVersion, UserEventKind, WebhookEventKind};
 use deskbridge::aircall::{
     AircallClient, AircallConfig, AircallProvider, AvailabilityStatus, Substatus, UserObservation,
     WebhookVerifier, WritableStatus,
 };
-use deskbridge::error::WebhookFailure;
 use deskbridge::http::{RateLimit, RetryPolicy};
 use deskbridge::ports::StatusProvider;
 use deskbridge::status::{Channel, NativeStatus};

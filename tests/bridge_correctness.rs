@@ -16,7 +16,7 @@ use deskbridge::mapping::{Side, StatusMap, StatusTable};
 use deskbridge::ports::{StateStore, StatusProvider};
 use deskbridge::status::{Agent, Channel, Group, NativeStatus, Presence};
 use deskbridge::store::MemoryStore;
-use deskbridge::sync::link::SkipReason;
+use deskbridge::sync::SkipReason;
 use deskbridge::sync::{
     Bridge, BridgeEvent, BridgeHandle, BridgeNotice, BridgeOptions, DeliveryOutcome, LinkConfig, LinkMode,
     LinkState, Origin, StatusLink,

@@ -71,7 +71,7 @@ fn endpoints(server: &SimServer) -> BTreeSet<String> {
         .requests()
         .iter()
         .map(|request| {
-            let segments: Vec<&str> = request.path.trim_end_matches(".json").split('/').collect();
+            let segments: Vec<&str> = request.path.split('/').collect();
             let templated: Vec<String> = segments
                 .iter()
                 .enumerate()
@@ -285,4 +285,139 @@ async fn the_simulated_round_trip_delays_every_answer() {
     assert!(started.elapsed() >= round_trip * 5, "{:?}", started.elapsed());
     assert_eq!(deskbridge::sim::zendesk::ZendeskPlan::Enterprise.requests_per_minute(), 700);
     assert_eq!(deskbridge::sim::aircall::documented_rate_limit(), RateLimitRule::per_minute(60));
+}
+
+fn count_path(server: &SimServer, path: &str) -> usize {
+    server.requests().iter().filter(|request| request.path == path).count()
+}
+
+#[tokio::test]
+async fn an_incremental_listing_reads_only_the_changed_users_and_keeps_the_full_answer() {
+    let env = start().await;
+    let server = env.zendesk_sim.server();
+    let needs = ListingNeeds::default().with_groups(false).with_incremental(true);
+    // Nothing remembered yet: the first listing is full.
+    let full = env.zendesk.list_agents_with(&needs).await.unwrap();
+    assert_eq!(count_path(server, "/api/v2/users"), AGENTS.div_ceil(100));
+    server.clear_log();
+    let plan = env.zendesk.planned_reads(&needs);
+    assert!(plan.reads_path("/api/v2/incremental/users/cursor.json") && !plan.reads_path("/api/v2/users"));
+    let again = env.zendesk.list_agents_with(&needs).await.unwrap();
+    assert_eq!(again, full);
+    assert_eq!(count_path(server, "/api/v2/users"), 0);
+    assert_eq!(count_path(server, "/api/v2/incremental/users/cursor.json"), 1);
+    assert_plan_matches(&plan, server);
+    // Statuses are still read in full: the export carries no status.
+    assert_eq!(count_path(server, "/api/v2/agent_availabilities"), AGENTS.div_ceil(100));
+
+    // A changed e-mail arrives through the export.
+    let id = 16_765_840_570_007;
+    env.zendesk_sim.set_agent_email(id, "renamed@example.com").unwrap();
+    server.clear_log();
+    let changed = env.zendesk.list_agents_with(&needs).await.unwrap();
+    assert_eq!(count_path(server, "/api/v2/incremental/users/cursor.json"), 1);
+    let agent = changed.iter().find(|agent| agent.id.as_str() == id.to_string()).unwrap();
+    assert_eq!(agent.email.as_deref(), Some("renamed@example.com"));
+    assert_eq!(changed.len(), full.len());
+    // A listing that is not incremental reads every user again.
+    server.clear_log();
+    env.zendesk.list_agents_with(&needs.clone().with_incremental(false)).await.unwrap();
+    assert_eq!(count_path(server, "/api/v2/users"), AGENTS.div_ceil(100));
+    assert_eq!(count_path(server, "/api/v2/incremental/users/cursor.json"), 0);
+}
+
+#[tokio::test]
+async fn bridge_passes_are_incremental_between_full_passes() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use deskbridge::ports::StateStore;
+    use deskbridge::store::MemoryStore;
+    use deskbridge::sync::{Bridge, BridgeOptions, LinkConfig, LinkMode, StatusLink};
+
+    let env = start().await;
+    let aircall: Arc<dyn StatusProvider> = Arc::new(env.aircall.clone());
+    let zendesk: Arc<dyn StatusProvider> = Arc::new(env.zendesk.clone());
+    let link = StatusLink::new(
+        "voice",
+        ("aircall", aircall, Channel::Voice),
+        ("zendesk", zendesk, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
+    );
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let options = BridgeOptions {
+        reconcile_every: Duration::from_millis(300),
+        full_pass_every: Duration::from_secs(3600),
+        ..BridgeOptions::default()
+    };
+    let bridge = Bridge::new(store, options).status_link(link).unwrap();
+    let handle = bridge.handle();
+    let running = tokio::spawn(bridge.run());
+    let server = env.zendesk_sim.server();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while count_path(server, "/api/v2/incremental/users/cursor.json") < 2 {
+        assert!(std::time::Instant::now() < deadline, "no incremental passes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    handle.shutdown();
+    running.await.unwrap().unwrap();
+    // One full pass read the users; the others read only the changes. No pass read groups.
+    assert_eq!(count_path(server, "/api/v2/users"), AGENTS.div_ceil(100));
+    assert_eq!(group_reads(server), Vec::<String>::new());
+    assert_eq!(group_reads(env.aircall_sim.server()), Vec::<String>::new());
+}
+
+/// A link whose Zendesk side sends its status changes as webhooks: between full passes, a
+/// pass reads only the incremental user export on that side (no status listing), while
+/// the full pass reads every status; the Aircall side, with no feed, reads as before.
+#[tokio::test]
+async fn a_side_with_status_webhooks_reads_no_statuses_between_full_passes() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use deskbridge::ports::StateStore;
+    use deskbridge::store::MemoryStore;
+    use deskbridge::sync::{Bridge, BridgeOptions, LinkConfig, LinkMode, StatusLink, steady_reconcile_needs};
+
+    let env = start().await;
+    let aircall: Arc<dyn StatusProvider> = Arc::new(env.aircall.clone());
+    let zendesk: Arc<dyn StatusProvider> = Arc::new(env.zendesk.clone());
+    let link = StatusLink::new(
+        "voice",
+        ("aircall", aircall, Channel::Voice),
+        ("zendesk", zendesk, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
+    )
+    .with_status_webhooks(Side::B);
+    let (a_needs, b_needs) = steady_reconcile_needs(&link);
+    assert!(a_needs.wants_channel(Channel::Voice), "Aircall has no webhooks declared: its statuses are read");
+    assert!(!b_needs.wants_channel(Channel::Voice));
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let options = BridgeOptions {
+        reconcile_every: Duration::from_millis(300),
+        full_pass_every: Duration::from_secs(3600),
+        ..BridgeOptions::default()
+    };
+    let bridge = Bridge::new(store, options).status_link(link).unwrap();
+    let handle = bridge.handle();
+    let running = tokio::spawn(bridge.run());
+    let server = env.zendesk_sim.server();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while count_path(server, "/api/v2/incremental/users/cursor.json") < 2 {
+        assert!(std::time::Instant::now() < deadline, "no incremental passes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    handle.shutdown();
+    running.await.unwrap().unwrap();
+    let availability_pages = count_path(server, "/api/v2/agent_availabilities");
+    // Only the first (full) pass listed the statuses; the steady passes did not.
+    assert_eq!(count_path(server, "/api/v2/users"), AGENTS.div_ceil(100));
+    assert_eq!(availability_pages, AGENTS.div_ceil(100), "one status listing, by the full pass");
+    let steady_passes = count_path(server, "/api/v2/incremental/users/cursor.json");
+    assert!(steady_passes >= 2);
+    // Aircall (no webhooks declared) is listed with its statuses on every pass.
+    assert!(
+        count_path(env.aircall_sim.server(), "/v1/users") + count_path(env.aircall_sim.server(), "/v2/users")
+            > 0
+    );
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
 use deskbridge::Error;
-use deskbridge::error::TransportFailure;
+use deskbridge::TransportFailure;
 use deskbridge::http::{
     ApiClient, ApiRequest, Auth, DefaultErrorInterpreter, Method, RateLimit, RateLimitHeaders,
     ReqwestTransport, RetryPolicy,

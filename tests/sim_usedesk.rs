@@ -382,7 +382,7 @@ async fn chat_and_ticket_deliveries_each_verify_with_their_own_secret() {
     for body in [&chat_with_token.body, &ticket_with_app_id.body] {
         assert!(matches!(
             verifier.verify(body),
-            Err(Error::WebhookVerification { failure: deskbridge::error::WebhookFailure::BadSignature, .. })
+            Err(Error::WebhookVerification { failure: deskbridge::WebhookFailure::BadSignature, .. })
         ));
     }
     // Without a configured application id a real chat delivery cannot verify (and the

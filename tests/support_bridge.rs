@@ -22,7 +22,7 @@ use deskbridge::sim::zendesk::{
     unified_state_changed_payload,
 };
 use deskbridge::status::Channel;
-use deskbridge::sync::bridge::Clock;
+use deskbridge::sync::Clock;
 use deskbridge::sync::{Bridge, BridgeHandle, BridgeNotice, BridgeOptions, LinkConfig, LinkMode, StatusLink};
 use deskbridge::twitter::webhook::XWebhook;
 use deskbridge::usedesk::webhook::UsedeskWebhookVerifier;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use deskbridge::Error;
-use deskbridge::error::WebhookFailure;
+use deskbridge::WebhookFailure;
 use deskbridge::http::{Method, RetryPolicy};
 use deskbridge::ports::{MessageKind, MessageSource};
 use deskbridge::twitter::oauth1::{OAuth1Credentials, OAuth1Signer, percent_encode, signature_base_string};

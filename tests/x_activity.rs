@@ -4,7 +4,7 @@
 #![cfg(all(feature = "twitter", feature = "sim"))]
 
 use deskbridge::Error;
-use deskbridge::error::WebhookFailure;
+use deskbridge::WebhookFailure;
 use deskbridge::ports::MessageKind;
 use deskbridge::sim::twitter::{XSim, sample, webhook_signature};
 use deskbridge::twitter::activity::{XActivityWebhook, XDelivery, parse_activity};

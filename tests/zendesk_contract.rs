@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use deskbridge::Error;
-use deskbridge::error::WebhookFailure;
+use deskbridge::WebhookFailure;
 use deskbridge::http::RetryPolicy;
 use deskbridge::sync::Origin;
 use deskbridge::zendesk::webhook::{AgentEvent, WebhookVerifier, parse_event};

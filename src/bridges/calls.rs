@@ -133,7 +133,7 @@ pub struct CallsConfig {
     /// Preview outcomes are [`CallOutcome::DryRun`] describing what would be done (Zendesk
     /// and Aircall are still read: caller search, the call, the agent list). Stored in
     /// configuration files as the boolean `dry_run` (`true` for a preview).
-    #[serde(rename = "dry_run", with = "crate::sync::plan::run_mode_as_dry_run_flag")]
+    #[serde(rename = "dry_run", with = "crate::sync::run_mode_as_dry_run_flag")]
     pub mode: RunMode,
 }
 
@@ -345,7 +345,7 @@ impl CallsBridge {
             zendesk,
             store,
             config,
-            instance_id: crate::sync::bridge::default_instance_id(),
+            instance_id: crate::sync::default_instance_id(),
             agents: RwLock::new(AgentDirectory::default()),
         })
     }

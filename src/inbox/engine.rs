@@ -253,7 +253,7 @@ impl Inbox {
             store,
             config,
             on_silence: None,
-            instance_id: crate::sync::bridge::default_instance_id(),
+            instance_id: crate::sync::default_instance_id(),
             attacher: None,
         }
     }
@@ -276,7 +276,7 @@ impl Inbox {
     }
 
     /// Name this instance `id` in the claims it takes (default:
-    /// [`default_instance_id`](crate::sync::bridge::default_instance_id)). Inboxes sharing
+    /// [`default_instance_id`](crate::sync::default_instance_id)). Inboxes sharing
     /// a store must have distinct ids; an inbox restarted with the same id takes back its
     /// own claims at once.
     pub fn instance_id(mut self, id: impl Into<String>) -> Self {

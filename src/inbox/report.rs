@@ -66,7 +66,7 @@ pub struct InboxReport {
     /// [`RunMode::Preview`] when nothing was written on purpose
     /// ([`Inbox::preview_poll`](super::Inbox::preview_poll)); serialized as the boolean
     /// `dry_run`.
-    #[serde(rename = "dry_run", with = "crate::sync::plan::run_mode_as_dry_run_flag", default)]
+    #[serde(rename = "dry_run", with = "crate::sync::run_mode_as_dry_run_flag", default)]
     pub mode: RunMode,
     /// Every message fetched, in order.
     pub messages: Vec<RoutedMessage>,

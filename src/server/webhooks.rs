@@ -103,9 +103,9 @@ use serde_json::json;
 use crate::status::Channel;
 use crate::sync::BridgeEvent;
 use crate::sync::BridgeHandle;
-use crate::sync::bridge::Clock;
+use crate::sync::Clock;
 #[allow(unused_imports)]
-use crate::sync::link::Origin;
+use crate::sync::Origin;
 use crate::{Error, error::WebhookFailure};
 
 #[cfg(feature = "aircall")]

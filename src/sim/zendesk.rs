@@ -66,7 +66,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::{Method, StatusCode};
 use base64::Engine as _;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -84,6 +84,8 @@ pub use talk::{
     ZendeskDisplay, ZendeskEndUser, ZendeskSimCall, ZendeskSimComment, ZendeskSimTicket, ZendeskTalkRecords,
 };
 
+/// Default and largest `per_page` of the incremental user export.
+const INCREMENTAL_PAGE_SIZE: usize = 1000;
 /// Default and largest `page[size]`.
 const MAX_PAGE_SIZE: usize = 100;
 /// Seeded records' creation time.
@@ -453,6 +455,9 @@ pub struct ZendeskAgent {
     pub version: u64,
     /// Legacy Talk availability (routing off).
     pub talk: ZendeskTalkAvailability,
+    /// When the user record last changed (UNIX seconds): the seed time, then the time of
+    /// [`ZendeskSim::set_agent_email`]. Orders the incremental user export.
+    pub updated_at: i64,
 }
 
 impl ZendeskAgent {
@@ -470,9 +475,20 @@ impl ZendeskAgent {
             "default_group_id": self.group_ids.first(),
             "time_zone": "UTC",
             "created_at": SEED_TIME,
-            "updated_at": SEED_TIME,
+            "updated_at": rfc3339_of(self.updated_at),
         })
     }
+}
+
+/// The seed time as UNIX seconds.
+fn seed_epoch() -> i64 {
+    DateTime::parse_from_rfc3339(SEED_TIME).map(|time| time.timestamp()).unwrap_or_default()
+}
+
+fn rfc3339_of(epoch: i64) -> String {
+    DateTime::<Utc>::from_timestamp(epoch, 0)
+        .map(|time| time.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_else(|| SEED_TIME.to_owned())
 }
 
 /// How to start a [`ZendeskSim`].
@@ -764,6 +780,7 @@ impl ZendeskSim {
                     via: seed.via,
                     call_status: None,
                 },
+                updated_at: seed_epoch(),
             });
         }
         agents.sort_by_key(|agent| agent.id);
@@ -888,6 +905,22 @@ impl ZendeskSim {
     pub fn talk_availability(&self, id: i64) -> Option<ZendeskTalkAvailability> {
         let state = lock(&self.state);
         state.staff_index(id).map(|index| state.talk_view(&state.agents[index]))
+    }
+
+    /// Change a user's e-mail, as an admin would: the user's `updated_at`
+    /// becomes now, so the incremental user export lists it again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an unknown user.
+    pub fn set_agent_email(&self, id: i64, email: &str) -> Result<()> {
+        let mut state = lock(&self.state);
+        let index = state
+            .staff_index(id)
+            .ok_or_else(|| Error::invalid("zendesk agent id", format!("no agent {id}")))?;
+        let agent = &mut state.agents[index];
+        agent.email = email.to_owned();
+        agent.updated_at = Utc::now().timestamp();
+        Ok(())
     }
 
     /// Set an agent's legacy Talk state and call status directly.
@@ -1224,6 +1257,66 @@ impl ZendeskProvider {
         }
     }
 
+    /// `GET /api/v2/incremental/users/cursor.json`: every user (all roles) whose record
+    /// changed at or after `start_time` (UNIX seconds; the first request) or after the
+    /// position in `cursor` (later requests), oldest first, `per_page` (default and most
+    /// 1000) at a time; `after_cursor` always given, `end_of_stream` on the last page.
+    /// Unlike Zendesk (which omits the most recent minute), changes are listed at once.
+    fn incremental_users(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
+        let bad = |description: &str| classic_error(StatusCode::BAD_REQUEST, "InvalidValue", description);
+        let per_page = match request.query_value("per_page").map(|text| text.trim().parse::<usize>()) {
+            None => INCREMENTAL_PAGE_SIZE,
+            Some(Ok(size)) => size.clamp(1, INCREMENTAL_PAGE_SIZE),
+            Some(Err(_)) => return bad("per_page must be a positive integer"),
+        };
+        // Position: (updated_at, id) strictly after this.
+        let after: (i64, i64) = match (request.query_value("cursor"), request.query_value("start_time")) {
+            (Some(cursor), _) => {
+                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(cursor.trim())
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .and_then(|text| {
+                        let (time, id) = text.strip_prefix("inc:")?.split_once(':')?;
+                        Some((time.parse().ok()?, id.parse().ok()?))
+                    });
+                match decoded {
+                    Some(position) => position,
+                    None => return bad("cursor is not a valid cursor"),
+                }
+            }
+            (None, Some(start)) => match start.trim().parse::<i64>() {
+                Ok(start) => (start, i64::MIN),
+                Err(_) => return bad("start_time must be a UNIX time in seconds"),
+            },
+            (None, None) => return bad("start_time or cursor is required"),
+        };
+        let state = lock(&self.state);
+        let mut changed: Vec<&ZendeskAgent> =
+            state.agents.iter().filter(|agent| (agent.updated_at, agent.id) > after).collect();
+        changed.sort_by_key(|agent| (agent.updated_at, agent.id));
+        let end_of_stream = changed.len() <= per_page;
+        changed.truncate(per_page);
+        let position = changed.last().map_or(after, |agent| (agent.updated_at, agent.id));
+        let position = if position.1 == i64::MIN { (position.0, 0) } else { position };
+        let after_cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("inc:{}:{}", position.0, position.1));
+        let after_url =
+            link(base_url, &format!("api/v2/incremental/users/cursor.json?cursor={after_cursor}"));
+        let users: Vec<Value> = changed.iter().map(|agent| agent.to_user_json(base_url)).collect();
+        SimResponse::json(
+            StatusCode::OK,
+            &json!({
+                "users": users,
+                "after_cursor": after_cursor,
+                "after_url": after_url,
+                "before_cursor": null,
+                "before_url": null,
+                "end_of_stream": end_of_stream,
+            }),
+        )
+    }
+
     fn list_webhooks(&self, request: &SimRequest, base_url: &Url) -> SimResponse {
         let state = lock(&self.state);
         let all: Vec<&(i64, Value, String)> = state.webhooks.iter().collect();
@@ -1535,6 +1628,9 @@ impl SimProvider for ZendeskProvider {
                 Some(user_id) => self.list_memberships(request, base_url, Some(user_id), None),
                 None => not_found(),
             },
+            (&Method::GET, ["api", "v2", "incremental", "users", "cursor"]) => {
+                self.incremental_users(request, base_url)
+            }
             (&Method::GET, ["api", "v2", "groups"]) => self.list_groups(request, base_url),
             (&Method::GET, ["api", "v2", "webhooks"]) => self.list_webhooks(request, base_url),
             (&Method::POST, ["api", "v2", "webhooks"]) => self.create_webhook(request),

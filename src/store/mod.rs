@@ -30,10 +30,10 @@
 mod file;
 mod memory;
 #[cfg(feature = "postgres")]
-pub mod postgres;
+mod postgres;
 mod spec;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+mod sqlite;
 
 pub use file::{FILE_FORMAT_VERSION, FileStore};
 pub use memory::MemoryStore;

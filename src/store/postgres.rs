@@ -36,7 +36,7 @@
 //! # Connections, reconnecting, TLS
 //!
 //! The store keeps a small fixed set of connections (default
-//! [`DEFAULT_CONNECTIONS`]); calls are spread over them and pipelined on each. A connection
+//! [`PostgresOptions::DEFAULT_CONNECTIONS`]); calls are spread over them and pipelined on each. A connection
 //! found closed (server restart, network cut, idle timeout) is reopened on the next call that
 //! uses it. When a connection breaks *during* a call, the idempotent calls (`get`, `put`,
 //! `delete`, `scan_prefix`, `try_claim`) are retried once on a fresh connection, so a server
@@ -73,11 +73,9 @@ use tokio_postgres::{Client, NoTls, Statement};
 use crate::ports::{StateStore, WriteOp, claim_from_value};
 use crate::{Error, Result};
 
-/// How many connections a store opens unless told otherwise.
-pub const DEFAULT_CONNECTIONS: usize = 2;
+const DEFAULT_CONNECTIONS: usize = PostgresOptions::DEFAULT_CONNECTIONS;
 
-/// The schema used unless told otherwise.
-pub const DEFAULT_SCHEMA: &str = "public";
+const DEFAULT_SCHEMA: &str = PostgresOptions::DEFAULT_SCHEMA;
 
 /// How long opening a connection may take when the connection string does not say
 /// (`connect_timeout`).
@@ -118,6 +116,12 @@ pub struct PostgresOptions {
 }
 
 impl PostgresOptions {
+    /// How many connections a store opens unless told otherwise.
+    pub const DEFAULT_CONNECTIONS: usize = 2;
+
+    /// The schema used unless told otherwise.
+    pub const DEFAULT_SCHEMA: &'static str = "public";
+
     /// Options for the connection string `url`, in URL form
     /// (`postgres://user:password@host:port/database?options`) or key-value form
     /// (`host=… user=… dbname=…`), as understood by `tokio-postgres`.
@@ -129,7 +133,7 @@ impl PostgresOptions {
         }
     }
 
-    /// Keep the tables in `schema` (created if missing) instead of [`DEFAULT_SCHEMA`]: one
+    /// Keep the tables in `schema` (created if missing) instead of [`Self::DEFAULT_SCHEMA`]: one
     /// database can then hold several independent bridges, or tests side by side. The name
     /// must be 1 to 63 ASCII letters, digits or `_`, not starting with a digit; it is used
     /// quoted, so case matters.
@@ -138,7 +142,7 @@ impl PostgresOptions {
         self
     }
 
-    /// Open `connections` connections (at least 1; default [`DEFAULT_CONNECTIONS`]).
+    /// Open `connections` connections (at least 1; default [`Self::DEFAULT_CONNECTIONS`]).
     pub fn connections(mut self, connections: usize) -> Self {
         self.connections = connections;
         self

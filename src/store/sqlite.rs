@@ -14,8 +14,8 @@
 //! - `deskbridge_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)`: what this store
 //!   records about itself (the one-time import of a [`FileStore`](super::FileStore) file).
 //!
-//! The schema version is SQLite's `user_version` ([`SCHEMA_VERSION`]) and the file is
-//! marked with an `application_id` ([`APPLICATION_ID`]): [`SqliteStore::open`] refuses a
+//! The schema version is SQLite's `user_version` ([`SqliteStore::SCHEMA_VERSION`]) and the file is
+//! marked with an `application_id` ([`SqliteStore::APPLICATION_ID`]): [`SqliteStore::open`] refuses a
 //! file that is not a SQLite database, a database of another application, or one whose
 //! schema a newer deskbridge wrote, and leaves such a file untouched.
 //!
@@ -74,15 +74,11 @@ use chrono::{DateTime, Utc};
 use crate::ports::{StateStore, WriteOp, via_cas};
 use crate::{Error, Result};
 
-/// The schema version this deskbridge writes and reads (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = SqliteStore::SCHEMA_VERSION;
 
-/// The `PRAGMA application_id` that marks a deskbridge state database: ASCII "dskb".
-pub const APPLICATION_ID: i32 = 0x6473_6b62;
+const APPLICATION_ID: i32 = SqliteStore::APPLICATION_ID;
 
-/// How long a write waits for another process holding the database's write lock unless
-/// told otherwise.
-pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_BUSY_TIMEOUT: Duration = SqliteOptions::DEFAULT_BUSY_TIMEOUT;
 
 /// The `deskbridge_meta` row that records a one-time import of a `FileStore` file.
 const IMPORT_RECORD: &str = "file_store_import";
@@ -129,6 +125,10 @@ pub struct SqliteOptions {
 }
 
 impl SqliteOptions {
+    /// How long a write waits for another process holding the database's write lock unless
+    /// told otherwise.
+    pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
     /// Options for the database at `path` (created, with its parent directories, when
     /// missing).
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -147,7 +147,7 @@ impl SqliteOptions {
     }
 
     /// How long a write waits while another process holds the write lock before failing
-    /// (default [`DEFAULT_BUSY_TIMEOUT`]).
+    /// (default [`Self::DEFAULT_BUSY_TIMEOUT`]).
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
@@ -191,6 +191,12 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The schema version this deskbridge writes and reads (`PRAGMA user_version`).
+    pub const SCHEMA_VERSION: i32 = 1;
+
+    /// The `PRAGMA application_id` that marks a deskbridge state database: ASCII "dskb".
+    pub const APPLICATION_ID: i32 = 0x6473_6b62;
+
     /// Open (or create) the database at `path` with the default options.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(SqliteOptions::new(path.as_ref())).await

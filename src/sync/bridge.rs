@@ -86,6 +86,9 @@ pub struct StatusLink {
     /// and *Do not change* groups, matched against the groups of the agent on the side
     /// being written (in two-way mode, each side with its own channel and groups).
     pub filter: GroupFilter,
+    /// Per side (`[a, b]`): whether the side's provider sends every status change to this
+    /// bridge as a webhook event (see [`StatusLink::with_status_webhooks`]).
+    pub status_webhooks: [bool; 2],
 }
 
 impl StatusLink {
@@ -122,7 +125,26 @@ impl StatusLink {
             config,
             identity: IdentityOverrides::default(),
             filter: GroupFilter::default(),
+            status_webhooks: [false, false],
         }
+    }
+
+    /// Declare that `side`'s provider sends every status change of the link's channel to
+    /// this bridge as a verified webhook event (Zendesk's agent status webhook or
+    /// Aircall's `user.*` events through [`server::webhooks`](crate::server), or your own
+    /// feed as [`BridgeEvent::Status`]). Between two full passes
+    /// ([`BridgeOptions::full_pass_every`], default 1 hour) a reconcile pass then reads
+    /// that side's agents (incrementally where the provider has a change feed) but not
+    /// their statuses: the events carry them. Every full pass still reads every status,
+    /// so a lost webhook is healed within `full_pass_every` (plus `reconcile_every`).
+    ///
+    /// Leave it unset (the default) when webhooks are not set up or not trusted: every
+    /// pass then reads every status. With Zendesk as this side, a steady-state pass costs
+    /// one request (the incremental user export) instead of one per 100 agents for the
+    /// users plus one per 100 agents for the statuses (`docs/PERFORMANCE.md`).
+    pub fn with_status_webhooks(mut self, side: Side) -> Self {
+        self.status_webhooks[side.index()] = true;
+        self
     }
 
     /// Use these identity overrides.
@@ -392,6 +414,12 @@ pub struct BridgeOptions {
     /// at most once per this interval (default 1 minute); agents listed on one side only
     /// are remembered by every pass and never cost one.
     pub learn_every: StdDuration,
+    /// Reconcile passes in between may be incremental (providers with a change feed read
+    /// only what changed since the last pass, see
+    /// [`ListingNeeds::with_incremental`](crate::ports::ListingNeeds::with_incremental));
+    /// every this often (default 1 hour) a pass reads everything, so that nothing a feed
+    /// misses drifts forever. Zero: every pass is full.
+    pub full_pass_every: StdDuration,
 }
 
 impl Default for BridgeOptions {
@@ -403,6 +431,7 @@ impl Default for BridgeOptions {
             remembered_deliveries: 10_000,
             lease_ttl: StdDuration::from_secs(300),
             learn_every: StdDuration::from_secs(60),
+            full_pass_every: StdDuration::from_secs(3600),
         }
     }
 }
@@ -456,6 +485,8 @@ struct LinkRuntime {
     unlisted: usize,
     /// When the last pass of this link finished (the bridge's clock).
     last_pass: Option<DateTime<Utc>>,
+    /// When the last full (not incremental) pass of this link started.
+    last_full_pass: Option<DateTime<Utc>>,
     /// agent key → the busy state this instance last stored for the agent: where a write
     /// result starts from instead of reading the store (a hint only: a compare-and-set
     /// judges it, and a stale one costs a re-read). Cleared by every pass; bounded by the
@@ -669,6 +700,7 @@ impl Bridge {
             unpaired: [HashSet::new(), HashSet::new()],
             unlisted: 0,
             last_pass: None,
+            last_full_pass: None,
             hints: std::sync::Mutex::new(HashMap::new()),
         });
         Ok(self)
@@ -1606,7 +1638,17 @@ impl Bridge {
         let read_at = (self.clock)();
         // Only what the pass uses: each side's statuses on its channel, groups only for a
         // filter (and only the groups it names).
-        let (a_needs, b_needs) = crate::sync::engine::reconcile_needs(&self.links[li].link);
+        let full_pass_due = self.links[li].last_full_pass.is_none_or(|last| {
+            (read_at - last).to_std().is_ok_and(|since| since >= self.options.full_pass_every)
+        });
+        if full_pass_due {
+            self.links[li].last_full_pass = Some(read_at);
+        }
+        let (a_needs, b_needs) = if full_pass_due {
+            crate::sync::engine::reconcile_needs(&self.links[li].link)
+        } else {
+            crate::sync::engine::steady_reconcile_needs(&self.links[li].link)
+        };
         let (a_agents, b_agents) =
             futures_util::future::try_join(a.list_agents_with(&a_needs), b.list_agents_with(&b_needs))
                 .await?;

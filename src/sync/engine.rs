@@ -73,9 +73,23 @@ pub(crate) fn filter_needs(filter: &GroupFilter) -> ListingNeeds {
 /// statuses, and groups only for the link's filter (only the groups it names). The
 /// bridge's passes call [`StatusProvider::list_agents_with`] with these; a caller can ask
 /// [`StatusProvider::planned_reads`] what a pass will cost.
-pub fn reconcile_needs(link: &crate::sync::bridge::StatusLink) -> (ListingNeeds, ListingNeeds) {
+pub fn reconcile_needs(link: &crate::sync::StatusLink) -> (ListingNeeds, ListingNeeds) {
     let needs = filter_needs(&link.filter);
     (needs.clone().with_channels([link.a.1]), needs.with_channels([link.b.1]))
+}
+
+/// What each side `(a, b)` of a bridge link lists in a steady-state pass, between two full
+/// passes ([`BridgeOptions::full_pass_every`](crate::sync::BridgeOptions::full_pass_every)):
+/// [`reconcile_needs`], incremental where the provider has a change feed, and without the
+/// statuses of a side whose statuses arrive as webhook events
+/// ([`StatusLink::with_status_webhooks`](crate::sync::StatusLink::with_status_webhooks)).
+pub fn steady_reconcile_needs(link: &crate::sync::StatusLink) -> (ListingNeeds, ListingNeeds) {
+    let (a, b) = reconcile_needs(link);
+    let steady = |needs: ListingNeeds, pushed: bool| {
+        let needs = needs.with_incremental(true);
+        if pushed { needs.with_channels(std::iter::empty()) } else { needs }
+    };
+    (steady(a, link.status_webhooks[0]), steady(b, link.status_webhooks[1]))
 }
 
 /// A one-shot, one-way sync between two providers: read both, plan, apply.

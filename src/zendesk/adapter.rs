@@ -1,11 +1,13 @@
 //! [`ZendeskProvider`]: the [`StatusProvider`] port over a [`ZendeskClient`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::client::AccountMode;
+use super::client::{AccountMode, IncrementalStart};
 use super::client::{PROVIDER, ZendeskClient, ZendeskConfig};
+use super::model::User;
 use crate::ports::{ListingNeeds, PlannedCount, PlannedRead, RequestPlan, StatusProvider};
 use crate::status::{Agent, Channel, Group, NativeStatus, Statuses, Text};
 use crate::{Error, Result};
@@ -16,12 +18,28 @@ use crate::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct ZendeskProvider {
     client: ZendeskClient,
+    /// The agents of the last full listing, kept current by the incremental user export
+    /// when a listing allows it ([`ListingNeeds::incremental`]). Shared by clones.
+    known_agents: Arc<tokio::sync::Mutex<Option<KnownAgents>>>,
+}
+
+/// What the incremental listing starts from.
+#[derive(Debug)]
+struct KnownAgents {
+    users: BTreeMap<i64, User>,
+    next: IncrementalStart,
+}
+
+/// Whether a user from the export belongs in the agent listing (`role[]=agent&role[]=admin`
+/// lists active agents and admins).
+fn is_listed_agent(user: &User) -> bool {
+    matches!(user.role.as_deref(), Some("agent" | "admin")) && user.active != Some(false)
 }
 
 impl ZendeskProvider {
     /// A provider over `client`.
     pub fn new(client: ZendeskClient) -> Self {
-        Self { client }
+        Self { client, known_agents: Arc::new(tokio::sync::Mutex::new(None)) }
     }
 
     /// A provider over a new client built from `config`.
@@ -39,6 +57,38 @@ impl ZendeskProvider {
 }
 
 impl ZendeskProvider {
+    /// The agents and admins: every one listed (and remembered, with the time to continue
+    /// the incremental export from), or, when `incremental` and a listing is remembered,
+    /// the remembered ones updated by the incremental user export (one request per 1000
+    /// changed users, usually one).
+    async fn agent_users(&self, incremental: bool) -> Result<Vec<User>> {
+        if incremental {
+            // Held through the export, so two listings never continue from one cursor.
+            let mut known = self.known_agents.lock().await;
+            if let Some(known) = known.as_mut() {
+                let (changed, cursor) = self.client.incremental_users(known.next.clone()).await?;
+                for user in changed {
+                    if is_listed_agent(&user) {
+                        known.users.insert(user.id, user);
+                    } else {
+                        known.users.remove(&user.id);
+                    }
+                }
+                known.next = IncrementalStart::Cursor(cursor);
+                return Ok(known.users.values().cloned().collect());
+            }
+        }
+        // A minute of margin: a change made while the listing ran, which the listing may
+        // have missed, is in the export from this time on.
+        let started = chrono::Utc::now().timestamp() - 60;
+        let users = self.client.list_agents().await?;
+        *self.known_agents.lock().await = Some(KnownAgents {
+            users: users.iter().map(|user| (user.id, user.clone())).collect(),
+            next: IncrementalStart::Time(started),
+        });
+        Ok(users)
+    }
+
     /// Each agent's group names, as far as `needs` asks: nothing, every group, or only the
     /// named groups (whose memberships alone are read, four groups at a time).
     async fn groups_of_agents(&self, needs: &ListingNeeds) -> Result<HashMap<i64, Vec<String>>> {
@@ -106,7 +156,7 @@ impl StatusProvider for ZendeskProvider {
         // listed without a filter), so they run at the same time: the read takes as long as
         // the longest listing, not their sum (the client paces them all under one limit).
         let (users, mut groups_of, prefetched) =
-            tokio::try_join!(self.client.list_agents(), self.groups_of_agents(needs), async {
+            tokio::try_join!(self.agent_users(needs.incremental()), self.groups_of_agents(needs), async {
                 if voice { self.client.prefetch_availabilities().await } else { Ok(None) }
             },)?;
         let statuses = if voice {
@@ -143,7 +193,16 @@ impl StatusProvider for ZendeskProvider {
     /// their Talk channel and the catalog is not cached.
     fn planned_reads(&self, needs: &ListingNeeds) -> RequestPlan {
         let pages = PlannedCount::Pages { page_size: super::client::PAGE_SIZE };
-        let mut reads = vec![PlannedRead::get("/api/v2/users", pages, "users")];
+        let remembered = self.known_agents.try_lock().map(|known| known.is_some()).unwrap_or(true);
+        let mut reads = vec![if needs.incremental() && remembered {
+            PlannedRead::get(
+                "/api/v2/incremental/users/cursor.json",
+                PlannedCount::Pages { page_size: super::client::INCREMENTAL_PAGE_SIZE },
+                "users changed since the last listing",
+            )
+        } else {
+            PlannedRead::get("/api/v2/users", pages, "users")
+        }];
         if needs.groups() {
             reads.push(PlannedRead::get("/api/v2/groups", pages, "groups"));
             if needs.only_groups().is_some() {

@@ -18,8 +18,9 @@ use url::Url;
 
 use super::model::{
     AccountSettings, AgentAvailability, AgentStatusesPage, AvailabilitiesPage, AvailabilityDocument,
-    CursorLinks, CursorMeta, GroupMembership, GroupMembershipsPage, GroupsPage, TalkAvailability, TalkState,
-    UnifiedStatus, User, UsersPage, ZendeskErrorInterpreter, ZendeskGroup, talk_availability_from,
+    CursorLinks, CursorMeta, GroupMembership, GroupMembershipsPage, GroupsPage, IncrementalUsersPage,
+    TalkAvailability, TalkState, UnifiedStatus, User, UsersPage, ZendeskErrorInterpreter, ZendeskGroup,
+    talk_availability_from,
 };
 use crate::http::options::{config_prefixed, from_variable};
 use crate::http::{
@@ -35,6 +36,18 @@ pub const PROVIDER: &str = "zendesk";
 pub const PAGE_SIZE: u32 = 100;
 /// Default pace: 400 requests per minute (Zendesk Suite Growth and Professional).
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 400;
+/// Users per page of the incremental user export (its documented maximum, 1000).
+pub const INCREMENTAL_PAGE_SIZE: u32 = 1000;
+
+/// Where an incremental export starts ([`ZendeskClient::incremental_users`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncrementalStart {
+    /// At this UNIX time (seconds).
+    Time(i64),
+    /// Where a previous export ended (its `after_cursor`).
+    Cursor(String),
+}
+
 /// How many groups' membership listings run at once (the client still paces every
 /// request under its rate limit).
 pub const MEMBERSHIP_READ_CONCURRENCY: usize = 4;
@@ -694,6 +707,50 @@ impl ZendeskClient {
     /// The first failing page's error.
     pub async fn list_group_memberships(&self) -> Result<Vec<GroupMembership>> {
         collect_all(self.group_memberships()).await
+    }
+
+    /// The users changed since `from` (`GET /api/v2/incremental/users/cursor.json`, the
+    /// cursor-based incremental user export, 1000 users a page, every role), read to the
+    /// end of the stream; returns them with the cursor to continue from next time.
+    ///
+    /// [`IncrementalStart::Time`] starts at a UNIX time in seconds (Zendesk requires it to
+    /// be at least a minute in the past and leaves out the last minute; the time is
+    /// clamped to a minute ago); [`IncrementalStart::Cursor`] continues a previous export.
+    /// Zendesk limits incremental exports to 10 requests a minute (UNCONFIRMED for this
+    /// endpoint: documented for incremental exports in general); the client's pace is not
+    /// tightened for it, so call it at most a few times a minute.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when a page that is not the last gives no `after_cursor`; the
+    /// failing page's error otherwise.
+    pub async fn incremental_users(&self, from: IncrementalStart) -> Result<(Vec<User>, String)> {
+        let mut users = Vec::new();
+        let mut position = from;
+        loop {
+            let mut request = ApiRequest::get("/api/v2/incremental/users/cursor.json")
+                .query("per_page", INCREMENTAL_PAGE_SIZE);
+            request = match &position {
+                IncrementalStart::Time(start) => {
+                    let latest = chrono::Utc::now().timestamp() - 60;
+                    request.query("start_time", (*start).min(latest).max(0))
+                }
+                IncrementalStart::Cursor(cursor) => request.query("cursor", cursor),
+            };
+            let page: IncrementalUsersPage = self.api.send_json(request).await?;
+            users.extend(page.users);
+            let Some(after) = page.after_cursor.filter(|cursor| !cursor.is_empty()) else {
+                return Err(Error::Decode {
+                    provider: PROVIDER,
+                    context: "GET /api/v2/incremental/users/cursor.json".into(),
+                    json_path: "after_cursor".into(),
+                    message: "the export gave no after_cursor to continue from".into(),
+                });
+            };
+            if page.end_of_stream {
+                return Ok((users, after));
+            }
+            position = IncrementalStart::Cursor(after);
+        }
     }
 
     /// The memberships of one group (`GET /api/v2/groups/{group_id}/memberships`),

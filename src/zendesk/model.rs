@@ -120,6 +120,22 @@ pub struct UsersPage {
     pub links: Option<CursorLinks>,
 }
 
+/// One page of the cursor-based incremental user export
+/// (`GET /api/v2/incremental/users/cursor.json`): the users whose record changed, oldest
+/// first, every role included.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IncrementalUsersPage {
+    /// The changed users.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Where to continue (also on the last page: the next export starts there).
+    #[serde(default)]
+    pub after_cursor: Option<String>,
+    /// True on the last page of what has changed so far.
+    #[serde(default)]
+    pub end_of_stream: bool,
+}
+
 /// A group (`/api/v2/groups`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct ZendeskGroup {
