@@ -239,7 +239,7 @@ async fn one_shot(env: &Env, with_filter: bool) -> deskbridge::Result<Row> {
     spec.filter = filter(with_filter, "Group 1");
     let sync = OneShot::new(&aircall, &zendesk, spec);
     let started = Instant::now();
-    let (plan, _) = sync.plan().await?;
+    let plan = sync.plan().await?;
     let wall = started.elapsed();
     eprintln!("one-shot (filter {with_filter}): {} changes, {} in sync", plan.changes.len(), plan.in_sync);
     Ok(env.row("one-shot sync", with_filter, wall))

@@ -35,6 +35,7 @@ use deskbridge::server::calls::{CallsRouterOptions, router};
 use deskbridge::sim::aircall::{AircallSim, AircallSimConfig, AircallUserSeed, CallEnding, CallScript};
 use deskbridge::sim::zendesk::{ZendeskAgentSeed, ZendeskSim, ZendeskSimConfig};
 use deskbridge::store::{FileStore, MemoryStore};
+use deskbridge::sync::RunMode;
 use deskbridge::zendesk::{ZendeskAuth, ZendeskClient, ZendeskConfig};
 
 /// `println!` that ignores a closed stdout (`| head`) instead of panicking.
@@ -201,7 +202,7 @@ fn config(options: &Options, app_id: Option<i64>) -> CallsConfig {
         log_mode: mode,
         missed_calls: options.missed,
         create_unknown_callers: options.create_callers,
-        dry_run: options.dry_run,
+        mode: if options.dry_run { RunMode::Preview } else { RunMode::Apply },
         ..CallsConfig::default()
     }
 }

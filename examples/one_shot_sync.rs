@@ -342,7 +342,8 @@ pub async fn sync(
         Direction::AircallToZendesk => OneShot::new(aircall, zendesk, spec(direction)),
         Direction::ZendeskToAircall => OneShot::new(zendesk, aircall, spec(direction)),
     };
-    one_shot.options(ApplyOptions::default()).run(dry_run).await
+    let one_shot = one_shot.options(ApplyOptions::default());
+    if dry_run { one_shot.plan().await.map(SyncReport::preview) } else { one_shot.run().await }
 }
 
 /// Print the report: JSON alone, or the table.

@@ -631,7 +631,12 @@ async fn run(options: Options) -> Result<(), Failure> {
 }
 
 async fn once(sync: &ShiftSync, options: &Options, at: DateTime<Utc>) -> Result<(), Failure> {
-    let report = sync.run_once(at, options.dry_run).await.map_err(|e| Failure::from_error(&e))?;
+    let result = if options.dry_run {
+        sync.plan_at(at).await.map(deskbridge::sync::SyncReport::preview)
+    } else {
+        sync.run_once(at).await
+    };
+    let report = result.map_err(|e| Failure::from_error(&e))?;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }

@@ -261,7 +261,11 @@ async fn main() -> ExitCode {
     );
     let inbox = Inbox::new(Arc::new(sides.source.clone()), Arc::new(sides.desk.clone()), store, config)
         .media_attacher(Arc::new(attacher));
-    let result = inbox.poll_once(Utc::now(), options.dry_run).await;
+    let result = if options.dry_run {
+        inbox.preview_poll(Utc::now()).await
+    } else {
+        inbox.poll_once(Utc::now()).await
+    };
     drop(inbox);
     if temporary_state {
         // Ignore "not found": a dry run writes no database.

@@ -48,7 +48,7 @@
 //!     .do_not_change(["Managers"]); // "Do not change"
 //!
 //! let sync = ShiftSync::new(Arc::new(schedule), usedesk, spec);
-//! let report = sync.run_once("2026-11-23T10:00:00Z".parse()?, false).await?;
+//! let report = sync.run_once("2026-11-23T10:00:00Z".parse()?).await?;
 //! println!("{report}"); // per agent: written, skipped (why), failed (the error)
 //! # Ok(()) }
 //! # #[cfg(not(feature = "sim"))] fn main() {}
@@ -94,9 +94,11 @@
 //! // The seed mapping of Aircall's Agent Status Sync; side A = Aircall.
 //! let spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);
 //! let one_shot = OneShot::new(&aircall, &zendesk, spec);
-//! let report = one_shot.run(false).await?;
+//! let plan = one_shot.plan().await?; // the preview: read and decided, nothing written
+//! assert_eq!(plan.changes.len(), 1);
+//! let report = one_shot.apply(plan).await; // `one_shot.run()` is plan, then apply
 //! assert_eq!(report.written.len(), 1); // Aircall Available → Zendesk Online
-//! assert!(one_shot.run(false).await?.written.is_empty()); // a second run writes nothing
+//! assert!(one_shot.run().await?.written.is_empty()); // a second run writes nothing
 //! # Ok(()) }
 //! # #[cfg(not(feature = "sim"))] fn main() {}
 //! ```
@@ -135,9 +137,9 @@
 //! let config = InboxConfig::default().with_channel_id(Some("12".into()));
 //! let inbox = Inbox::new(Arc::new(x), Arc::new(desk), Arc::new(MemoryStore::new()), config);
 //! let now = chrono::Utc::now();
-//! let report = inbox.poll_once(now, false).await?;
+//! let report = inbox.poll_once(now).await?;
 //! assert!(report.is_success());
-//! let again = inbox.poll_once(now, false).await?;
+//! let again = inbox.poll_once(now).await?;
 //! assert!(again.messages.is_empty()); // nothing is created twice
 //! # Ok(()) }
 //! # #[cfg(not(feature = "sim"))] fn main() {}

@@ -515,11 +515,14 @@ async fn the_router_verifies_and_answers_over_http() {
 }
 
 #[tokio::test]
-async fn a_dry_run_decides_everything_and_writes_nothing() {
+async fn a_preview_decides_everything_and_writes_nothing() {
     let rig = Rig::start().await;
     let store = memory();
-    let config =
-        deskbridge::bridges::CallsConfig { dry_run: true, create_unknown_callers: true, ..Rig::config() };
+    let config = deskbridge::bridges::CallsConfig {
+        mode: deskbridge::sync::RunMode::Preview,
+        create_unknown_callers: true,
+        ..Rig::config()
+    };
     let bridge = rig.bridge(Arc::clone(&store), config, "a");
     let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &bridge).await;
@@ -552,4 +555,17 @@ async fn a_dry_run_decides_everything_and_writes_nothing() {
     );
     assert!(rig.zendesk.server().writes().is_empty(), "{:?}", rig.zendesk.server().writes());
     assert!(store.scan_prefix("").await.unwrap().is_empty());
+}
+
+#[test]
+fn the_calls_mode_is_stored_as_the_dry_run_flag_of_configuration_files() {
+    use deskbridge::bridges::CallsConfig;
+    use deskbridge::sync::RunMode;
+    let preview: CallsConfig = serde_json::from_value(serde_json::json!({ "dry_run": true })).unwrap();
+    assert_eq!(preview.mode, RunMode::Preview);
+    let default: CallsConfig = serde_json::from_value(serde_json::json!({})).unwrap();
+    assert_eq!(default.mode, RunMode::Apply);
+    let json = serde_json::to_value(&preview).unwrap();
+    assert_eq!(json["dry_run"], true);
+    assert!(json.get("mode").is_none());
 }

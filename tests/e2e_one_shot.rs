@@ -300,7 +300,7 @@ async fn dry_run_writes_nothing_in_either_direction() {
         for routing in [true, false] {
             let env = start(routing).await;
             let report = env.run(direction, true).await;
-            assert!(report.dry_run);
+            assert!(report.mode.is_preview());
             // Routing off: Grace's voice status is her Talk state (away), which is mapped.
             let planned = if routing { planned } else { planned + 1 };
             assert_eq!(report.written.len(), planned, "{direction:?} routing {routing}");
@@ -316,6 +316,42 @@ async fn dry_run_writes_nothing_in_either_direction() {
             assert!(report.to_string().contains("(dry run)"));
         }
     }
+}
+
+/// `OneShot::plan` writes nothing, `OneShot::apply` writes exactly the plan, and the
+/// warnings found while planning (an unknown group, allowed) reach the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_then_apply_writes_the_plan_and_keeps_its_warnings() {
+    use deskbridge::filter::GroupFilter;
+    use deskbridge::mapping::{Side, StatusMap};
+    use deskbridge::sync::{OneShot, OneWaySpec};
+    let env = start(true).await;
+    let mut spec = OneWaySpec::new(StatusMap::aircall_zendesk(), Side::A);
+    spec.filter = GroupFilter::default().do_not_change(["No such group"]);
+    let strict = OneShot::new(&env.aircall, &env.zendesk, spec.clone());
+    assert!(strict.plan().await.is_err(), "an unknown group fails before anything is written");
+    let one_shot = OneShot::new(&env.aircall, &env.zendesk, spec).allow_unknown_groups(true);
+    let plan = one_shot.plan().await.unwrap();
+    assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+    assert!(!plan.changes.is_empty());
+    let non_get = |server: &SimServer| {
+        server.requests().into_iter().filter(|r| r.method != deskbridge::http::Method::GET).count()
+    };
+    assert_eq!(non_get(env.zendesk_sim.server()) + non_get(env.aircall_sim.server()), 0);
+    let preview = SyncReport::preview(plan.clone());
+    assert_eq!(
+        (preview.written.clone(), preview.warnings.clone()),
+        (plan.changes.clone(), plan.warnings.clone())
+    );
+    let report = one_shot.apply(plan.clone()).await;
+    assert!(!report.mode.is_preview() && report.is_success(), "{report}");
+    assert_eq!(report.written, plan.changes);
+    assert_eq!(report.warnings, plan.warnings);
+    assert_eq!(non_get(env.zendesk_sim.server()), plan.changes.len());
+    // `run` is plan then apply: the second pass finds nothing to write, with the warning.
+    let again = one_shot.run().await.unwrap();
+    assert!(again.written.is_empty(), "{again}");
+    assert_eq!(again.warnings, plan.warnings);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,17 +154,14 @@ impl World {
         });
         let dynamic: Arc<dyn StateStore> = Arc::clone(&store) as Arc<dyn StateStore>;
         // A cut pass fails part-way (as an error or as failed messages): expected.
-        let _ =
-            inbox(&self.x.base_url(), &self.usedesk.base_url(), dynamic).poll_once(Utc::now(), false).await;
+        let _ = inbox(&self.x.base_url(), &self.usedesk.base_url(), dynamic).poll_once(Utc::now()).await;
         store.changes.load(Ordering::SeqCst)
     }
 
     async fn clean_pass(&self, database: &Path) {
         let store = Arc::new(SqliteStore::open(database).await.unwrap());
-        let report = inbox(&self.x.base_url(), &self.usedesk.base_url(), store)
-            .poll_once(Utc::now(), false)
-            .await
-            .unwrap();
+        let report =
+            inbox(&self.x.base_url(), &self.usedesk.base_url(), store).poll_once(Utc::now()).await.unwrap();
         assert!(report.is_success(), "{report}");
     }
 

@@ -308,7 +308,7 @@ async fn drain(inboxes: &[&Inbox]) {
     for _ in 0..30 {
         let mut quiet = true;
         for inbox in inboxes {
-            let report = inbox.poll_once(Utc::now(), false).await.unwrap();
+            let report = inbox.poll_once(Utc::now()).await.unwrap();
             assert_no_failure(&report);
             quiet &= report.cursor_advanced
                 && report.messages.iter().all(|m| {
@@ -354,7 +354,7 @@ async fn two_inboxes_polling_together_open_each_ticket_and_comment_once() {
                 }
             }
         }
-        let (from_a, from_b) = tokio::join!(a.poll_once(Utc::now(), false), b.poll_once(Utc::now(), false));
+        let (from_a, from_b) = tokio::join!(a.poll_once(Utc::now()), b.poll_once(Utc::now()));
         assert_no_failure(&from_a.unwrap());
         assert_no_failure(&from_b.unwrap());
     }
@@ -369,8 +369,8 @@ async fn two_inboxes_polling_together_open_each_ticket_and_comment_once() {
             .add_dm(id, sample::OWN_ID, &format!("race: second DM from {handle}"), Utc::now(), vec![])
             .unwrap();
         let (one, two) = tokio::join!(
-            a.route(inbound(&first, handle), Utc::now(), false),
-            b.route(inbound(&second, handle), Utc::now(), false)
+            a.route(inbound(&first, handle), Utc::now()),
+            b.route(inbound(&second, handle), Utc::now())
         );
         for routed in [&one, &two] {
             assert!(
@@ -445,7 +445,7 @@ async fn an_inbox_killed_mid_create_has_its_message_finished_by_the_other_after_
     );
     let pass = tokio::spawn({
         let a = a.clone();
-        async move { a.poll_once(Utc::now(), false).await }
+        async move { a.poll_once(Utc::now()).await }
     });
     wait_for("A's create to be in flight", || {
         usedesk.server().requests_matching(Method::POST, "/create/ticket").len() == 1
@@ -459,7 +459,7 @@ async fn an_inbox_killed_mid_create_has_its_message_finished_by_the_other_after_
     assert!(store.get(&format!("inbox/x/intent/dm/{}", stuck.id)).await.unwrap().is_some());
 
     // B at once: Dora is A's until the claim expires; Eli is routed; the cursor stays.
-    let report = b.poll_once(Utc::now(), false).await.unwrap();
+    let report = b.poll_once(Utc::now()).await.unwrap();
     assert_no_failure(&report);
     assert_eq!(report.count(|o| *o == MessageOutcome::SkippedClaimed), 2, "{report}");
     assert!(!report.cursor_advanced, "{report}");
@@ -470,7 +470,7 @@ async fn an_inbox_killed_mid_create_has_its_message_finished_by_the_other_after_
     let deadline = Instant::now() + PATIENCE;
     let finished = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let report = b.poll_once(Utc::now(), false).await.unwrap();
+        let report = b.poll_once(Utc::now()).await.unwrap();
         assert_no_failure(&report);
         if report.cursor_advanced {
             break report;
@@ -512,7 +512,7 @@ async fn the_shared_state_survives_a_server_restart_between_runs() {
     bridge.stop().await;
     x.add_dm(dora, sample::OWN_ID, "before the restart", Utc::now(), vec![]).unwrap();
     let inbox = instance(&x, &usedesk, connect().await.unwrap(), "run-1", std::time::Duration::from_secs(60));
-    assert_no_failure(&inbox.poll_once(Utc::now(), false).await.unwrap());
+    assert_no_failure(&inbox.poll_once(Utc::now()).await.unwrap());
     drop(inbox);
     assert_eq!(sims.writes(), (0, 1));
 

@@ -106,7 +106,7 @@ async fn group_filters_decide_the_exact_status_writes_and_a_second_run_writes_no
     let sync =
         ShiftSync::new(roster_schedule(), provider(&sim), spec(roster_filter(), Unscheduled::LeaveAlone));
 
-    let report = sync.run_once(roster_instant(), false).await.unwrap();
+    let report = sync.run_once(roster_instant()).await.unwrap();
 
     assert_eq!(
         sorted_status_writes(&sim),
@@ -156,7 +156,7 @@ async fn group_filters_decide_the_exact_status_writes_and_a_second_run_writes_no
     );
 
     // A second run at the same instant finds everything in sync and writes nothing.
-    let again = sync.run_once(roster_instant(), false).await.unwrap();
+    let again = sync.run_once(roster_instant()).await.unwrap();
     assert!(again.written.is_empty(), "{again}");
     assert_eq!(again.in_sync, 6);
     assert_eq!(status_writes(&sim).len(), 5);
@@ -164,12 +164,12 @@ async fn group_filters_decide_the_exact_status_writes_and_a_second_run_writes_no
 }
 
 #[tokio::test]
-async fn dry_run_reports_the_plan_and_writes_nothing() {
+async fn a_plan_reports_the_changes_and_writes_nothing() {
     let sim = UsedeskSim::start(roster()).await.unwrap();
     let sync =
         ShiftSync::new(roster_schedule(), provider(&sim), spec(roster_filter(), Unscheduled::LeaveAlone));
-    let report = sync.run_once(roster_instant(), true).await.unwrap();
-    assert!(report.dry_run);
+    let report = deskbridge::sync::SyncReport::preview(sync.plan_at(roster_instant()).await.unwrap());
+    assert!(report.mode.is_preview());
     let mut planned: Vec<(String, Channel, String)> = report
         .written
         .iter()
@@ -200,7 +200,7 @@ async fn unknown_group_names_fail_before_anything_is_written_unless_allowed() {
         .do_not_change(GroupFilter::parse_names("Team leads, Managers, live chat eu"));
     let sync = ShiftSync::new(roster_schedule(), provider(&sim), spec(filter, Unscheduled::LeaveAlone));
 
-    let error = sync.run_once(roster_instant(), false).await.unwrap_err();
+    let error = sync.run_once(roster_instant()).await.unwrap_err();
     match &error {
         Error::UnknownGroups { provider, names } => {
             assert_eq!(*provider, "usedesk");
@@ -215,7 +215,7 @@ async fn unknown_group_names_fail_before_anything_is_written_unless_allowed() {
     // Allowed: a warning in the report, and the filter applies as configured (the
     // tickets list names no existing group, so no ticket status is touched).
     let sync = sync.allow_unknown_groups(true);
-    let report = sync.run_once(roster_instant(), false).await.unwrap();
+    let report = sync.run_once(roster_instant()).await.unwrap();
     assert_eq!(report.warnings, vec![error.to_string()]);
     assert_eq!(sorted_status_writes(&sim), vec![chat(201, true), chat(202, false)]);
     assert!(report.to_string().contains("warning: usedesk: configured group names match no group"));
@@ -230,7 +230,7 @@ async fn unscheduled_agents_are_left_alone_or_set_offline_on_request() {
         provider(&sim),
         spec(GroupFilter::default(), Unscheduled::LeaveAlone),
     );
-    let report = leave.run_once(roster_instant(), false).await.unwrap();
+    let report = leave.run_once(roster_instant()).await.unwrap();
     let eli_writes = |sim: &UsedeskSim| -> Vec<Value> {
         sorted_status_writes(sim).into_iter().filter(|w| w["user_id"] == 205).collect()
     };
@@ -245,7 +245,7 @@ async fn unscheduled_agents_are_left_alone_or_set_offline_on_request() {
         provider(&sim),
         spec(GroupFilter::default(), Unscheduled::SetOffline),
     );
-    let report = offline.run_once(roster_instant(), false).await.unwrap();
+    let report = offline.run_once(roster_instant()).await.unwrap();
     assert_eq!(eli_writes(&sim), vec![chat(205, false), tickets(205, false)]);
     assert!(report.written.iter().all(|c| c.agent.target_id == "205"), "only eli was still out of sync");
     assert!(report.written.iter().all(|c| c.reason == "not in the schedule: set offline"));
@@ -289,7 +289,7 @@ async fn shifts_across_the_autumn_clock_change_switch_at_the_right_instants() {
     ];
     for (at, expected) in steps {
         sim.server().clear_log();
-        let report = sync.run_once(utc(at), false).await.unwrap();
+        let report = sync.run_once(utc(at)).await.unwrap();
         assert!(report.is_success(), "{report}");
         assert_eq!(sorted_status_writes(&sim), expected, "at {at}");
     }
@@ -373,7 +373,7 @@ fn example_json_prints_exactly_one_json_document() {
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", out.stdout));
     assert_eq!(documents.len(), 1, "{}", out.stdout);
     let report: SyncReport = serde_json::from_value(documents[0].clone()).unwrap();
-    assert!(!report.dry_run);
+    assert!(!report.mode.is_preview());
     assert_eq!(report.source, "schedule");
     assert_eq!(report.target, "usedesk");
     assert_eq!(report.written.len(), out.simulator_writes());

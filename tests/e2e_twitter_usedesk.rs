@@ -60,7 +60,7 @@ impl World {
     async fn pass(&self) -> InboxReport {
         let store = SqliteStore::open(&self.state).await.unwrap();
         let report = inbox(&self.x.base_url(), &self.usedesk.base_url(), Arc::new(store))
-            .poll_once(Utc::now(), false)
+            .poll_once(Utc::now())
             .await
             .unwrap();
         assert!(report.is_success(), "{report}");
@@ -499,7 +499,7 @@ async fn crashing_child_pass(config: &str) {
     let store =
         ExitWhenSaving { inner: SqliteStore::open(Path::new(state)).await.unwrap(), key_part: "/dm-thread/" };
     let inbox = inbox(&Url::parse(x_url).unwrap(), &Url::parse(usedesk_url).unwrap(), Arc::new(store));
-    let report = inbox.poll_once(Utc::now(), false).await;
+    let report = inbox.poll_once(Utc::now()).await;
     panic!("the child pass should have died before saving, but ended: {report:?}");
 }
 
@@ -583,7 +583,7 @@ async fn example_json_prints_one_json_document_with_the_silence_alert() {
     assert_eq!(run.status.code(), Some(0), "{run:#?}");
     let report: InboxReport = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"));
     assert_eq!(report.messages.len(), 7);
-    assert!(report.cursor_advanced && !report.dry_run);
+    assert!(report.cursor_advanced && !report.mode.is_preview());
     // The seeded conversations are from 2024: the channel has been silent for long.
     let alert = report.silence_alert.unwrap();
     assert!(alert.silent_for_hours > 24, "{alert:?}");

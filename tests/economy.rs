@@ -130,7 +130,7 @@ async fn a_one_shot_sync_without_a_filter_reads_no_groups_memberships_or_teams()
     let (aircall_plan, zendesk_plan) = sync.planned_reads();
     assert!(!zendesk_plan.reads_path("/api/v2/group_memberships"));
     assert!(!aircall_plan.reads_path("/v1/teams"));
-    let report = sync.run(true).await.unwrap();
+    let report = deskbridge::sync::SyncReport::preview(sync.plan().await.unwrap());
     assert!(report.in_sync + report.written.len() + report.skipped.len() > 0);
     assert_eq!(group_reads(env.aircall_sim.server()), Vec::<String>::new());
     assert_eq!(group_reads(env.zendesk_sim.server()), Vec::<String>::new());
@@ -150,7 +150,7 @@ async fn a_filter_reads_the_memberships_of_the_named_groups_only() {
     spec.filter = GroupFilter::default().include(Channel::Voice, ["Group 2"]);
     let sync = OneShot::new(&env.aircall, &env.zendesk, spec);
     let (aircall_plan, zendesk_plan) = sync.planned_reads();
-    let report = sync.run(true).await.unwrap();
+    let report = deskbridge::sync::SyncReport::preview(sync.plan().await.unwrap());
     let server = env.zendesk_sim.server();
     let memberships: Vec<String> =
         group_reads(server).into_iter().filter(|path| path.contains("memberships")).collect();

@@ -216,7 +216,7 @@ async fn an_inbox_pass_uploads_dm_photos_to_the_new_ticket() {
         InboxConfig::default().with_channel_id(Some("12".into())),
     )
     .media_attacher(Arc::new(attacher));
-    let report = inbox.poll_once(at + chrono::Duration::minutes(1), false).await.unwrap();
+    let report = inbox.poll_once(at + chrono::Duration::minutes(1)).await.unwrap();
     assert!(report.is_success(), "{report}");
     let ticket_id = report
         .messages
@@ -245,7 +245,7 @@ async fn an_inbox_pass_uploads_dm_photos_to_the_new_ticket() {
             .count()
     };
     let before = uploads();
-    let again = inbox.poll_once(at + chrono::Duration::minutes(2), false).await.unwrap();
+    let again = inbox.poll_once(at + chrono::Duration::minutes(2)).await.unwrap();
     assert!(again.is_success());
     assert_eq!(uploads(), before, "nothing uploaded twice");
 }

@@ -15,6 +15,7 @@ use crate::aircall::{Call, CallEvent, CallEventKind};
 use crate::identity::normalize_email;
 use crate::ports::StateStore;
 use crate::store::StateStoreExt;
+use crate::sync::RunMode;
 use crate::zendesk::ZendeskClient;
 use crate::zendesk::{
     CallComment, CallDirection, CallFields, NewCall, NewTicket, NewVoiceTicket, VoiceComment, VoiceVia,
@@ -82,10 +83,13 @@ pub struct CallsConfig {
     /// Minimum time between two reloads of the Zendesk agent list when an e-mail is not
     /// found (default 60 s).
     pub agent_reload_interval: Duration,
-    /// Decide, but write nothing: no pop, no user, no ticket, no call record, no state.
-    /// Outcomes are [`CallOutcome::DryRun`] describing what would be done (Zendesk and
-    /// Aircall are still read: caller search, the call, the agent list).
-    pub dry_run: bool,
+    /// [`RunMode::Apply`] (default) carries each decision out; [`RunMode::Preview`]
+    /// decides but writes nothing: no pop, no user, no ticket, no call record, no state.
+    /// Preview outcomes are [`CallOutcome::DryRun`] describing what would be done (Zendesk
+    /// and Aircall are still read: caller search, the call, the agent list). Stored in
+    /// configuration files as the boolean `dry_run` (`true` for a preview).
+    #[serde(rename = "dry_run", with = "crate::sync::run_mode_as_dry_run_flag")]
+    pub mode: RunMode,
 }
 
 impl Default for CallsConfig {
@@ -104,7 +108,7 @@ impl Default for CallsConfig {
             claim_ttl: Duration::from_secs(60),
             claim_wait: Duration::from_secs(2),
             agent_reload_interval: Duration::from_secs(60),
-            dry_run: false,
+            mode: RunMode::Apply,
         }
     }
 }
@@ -185,7 +189,7 @@ pub enum CallOutcome {
         /// Aircall call id.
         call_id: u64,
     },
-    /// [`CallsConfig::dry_run`]: what would have been done.
+    /// [`RunMode::Preview`] ([`CallsConfig::mode`]): what would have been done.
     DryRun {
         /// Aircall call id.
         call_id: u64,
@@ -466,7 +470,7 @@ impl CallsBridge {
         if let Some(user) = self.zendesk.find_users_by_phone(&number).await?.first() {
             return Ok(Some((user.id, false)));
         }
-        if !self.config.create_unknown_callers || self.config.dry_run {
+        if !self.config.create_unknown_callers || self.config.mode.is_preview() {
             return Ok(None);
         }
         // Search lags behind creation, so a just-created caller is found through the store;
@@ -513,7 +517,7 @@ impl CallsBridge {
             });
         }
         let caller = self.caller(call).await?;
-        if self.config.dry_run {
+        if self.config.mode.is_preview() {
             let action = match (caller, self.config.create_unknown_callers) {
                 (Some((user_id, _)), _) => format!("pop user {user_id} to agent {agent_id}"),
                 (None, true)
@@ -559,7 +563,7 @@ impl CallsBridge {
         if let Some(outcome) = self.finished(call_id, &state_key).await? {
             return Ok(outcome);
         }
-        if self.config.dry_run {
+        if self.config.mode.is_preview() {
             return self.log_claimed(call_id, &state_key).await;
         }
         let claim_key = self.key(&format!("claim/call/{call_id}"));
@@ -602,7 +606,7 @@ impl CallsBridge {
             CallKind::Missed
         };
         if kind == CallKind::Missed && self.config.missed_calls == MissedCalls::Ignore && stage.is_none() {
-            if self.config.dry_run {
+            if self.config.mode.is_preview() {
                 return Ok(CallOutcome::DryRun { call_id, action: "ignore this missed call".into() });
             }
             let reason = "missed call, missed calls are ignored".to_owned();
@@ -624,7 +628,7 @@ impl CallsBridge {
             None
         };
         let details = CallDetails { call: &call, kind, agent_id, caller, transcription };
-        if self.config.dry_run {
+        if self.config.mode.is_preview() {
             return Ok(CallOutcome::DryRun { call_id, action: details.plan(self.config.log_mode) });
         }
         match self.config.log_mode {

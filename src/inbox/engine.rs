@@ -15,6 +15,7 @@ use crate::ports::{
     WriteOp,
 };
 use crate::store::StateStoreExt;
+use crate::sync::RunMode;
 use crate::{Error, Result};
 
 /// How the inbox routes messages.
@@ -223,11 +224,11 @@ enum Route {
 /// A callback for silence alerts.
 pub type SilenceCallback = Box<dyn Fn(&SilenceAlert) + Send + Sync>;
 
-/// What a dry run has decided so far in one pass, so that later messages of the pass are
+/// What a preview has decided so far in one pass, so that later messages of the pass are
 /// routed as they would be after a real pass (a DM following a first DM joins the ticket
 /// the first one would open).
 #[derive(Debug, Default)]
-struct DryRunOverlay {
+struct PreviewOverlay {
     /// Author → the placeholder ticket their DM would open.
     dm_threads: HashMap<String, String>,
     /// Post id → (placeholder ticket, author) for mentions that would open a ticket.
@@ -235,7 +236,7 @@ struct DryRunOverlay {
     created: usize,
 }
 
-impl DryRunOverlay {
+impl PreviewOverlay {
     fn new_ticket(&mut self) -> String {
         self.created += 1;
         format!("(new ticket {})", self.created)
@@ -374,27 +375,41 @@ impl Inbox {
     }
 
     /// One pass: fetch messages since the stored cursor, route each, advance the cursor
-    /// if all succeeded (none failed, none left to another instance), check for silence.
-    /// In a dry run nothing is written anywhere.
+    /// if all succeeded (none failed, none left to another instance), check for silence
+    /// ([`check_silence`](Self::check_silence)).
     ///
     /// The cursor advances only from the value this pass read (a compare-and-set), so an
     /// instance whose pass started earlier never moves it back.
-    pub async fn poll_once(&self, now: DateTime<Utc>, dry_run: bool) -> Result<InboxReport> {
+    pub async fn poll_once(&self, now: DateTime<Utc>) -> Result<InboxReport> {
+        self.poll(now, RunMode::Apply).await
+    }
+
+    /// What [`poll_once`](Self::poll_once) would do now: fetch messages since the stored
+    /// cursor and decide each one's route (a message routed to a ticket an earlier message
+    /// of the same pass would open counts as a comment on it), and whether a silence alert
+    /// is due; nothing is written anywhere (no helpdesk write, no store write, no claim,
+    /// no silence callback). The report's `mode` is [`RunMode::Preview`].
+    pub async fn preview_poll(&self, now: DateTime<Utc>) -> Result<InboxReport> {
+        self.poll(now, RunMode::Preview).await
+    }
+
+    async fn poll(&self, now: DateTime<Utc>, mode: RunMode) -> Result<InboxReport> {
+        let preview = mode.is_preview();
         let cursor_key = self.key("cursor");
         let stored_cursor = self.store.get(&cursor_key).await?;
         let cursor = stored_cursor.clone().unwrap_or(Value::Null);
         let batch = self.source.fetch(&cursor).await?;
-        let mut report = InboxReport { dry_run, ..InboxReport::default() };
+        let mut report = InboxReport { mode, ..InboxReport::default() };
         // People whose earlier message another instance holds: their later messages wait
         // too, so that each person's messages are routed in order.
         let mut held_authors = HashSet::new();
-        let mut overlay = DryRunOverlay::default();
+        let mut overlay = PreviewOverlay::default();
         for message in batch.messages {
             let routed = if held_authors.contains(&message.author_id) {
                 routed_message(message, MessageOutcome::SkippedClaimed)
             } else {
                 let author = message.author_id.clone();
-                let routed = self.route_with(message, now, dry_run, dry_run.then_some(&mut overlay)).await;
+                let routed = self.route_with(message, now, mode, preview.then_some(&mut overlay)).await;
                 if routed.outcome == MessageOutcome::SkippedClaimed {
                     held_authors.insert(author);
                 }
@@ -403,12 +418,12 @@ impl Inbox {
             report.messages.push(routed);
         }
         let complete = report.is_success() && report.count(|o| *o == MessageOutcome::SkippedClaimed) == 0;
-        if !dry_run && complete {
+        if !preview && complete {
             report.cursor_advanced =
                 self.store.compare_and_set(&cursor_key, stored_cursor.as_ref(), Some(batch.cursor)).await?;
         }
-        report.silence_alert = self.check_silence(now, dry_run).await?;
-        if !dry_run {
+        report.silence_alert = self.silence(now, mode).await?;
+        if !preview {
             self.prune_if_due(now).await;
         }
         Ok(report)
@@ -420,12 +435,18 @@ impl Inbox {
     /// The message is routed under a claim on its author (see [`Inbox`]); when another
     /// instance holds it for longer than [`InboxConfig::claim_wait`], the outcome is
     /// [`MessageOutcome::SkippedClaimed`] and the message is left to a later pass.
-    pub async fn route(&self, message: InboundMessage, now: DateTime<Utc>, dry_run: bool) -> RoutedMessage {
-        let routed = self.route_with(message, now, dry_run, None).await;
-        if !dry_run {
-            self.prune_if_due(now).await;
-        }
+    pub async fn route(&self, message: InboundMessage, now: DateTime<Utc>) -> RoutedMessage {
+        let routed = self.route_with(message, now, RunMode::Apply, None).await;
+        self.prune_if_due(now).await;
         routed
+    }
+
+    /// What [`route`](Self::route) would do with `message` now: its outcome is decided
+    /// (skipped as own, duplicate or stale, a comment on an existing ticket, or a new
+    /// ticket), with nothing written anywhere (no helpdesk write, no store write, no
+    /// claim).
+    pub async fn preview_route(&self, message: InboundMessage, now: DateTime<Utc>) -> RoutedMessage {
+        self.route_with(message, now, RunMode::Preview, None).await
     }
 
     /// Delete the processed marks whose message and processing are both older than
@@ -503,10 +524,10 @@ impl Inbox {
         &self,
         message: InboundMessage,
         now: DateTime<Utc>,
-        dry_run: bool,
-        overlay: Option<&mut DryRunOverlay>,
+        mode: RunMode,
+        overlay: Option<&mut PreviewOverlay>,
     ) -> RoutedMessage {
-        let outcome = match self.route_claimed(&message, now, dry_run, overlay).await {
+        let outcome = match self.route_claimed(&message, now, mode, overlay).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(message_id = %message.id, error = %e, "inbox: routing failed; will retry");
@@ -521,8 +542,8 @@ impl Inbox {
         &self,
         msg: &InboundMessage,
         now: DateTime<Utc>,
-        dry_run: bool,
-        overlay: Option<&mut DryRunOverlay>,
+        mode: RunMode,
+        overlay: Option<&mut PreviewOverlay>,
     ) -> Result<MessageOutcome> {
         if msg.author_id == self.source.own_user_id() {
             return Ok(MessageOutcome::SkippedOwn);
@@ -536,8 +557,8 @@ impl Inbox {
         if self.pruned_horizon().await?.is_some_and(|horizon| msg.created_at < horizon) {
             return Ok(MessageOutcome::SkippedStale);
         }
-        if dry_run {
-            return self.route_inner(msg, &mkey, now, true, overlay).await;
+        if mode.is_preview() {
+            return self.route_inner(msg, &mkey, now, mode, overlay).await;
         }
         let claim = self.key(&format!("claim/author/{}", msg.author_id));
         if !self.claim(&claim, now).await? {
@@ -547,7 +568,7 @@ impl Inbox {
         // claim.
         let outcome = match self.store.get(&processed_key).await {
             Ok(Some(_)) => Ok(MessageOutcome::SkippedDuplicate),
-            Ok(None) => self.route_inner(msg, &mkey, now, false, None).await,
+            Ok(None) => self.route_inner(msg, &mkey, now, mode, None).await,
             Err(e) => Err(e),
         };
         if let Err(e) = self.store.release_claim(&claim, &self.instance_id).await {
@@ -583,15 +604,16 @@ impl Inbox {
         msg: &InboundMessage,
         mkey: &str,
         now: DateTime<Utc>,
-        dry_run: bool,
-        overlay: Option<&mut DryRunOverlay>,
+        mode: RunMode,
+        overlay: Option<&mut PreviewOverlay>,
     ) -> Result<MessageOutcome> {
+        let preview = mode.is_preview();
         let dedupe = self.dedupe_key(msg);
         let intent_key = self.key(&format!("intent/{mkey}"));
         let intent: Option<Intent> = self.store.get_as(&intent_key).await?;
         let mut create_attempted_at = None;
         match intent {
-            Some(Intent::Comment { ticket_id }) if !dry_run => {
+            Some(Intent::Comment { ticket_id }) if !preview => {
                 let already = self.desk.has_comment(&ticket_id, &dedupe).await?;
                 if !already {
                     self.desk.add_client_comment(&ticket_id, &render(msg), &dedupe).await?;
@@ -603,7 +625,7 @@ impl Inbox {
                     MessageOutcome::Commented { ticket_id }
                 });
             }
-            Some(Intent::Create { attempted_at }) if !dry_run => {
+            Some(Intent::Create { attempted_at }) if !preview => {
                 let since = attempted_at
                     .checked_sub_signed(span(self.config.recovery_margin))
                     .unwrap_or(DateTime::<Utc>::MIN_UTC);
@@ -623,7 +645,7 @@ impl Inbox {
                 None => self.decide(msg).await?,
             },
         };
-        if dry_run {
+        if preview {
             if let (Route::Create { .. }, Some(overlay)) = (&route, overlay) {
                 let ticket = overlay.new_ticket();
                 match msg.kind {
@@ -665,9 +687,9 @@ impl Inbox {
         }
     }
 
-    /// In a dry run, where an earlier message of the same pass would have opened the
+    /// In a preview, where an earlier message of the same pass would have opened the
     /// ticket this one belongs to.
-    fn decide_in_overlay(overlay: &DryRunOverlay, msg: &InboundMessage) -> Option<Route> {
+    fn decide_in_overlay(overlay: &PreviewOverlay, msg: &InboundMessage) -> Option<Route> {
         match msg.kind {
             MessageKind::DirectMessage => {
                 overlay.dm_threads.get(&msg.author_id).map(|t| Route::Comment { ticket_id: t.clone() })
@@ -806,9 +828,22 @@ impl Inbox {
         Ok(())
     }
 
-    /// Raise the silence alert if due (once per silence). The first check starts the
-    /// clock when no message was ever seen.
-    pub async fn check_silence(&self, now: DateTime<Utc>, dry_run: bool) -> Result<Option<SilenceAlert>> {
+    /// Raise the silence alert if due (once per silence): recorded in the store, logged,
+    /// and passed to the silence callback. The first check starts the clock when no
+    /// message was ever seen.
+    pub async fn check_silence(&self, now: DateTime<Utc>) -> Result<Option<SilenceAlert>> {
+        self.silence(now, RunMode::Apply).await
+    }
+
+    /// The silence alert [`check_silence`](Self::check_silence) would raise now, if any;
+    /// nothing is written or called (when no message was ever seen and no check started
+    /// the clock, it counts from `now`, so none is due).
+    pub async fn silence_due(&self, now: DateTime<Utc>) -> Result<Option<SilenceAlert>> {
+        self.silence(now, RunMode::Preview).await
+    }
+
+    async fn silence(&self, now: DateTime<Utc>, mode: RunMode) -> Result<Option<SilenceAlert>> {
+        let preview = mode.is_preview();
         let Some(limit) = self.config.silence_alert_after else { return Ok(None) };
         let last: Option<DateTime<Utc>> = self.store.get_as(&self.key("last-message-at")).await?;
         let since = match last {
@@ -817,7 +852,7 @@ impl Inbox {
                 let started_key = self.key("watching-since");
                 match self.store.get_as::<DateTime<Utc>>(&started_key).await? {
                     Some(t) => t,
-                    None if dry_run => now,
+                    None if preview => now,
                     None => {
                         // The first instance to start watching sets it.
                         self.store.insert_if_absent_as(&started_key, &now).await?;
@@ -837,7 +872,7 @@ impl Inbox {
         }
         let alert =
             SilenceAlert { silent_since: since, silent_for_hours: (now - since).num_hours(), raised_at: now };
-        if !dry_run {
+        if !preview {
             let raised = serde_json::to_value(now)
                 .map_err(|e| Error::store(format!("cannot encode \"{alerted_key}\": {e}")))?;
             // Of several instances, the one whose compare-and-set lands raises the alert.

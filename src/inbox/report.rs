@@ -4,15 +4,16 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use crate::ports::MessageKind;
+use crate::sync::RunMode;
 
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 #[non_exhaustive]
 pub enum MessageOutcome {
-    /// A new ticket was opened (or, in a dry run, would be).
+    /// A new ticket was opened (or, in a preview, would be).
     CreatedTicket {
-        /// The ticket id (`None` in a dry run).
+        /// The ticket id (`None` in a preview).
         ticket_id: Option<String>,
         /// Why a new ticket rather than a comment.
         why: String,
@@ -62,12 +63,15 @@ pub struct RoutedMessage {
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxReport {
-    /// True when nothing was written on purpose.
-    pub dry_run: bool,
+    /// [`RunMode::Preview`] when nothing was written on purpose
+    /// ([`Inbox::preview_poll`](super::Inbox::preview_poll)); serialized as the boolean
+    /// `dry_run`.
+    #[serde(rename = "dry_run", with = "crate::sync::run_mode_as_dry_run_flag", default)]
+    pub mode: RunMode,
     /// Every message fetched, in order.
     pub messages: Vec<RoutedMessage>,
     /// Whether the stored cursor advanced (false when a message failed or was left to
-    /// another instance, in a dry run, or when another instance moved the cursor during
+    /// another instance, in a preview, or when another instance moved the cursor during
     /// the pass).
     pub cursor_advanced: bool,
     /// A silence alert raised during this pass, if any.
@@ -104,7 +108,7 @@ impl fmt::Display for InboxReport {
         writeln!(
             f,
             "inbox{}: {} messages: {created} new tickets, {commented} added to tickets, {skipped} skipped, {failed} failed",
-            if self.dry_run { " (dry run)" } else { "" },
+            if self.mode.is_preview() { " (dry run)" } else { "" },
             self.messages.len()
         )?;
         for m in &self.messages {

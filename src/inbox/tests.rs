@@ -218,7 +218,7 @@ impl Rig {
         self.source.messages.lock().unwrap().push(m);
     }
     async fn pass(&self) -> InboxReport {
-        self.inbox.poll_once(t(1000), false).await.unwrap()
+        self.inbox.poll_once(t(1000)).await.unwrap()
     }
     fn tickets(&self) -> Vec<FakeTicket> {
         self.desk.tickets.lock().unwrap().clone()
@@ -296,8 +296,8 @@ async fn closed_ticket_makes_the_next_dm_open_a_new_one() {
 async fn duplicate_deliveries_are_ignored() {
     let r = rig();
     let m = dm("d1", "1", "hi", 0);
-    let first = r.inbox.route(m.clone(), t(1), false).await;
-    let second = r.inbox.route(m, t(2), false).await;
+    let first = r.inbox.route(m.clone(), t(1)).await;
+    let second = r.inbox.route(m, t(2)).await;
     assert!(matches!(first.outcome, MessageOutcome::CreatedTicket { .. }));
     assert_eq!(second.outcome, MessageOutcome::SkippedDuplicate);
     assert_eq!(r.tickets().len(), 1);
@@ -356,14 +356,15 @@ async fn crash_between_comment_and_save_adds_no_duplicate_comment() {
 }
 
 #[tokio::test]
-async fn dry_run_predicts_the_pass_as_a_real_pass_would_route_it() {
+async fn a_preview_predicts_the_pass_as_a_real_pass_would_route_it() {
     let r = rig();
     r.push(dm("d1", "1", "hi", 0));
     r.push(dm("d2", "1", "again", 1));
     r.push(mention("m1", "3", None, 2));
     r.push(mention("m2", "3", Some("m1"), 3));
     r.push(mention("m3", "4", Some("m1"), 4));
-    let dry = r.inbox.poll_once(t(5), true).await.unwrap();
+    let dry = r.inbox.preview_poll(t(5)).await.unwrap();
+    assert!(dry.mode.is_preview());
     assert_eq!(
         outcome_names(&dry),
         vec!["new ", "comment (new ticket 1)", "new ", "comment (new ticket 2)", "new "]
@@ -374,14 +375,43 @@ async fn dry_run_predicts_the_pass_as_a_real_pass_would_route_it() {
 }
 
 #[tokio::test]
-async fn dry_run_writes_nothing() {
+async fn a_preview_writes_nothing() {
     let r = rig();
     r.push(dm("d1", "1", "hi", 0));
-    let report = r.inbox.poll_once(t(5), true).await.unwrap();
+    let report = r.inbox.preview_poll(t(5)).await.unwrap();
     assert_eq!(outcome_names(&report), vec!["new "]);
     assert!(!report.cursor_advanced);
     assert!(r.tickets().is_empty());
     assert!(r.store.inner.is_empty());
+}
+
+#[tokio::test]
+async fn a_previewed_route_decides_and_writes_nothing() {
+    let r = rig();
+    let m = dm("d1", "1", "hi", 0);
+    let preview = r.inbox.preview_route(m.clone(), t(1)).await;
+    assert_eq!(
+        preview.outcome,
+        MessageOutcome::CreatedTicket { ticket_id: None, why: preview_why(&preview) }
+    );
+    assert!(r.tickets().is_empty());
+    assert!(r.store.inner.is_empty(), "no claim, mark or intent: {:?}", r.store.inner.snapshot());
+    // The real route then does what the preview said, once.
+    let routed = r.inbox.route(m.clone(), t(2)).await;
+    assert!(matches!(routed.outcome, MessageOutcome::CreatedTicket { ticket_id: Some(_), .. }));
+    assert_eq!(r.tickets().len(), 1);
+    let stored = r.store.inner.snapshot();
+    // A preview after it sees the message as handled, and still writes nothing.
+    assert_eq!(r.inbox.preview_route(m, t(3)).await.outcome, MessageOutcome::SkippedDuplicate);
+    assert_eq!(r.store.inner.snapshot(), stored);
+    assert_eq!(r.tickets().len(), 1);
+}
+
+fn preview_why(routed: &crate::inbox::RoutedMessage) -> String {
+    match &routed.outcome {
+        MessageOutcome::CreatedTicket { why, .. } => why.clone(),
+        other => panic!("expected a new ticket, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -418,17 +448,65 @@ async fn silence_alert_fires_once_per_silence() {
     };
     let inbox =
         Inbox::new(source.clone(), desk, store, config).on_silence(move |_| *counter.lock().unwrap() += 1);
-    assert!(inbox.poll_once(t(0), false).await.unwrap().silence_alert.is_none()); // starts the clock
-    assert!(inbox.poll_once(t(3 * 60), false).await.unwrap().silence_alert.is_none());
-    let alert = inbox.poll_once(t(4 * 60), false).await.unwrap().silence_alert.unwrap();
+    assert!(inbox.poll_once(t(0)).await.unwrap().silence_alert.is_none()); // starts the clock
+    assert!(inbox.poll_once(t(3 * 60)).await.unwrap().silence_alert.is_none());
+    let alert = inbox.poll_once(t(4 * 60)).await.unwrap().silence_alert.unwrap();
     assert_eq!(alert.silent_for_hours, 4);
-    assert!(inbox.poll_once(t(5 * 60), false).await.unwrap().silence_alert.is_none(), "once per silence");
+    assert!(inbox.poll_once(t(5 * 60)).await.unwrap().silence_alert.is_none(), "once per silence");
     assert_eq!(*fired.lock().unwrap(), 1);
     // A message ends the silence; a new one can alert again later.
     source.messages.lock().unwrap().push(dm("d1", "1", "hi", 6 * 60));
-    inbox.poll_once(t(6 * 60), false).await.unwrap();
-    assert!(inbox.poll_once(t(10 * 60), false).await.unwrap().silence_alert.is_some());
+    inbox.poll_once(t(6 * 60)).await.unwrap();
+    assert!(inbox.poll_once(t(10 * 60)).await.unwrap().silence_alert.is_some());
     assert_eq!(*fired.lock().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn silence_due_tells_the_alert_without_raising_it() {
+    let source = Arc::new(FakeSource::default());
+    let desk = Arc::new(FakeDesk::default());
+    let store = Arc::new(MemoryStore::new());
+    let fired = Arc::new(Mutex::new(0));
+    let counter = fired.clone();
+    let config = InboxConfig {
+        silence_alert_after: Some(std::time::Duration::from_secs(4 * 3600)),
+        ..InboxConfig::default()
+    };
+    let inbox =
+        Inbox::new(source, desk, store.clone(), config).on_silence(move |_| *counter.lock().unwrap() += 1);
+    // Before any check started the clock, a preview counts from now and starts nothing.
+    assert!(inbox.silence_due(t(0)).await.unwrap().is_none());
+    assert!(store.is_empty(), "{:?}", store.snapshot());
+    assert!(inbox.check_silence(t(0)).await.unwrap().is_none()); // starts the clock
+    let started = store.snapshot();
+    let due = inbox.silence_due(t(4 * 60)).await.unwrap().expect("due after 4 hours");
+    assert_eq!(due.silent_for_hours, 4);
+    assert_eq!(store.snapshot(), started, "a preview records nothing");
+    assert_eq!(*fired.lock().unwrap(), 0, "a preview calls no callback");
+    // The preview_poll's report carries it the same way.
+    let previewed = inbox.preview_poll(t(4 * 60)).await.unwrap();
+    assert_eq!(previewed.silence_alert, Some(due.clone()));
+    assert_eq!(store.snapshot(), started);
+    assert_eq!(*fired.lock().unwrap(), 0);
+    // The real check raises what the preview said, once.
+    assert_eq!(inbox.check_silence(t(4 * 60)).await.unwrap(), Some(due));
+    assert_eq!(*fired.lock().unwrap(), 1);
+    assert!(inbox.silence_due(t(5 * 60)).await.unwrap().is_none(), "already raised for this silence");
+}
+
+#[test]
+fn an_inbox_report_keeps_its_dry_run_json_field() {
+    let preview = InboxReport { mode: crate::sync::RunMode::Preview, ..InboxReport::default() };
+    let json = serde_json::to_value(&preview).unwrap();
+    assert_eq!(json["dry_run"], true);
+    assert!(json.get("mode").is_none());
+    let back: InboxReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back, preview);
+    let applied: InboxReport = serde_json::from_value(
+        serde_json::json!({"dry_run": false, "messages": [], "cursor_advanced": true, "silence_alert": null}),
+    )
+    .unwrap();
+    assert_eq!(applied.mode, crate::sync::RunMode::Apply);
 }
 
 /// Processed marks are pruned past the retention, so the store stays bounded however
@@ -454,7 +532,7 @@ async fn processed_marks_are_pruned_and_the_store_stays_bounded() {
         }
         // Two passes a day, twelve hours apart (pruning runs at most hourly).
         for hours in [1, 13] {
-            let report = inbox.poll_once(day(d) + Duration::hours(hours), false).await.unwrap();
+            let report = inbox.poll_once(day(d) + Duration::hours(hours)).await.unwrap();
             assert!(report.is_success(), "{report}");
         }
         let marks = store.scan_prefix("inbox/x/processed/").await.unwrap().len();
@@ -471,11 +549,11 @@ async fn processed_marks_are_pruned_and_the_store_stays_bounded() {
     let tickets_before = desk.tickets.lock().unwrap().len();
     let mut recent = dm("59-3", "a3", "hi", 0);
     recent.created_at = day(59) + Duration::minutes(3);
-    let routed = inbox.route(recent, day(59) + Duration::hours(14), false).await;
+    let routed = inbox.route(recent, day(59) + Duration::hours(14)).await;
     assert_eq!(routed.outcome, MessageOutcome::SkippedDuplicate);
     let mut old = dm("3-7", "a2", "hi", 0);
     old.created_at = day(3) + Duration::minutes(7);
-    let routed = inbox.route(old, day(59) + Duration::hours(14), false).await;
+    let routed = inbox.route(old, day(59) + Duration::hours(14)).await;
     assert_eq!(routed.outcome, MessageOutcome::SkippedStale);
     let comments_after: usize = desk.tickets.lock().unwrap().iter().map(|t| t.comments.len()).sum();
     assert_eq!((desk.tickets.lock().unwrap().len(), comments_after), (tickets_before, comments_before));

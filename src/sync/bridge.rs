@@ -929,7 +929,7 @@ impl Bridge {
             let claim = format!("bridge/schedule/{n}/claim");
             match self.store.try_claim(&claim, &self.instance_id, self.options.lease_ttl, now).await {
                 Ok(true) => {
-                    match shifts.run_once(now, false).await {
+                    match shifts.run_once(now).await {
                         Ok(report) => self.notify(BridgeNotice::ScheduleRan {
                             written: report.written.len(),
                             failed: report.failed.len(),
@@ -963,7 +963,7 @@ impl Bridge {
     async fn poll_inboxes(&self) {
         let now = (self.clock)();
         for (name, inbox) in &self.inboxes {
-            match inbox.poll_once(now, false).await {
+            match inbox.poll_once(now).await {
                 Ok(report) => self.notify(BridgeNotice::InboxRouted {
                     messages: report.messages.len(),
                     failed: report.count(|o| matches!(o, crate::inbox::MessageOutcome::Failed { .. })),
@@ -1043,7 +1043,7 @@ impl Bridge {
             BridgeEvent::Message { source, message } => {
                 let now = (self.clock)();
                 if let Some((_, inbox)) = self.inboxes.iter().find(|(name, _)| *name == source) {
-                    let routed = inbox.route(message, now, false).await;
+                    let routed = inbox.route(message, now).await;
                     let failed =
                         usize::from(matches!(routed.outcome, crate::inbox::MessageOutcome::Failed { .. }));
                     self.notify(BridgeNotice::InboxRouted { messages: 1, failed });

@@ -6,7 +6,7 @@ use futures_util::stream;
 use crate::Result;
 use crate::filter::GroupFilter;
 use crate::ports::{ListingNeeds, RequestPlan, StatusProvider};
-use crate::sync::plan::{Failed, OneWaySpec, Plan, SyncReport, plan_one_way};
+use crate::sync::plan::{Failed, OneWaySpec, Plan, RunMode, SyncReport, plan_one_way};
 
 /// How [`apply`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Default for ApplyOptions {
 /// Execute `plan` against `target`: every change is written once, concurrently; failures
 /// are collected with their error, never aborting the others.
 pub async fn apply(plan: Plan, target: &dyn StatusProvider, options: ApplyOptions) -> SyncReport {
-    let Plan { source, target: target_name, changes, skipped, unmatched, in_sync } = plan;
+    let Plan { source, target: target_name, changes, skipped, unmatched, in_sync, warnings } = plan;
     let results: Vec<_> = stream::iter(changes)
         .map(|change| async move {
             let result = target.set_status(&change.agent.target_id, change.channel, &change.to).await;
@@ -47,13 +47,13 @@ pub async fn apply(plan: Plan, target: &dyn StatusProvider, options: ApplyOption
     let mut report = SyncReport {
         source,
         target: target_name,
-        dry_run: false,
+        mode: RunMode::Apply,
         written: Vec::new(),
         skipped,
         failed: Vec::new(),
         unmatched,
         in_sync,
-        warnings: Vec::new(),
+        warnings,
     };
     for (change, result) in results {
         match result {
@@ -147,8 +147,10 @@ impl<'a> OneShot<'a> {
     }
 
     /// Read both sides (concurrently), validate the group filter against the target's
-    /// groups, and plan. Nothing is written.
-    pub async fn plan(&self) -> Result<(Plan, Vec<String>)> {
+    /// groups, and plan. Nothing is written: the plan is the preview (see
+    /// [`SyncReport::preview`]); [`apply`](Self::apply) carries it out. Unknown group
+    /// names, when allowed, are in [`Plan::warnings`].
+    pub async fn plan(&self) -> Result<Plan> {
         // Read only what the plan uses: the source's statuses on the link's channels, the
         // target's on the channels it writes, and the target's groups only for a filter
         // (and then only the groups the filter names).
@@ -171,15 +173,18 @@ impl<'a> OneShot<'a> {
         }
         let plan =
             plan_one_way(self.source.name(), &source_agents, self.target.name(), &target_agents, &self.spec);
-        Ok((plan, warnings))
+        Ok(Plan { warnings, ..plan })
     }
 
-    /// Plan, then apply unless `dry_run`.
-    pub async fn run(&self, dry_run: bool) -> Result<SyncReport> {
-        let (plan, warnings) = self.plan().await?;
-        let mut report =
-            if dry_run { SyncReport::dry_run(plan) } else { apply(plan, self.target, self.options).await };
-        report.warnings = warnings;
-        Ok(report)
+    /// Write `plan` (from [`plan`](Self::plan)) to the target with this sync's
+    /// [`ApplyOptions`].
+    pub async fn apply(&self, plan: Plan) -> SyncReport {
+        apply(plan, self.target, self.options).await
+    }
+
+    /// [`plan`](Self::plan), then [`apply`](Self::apply).
+    pub async fn run(&self) -> Result<SyncReport> {
+        let plan = self.plan().await?;
+        Ok(self.apply(plan).await)
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! - the link state machine: the pure [`step`] (`step(state, event, now) -> actions`) and
 //!   the pure [`decide`] used by both the continuous and the one-shot paths;
-//! - planning: [`Plan`] (the dry run), [`SyncReport`], and the pure one-way planner
+//! - planning: [`Plan`] (what a sync would do), [`SyncReport`], and the pure one-way planner
 //!   [`plan_one_way`];
 //! - schedules: the schedule-driven planner [`plan_shifts`] and [`ShiftSync`] (shifts decide
 //!   status per channel);
@@ -29,7 +29,9 @@ pub use link::{
     Decision, LinkAction, LinkConfig, LinkEvent, LinkMode, LinkState, Origin, RECENT_WRITES, Seen, SideState,
     SkipReason, StepContext, StepOutcome, TargetPolicy, Verdict, decide, step, step_with,
 };
+pub(crate) use plan::run_mode_as_dry_run_flag;
 pub use plan::{
-    AgentRef, Change, Failed, OneWaySpec, Plan, Skipped, SyncReport, Unmatched, UnmatchedWhy, plan_one_way,
+    AgentRef, Change, Failed, OneWaySpec, Plan, RunMode, Skipped, SyncReport, Unmatched, UnmatchedWhy,
+    plan_one_way,
 };
 pub use shifts::{ShiftSpec, ShiftSync, Unscheduled, plan_shifts};

@@ -1,4 +1,4 @@
-//! Plans (the dry run) and reports.
+//! Plans (what a sync would do) and reports.
 //!
 //! A [`Plan`] lists each change with its reason, each deliberate skip with its reason, and
 //! every agent that could not be matched. [`apply`](super::apply) executes a plan and
@@ -102,7 +102,8 @@ pub struct Unmatched {
     pub why: UnmatchedWhy,
 }
 
-/// What a sync would do: the dry run.
+/// What a sync would do, before anything is written: apply it with
+/// [`apply`](super::apply), or report it as a preview with [`SyncReport::preview`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// Source provider name.
@@ -117,6 +118,45 @@ pub struct Plan {
     pub unmatched: Vec<Unmatched>,
     /// Agents already in sync (counted, not listed).
     pub in_sync: usize,
+    /// Warnings found while planning that did not stop it (e.g. unknown group names when
+    /// allowed); carried into the report.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// Whether a run wrote its decisions or only previewed them.
+///
+/// Serialized inside reports as the boolean `dry_run` (`true` for [`RunMode::Preview`]),
+/// the JSON shape reports had before this type existed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum RunMode {
+    /// The decisions were carried out: writes made, state recorded.
+    #[default]
+    Apply,
+    /// The decisions were only computed: nothing written anywhere (no provider, helpdesk
+    /// or store write).
+    Preview,
+}
+
+impl RunMode {
+    /// True for [`RunMode::Preview`].
+    pub fn is_preview(self) -> bool {
+        self == RunMode::Preview
+    }
+}
+
+/// Serde for a [`RunMode`] stored as the boolean `dry_run` field of a report.
+pub(crate) mod run_mode_as_dry_run_flag {
+    use super::RunMode;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(mode: &RunMode, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bool(mode.is_preview())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<RunMode, D::Error> {
+        Ok(if bool::deserialize(deserializer)? { RunMode::Preview } else { RunMode::Apply })
+    }
 }
 
 /// A one-way link between two providers, for a one-shot sync.
@@ -293,6 +333,7 @@ pub fn plan_one_way(
         skipped: Vec::new(),
         unmatched: Vec::new(),
         in_sync: 0,
+        warnings: Vec::new(),
     };
     // Each matched pair is decided as the join finds it (reading only the two agents'
     // inline statuses); writes wait in a block of 16 before their changes are built.
@@ -396,9 +437,11 @@ pub struct SyncReport {
     pub source: String,
     /// Target provider name.
     pub target: String,
-    /// True when nothing was written on purpose (`changes` were planned only).
-    pub dry_run: bool,
-    /// Writes made (or, in a dry run, planned).
+    /// [`RunMode::Preview`] when nothing was written on purpose (`written` lists the
+    /// planned writes); serialized as the boolean `dry_run`.
+    #[serde(rename = "dry_run", with = "run_mode_as_dry_run_flag", default)]
+    pub mode: RunMode,
+    /// Writes made (or, in a preview, planned).
     pub written: Vec<Change>,
     /// Agents deliberately left alone, with the reason.
     pub skipped: Vec<Skipped>,
@@ -413,18 +456,19 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
-    /// A dry-run report of `plan` (nothing written).
-    pub fn dry_run(plan: Plan) -> Self {
+    /// A preview report of `plan`: what [`apply`](super::apply) would write, with
+    /// nothing written.
+    pub fn preview(plan: Plan) -> Self {
         Self {
             source: plan.source,
             target: plan.target,
-            dry_run: true,
+            mode: RunMode::Preview,
             written: plan.changes,
             skipped: plan.skipped,
             failed: Vec::new(),
             unmatched: plan.unmatched,
             in_sync: plan.in_sync,
-            warnings: Vec::new(),
+            warnings: plan.warnings,
         }
     }
 
@@ -446,13 +490,13 @@ impl SyncReport {
 
 impl fmt::Display for SyncReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.dry_run { "would write" } else { "written" };
+        let verb = if self.mode.is_preview() { "would write" } else { "written" };
         writeln!(
             f,
             "{} → {}{}: {} {verb}, {} skipped, {} failed, {} unmatched, {} already in sync",
             self.source,
             self.target,
-            if self.dry_run { " (dry run)" } else { "" },
+            if self.mode.is_preview() { " (dry run)" } else { "" },
             self.written.len(),
             self.skipped.len(),
             self.failed.len(),

@@ -246,11 +246,12 @@ impl ShiftSync {
         Ok(Schedule::new(shifts).with_agents(agents.unwrap_or_default()))
     }
 
-    /// Plan (and, unless `dry_run`, apply) the statuses due at `at`. Configured group
-    /// names that match no provider group fail with
-    /// [`Error::UnknownGroups`](crate::Error::UnknownGroups) before anything is written,
-    /// unless allowed.
-    pub async fn run_once(&self, at: DateTime<Utc>, dry_run: bool) -> crate::Result<crate::sync::SyncReport> {
+    /// Plan the statuses due at `at`, writing nothing (the preview: see
+    /// [`SyncReport::preview`](crate::sync::SyncReport::preview)). Configured group names
+    /// that match no provider group fail with
+    /// [`Error::UnknownGroups`](crate::Error::UnknownGroups), unless allowed (then they
+    /// are in [`Plan::warnings`](crate::sync::Plan::warnings)).
+    pub async fn plan_at(&self, at: DateTime<Utc>) -> crate::Result<Plan> {
         let (schedule, agents) =
             futures_util::future::try_join(self.load(at), self.target.list_agents()).await?;
         let mut warnings = Vec::new();
@@ -264,13 +265,14 @@ impl ShiftSync {
             }
         }
         let plan = plan_shifts(&schedule, self.target.name(), &agents, &self.spec, at);
-        let mut report = if dry_run {
-            crate::sync::SyncReport::dry_run(plan)
-        } else {
-            crate::sync::apply(plan, self.target.as_ref(), self.options).await
-        };
-        report.warnings = warnings;
-        Ok(report)
+        Ok(Plan { warnings, ..plan })
+    }
+
+    /// Plan the statuses due at `at` ([`plan_at`](Self::plan_at)) and apply them. Unknown
+    /// group names fail before anything is written, unless allowed.
+    pub async fn run_once(&self, at: DateTime<Utc>) -> crate::Result<crate::sync::SyncReport> {
+        let plan = self.plan_at(at).await?;
+        Ok(crate::sync::apply(plan, self.target.as_ref(), self.options).await)
     }
 
     /// The next instant the flow should run after `at`: the next shift boundary, or
@@ -304,7 +306,7 @@ impl ShiftSync {
         tokio::pin!(stop);
         loop {
             let now = clock();
-            on_report(now, self.run_once(now, false).await);
+            on_report(now, self.run_once(now).await);
             let next = self.next_run_after(now, reconcile_every).await.unwrap_or(now + reconcile_every);
             let wait = (next - clock()).to_std().unwrap_or(std::time::Duration::ZERO);
             tokio::select! {
@@ -434,11 +436,10 @@ mod tests {
         }
         let target = std::sync::Arc::new(One(vec![agent("1", "ana@example.com", "online", "online", &[])]));
         let sync = ShiftSync::new(std::sync::Arc::new(schedule), target, ShiftSpec::usedesk());
-        let report = sync.run_once(at(10), true).await.unwrap();
-        let writes: Vec<(Channel, &str)> =
-            report.written.iter().map(|c| (c.channel, c.to.as_str())).collect();
+        let plan = sync.plan_at(at(10)).await.unwrap();
+        let writes: Vec<(Channel, &str)> = plan.changes.iter().map(|c| (c.channel, c.to.as_str())).collect();
         assert_eq!(writes, vec![(Channel::Chat, "offline"), (Channel::Tickets, "offline")]);
-        assert!(report.unmatched.is_empty());
+        assert!(plan.unmatched.is_empty());
     }
 
     #[test]

@@ -165,7 +165,7 @@ fn planning_an_applied_plan_again_writes_nothing() {
 fn report_renders_as_table_and_json() {
     let (a, z) = roster();
     let plan = aircall_to_zendesk(&a, &z);
-    let report = SyncReport::dry_run(plan);
+    let report = SyncReport::preview(plan);
     let text = report.to_string();
     assert!(
         text.starts_with(
@@ -178,6 +178,31 @@ fn report_renders_as_table_and_json() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["written"][0]["to"], "online");
     assert_eq!(json["skipped"][0]["reason"]["kind"], "source_unmapped");
+    // The preview flag keeps the JSON shape reports had: the boolean `dry_run`.
+    assert_eq!(json["dry_run"], true);
+    assert!(json.get("mode").is_none());
     let back: SyncReport = serde_json::from_value(json).unwrap();
     assert_eq!(back, report);
+    assert_eq!(back.mode, RunMode::Preview);
+}
+
+#[test]
+fn a_preview_report_carries_the_plan_and_its_warnings() {
+    let (a, z) = roster();
+    let mut plan = aircall_to_zendesk(&a, &z);
+    plan.warnings.push("unknown group \"Night\"".into());
+    let report = SyncReport::preview(plan.clone());
+    assert!(report.mode.is_preview());
+    assert_eq!(report.written, plan.changes);
+    assert_eq!(report.skipped, plan.skipped);
+    assert_eq!(report.unmatched, plan.unmatched);
+    assert_eq!(report.in_sync, plan.in_sync);
+    assert_eq!(report.warnings, plan.warnings);
+    assert!(report.failed.is_empty());
+    let applied: SyncReport = serde_json::from_value(serde_json::json!({
+        "source": "a", "target": "b", "dry_run": false, "written": [], "skipped": [], "failed": [],
+        "unmatched": [], "in_sync": 0, "warnings": []
+    }))
+    .unwrap();
+    assert_eq!(applied.mode, RunMode::Apply);
 }
