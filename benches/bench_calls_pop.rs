@@ -164,11 +164,7 @@ async fn run(options: &Options) -> deskbridge::Result<bool> {
         .with_rate_limit(RateLimit::unlimited())
         .with_retry(RetryPolicy::never()),
     )?;
-    let config = CallsConfig {
-        log_mode: LogMode::VoiceTicket,
-        create_unknown_callers: true,
-        ..CallsConfig::default()
-    };
+    let config = CallsConfig::default().with_log_mode(LogMode::VoiceTicket).with_create_unknown_callers(true);
     let bridge = Arc::new(
         CallsBridge::new(aircall, zendesk, Arc::new(MemoryStore::new()), config)?.instance_id("bench"),
     );

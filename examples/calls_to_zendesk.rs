@@ -197,14 +197,12 @@ async fn open_store(path: Option<&PathBuf>) -> Result<Arc<dyn StateStore>, Strin
 fn config(options: &Options, app_id: Option<i64>) -> CallsConfig {
     let mode =
         options.mode.unwrap_or(if app_id.is_some() { LogMode::CallRecord } else { LogMode::VoiceTicket });
-    CallsConfig {
-        app_id,
-        log_mode: mode,
-        missed_calls: options.missed,
-        create_unknown_callers: options.create_callers,
-        mode: if options.dry_run { RunMode::Preview } else { RunMode::Apply },
-        ..CallsConfig::default()
-    }
+    CallsConfig::default()
+        .with_app_id(app_id)
+        .with_log_mode(mode)
+        .with_missed_calls(options.missed)
+        .with_create_unknown_callers(options.create_callers)
+        .with_mode(if options.dry_run { RunMode::Preview } else { RunMode::Apply })
 }
 
 const TOKEN: &str = "sim-aircall-webhook-token";

@@ -185,7 +185,7 @@
 //! use deskbridge::server::limits::{ServerLimits, serve};
 //! use deskbridge::store::MemoryStore;
 //!
-//! let config = CallsConfig { app_id: Some(360_000_000_001), ..CallsConfig::default() }; // your TPE app
+//! let config = CallsConfig::default().with_app_id(Some(360_000_000_001)); // your TPE app
 //! let bridge = CallsBridge::new(aircall, zendesk, Arc::new(MemoryStore::new()), config)?;
 //! let verifier = WebhookVerifier::new("the token Aircall gave the webhook")?;
 //! let routes = router(Arc::new(bridge), verifier, CallsRouterOptions::default());

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::openapi::RecordedRequest;
-use deskbridge::bridges::{CallsConfig, LogMode};
+use deskbridge::bridges::LogMode;
 use deskbridge::sim::aircall::{CallEnding, CallScript};
 use deskbridge::store::MemoryStore;
 use rig::*;
@@ -25,13 +25,10 @@ use rig::*;
 async fn talk_partner_edition_requests_validate_against_the_zendesk_spec() {
     let api = common::openapi::zendesk_support();
     let rig = Rig::start().await;
-    let create = CallsConfig { create_unknown_callers: true, ..Rig::config() };
+    let create = Rig::config().with_create_unknown_callers(true);
     let record_mode = rig.bridge(Arc::new(MemoryStore::new()), create.clone(), "a");
-    let ticket_mode = rig.bridge(
-        Arc::new(MemoryStore::new()),
-        CallsConfig { log_mode: LogMode::VoiceTicket, ..create },
-        "b",
-    );
+    let ticket_mode =
+        rig.bridge(Arc::new(MemoryStore::new()), create.with_log_mode(LogMode::VoiceTicket), "b");
     let answered = |number: &str| {
         CallScript::inbound(
             number,

@@ -171,11 +171,7 @@ async fn missed_calls_are_logged_or_ignored_by_configuration() {
     );
     assert_eq!(records.calls[0].fields["completion_status"], "abandoned_in_queue");
 
-    let ignoring = rig.bridge(
-        memory(),
-        deskbridge::bridges::CallsConfig { missed_calls: MissedCalls::Ignore, ..Rig::config() },
-        "b",
-    );
+    let ignoring = rig.bridge(memory(), Rig::config().with_missed_calls(MissedCalls::Ignore), "b");
     let played = rig.aircall.play_call(&missed, TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &ignoring).await;
     assert!(matches!(outcomes.last().unwrap().1, CallOutcome::Ignored { .. }), "{outcomes:?}");
@@ -202,8 +198,7 @@ async fn a_voicemail_is_logged_once_in_both_modes() {
     assert!(records.calls[0].fields["recording_url"].as_str().unwrap().ends_with("/voicemail"));
 
     // Voice-ticket mode: one ticket with via_id 44 and the Tickets-API voice comment.
-    let config =
-        deskbridge::bridges::CallsConfig { log_mode: LogMode::VoiceTicket, app_id: None, ..Rig::config() };
+    let config = Rig::config().with_log_mode(LogMode::VoiceTicket).with_app_id(None);
     let bridge = rig.bridge(memory(), config, "b");
     let played = rig.aircall.play_call(&voicemail, TOKEN).unwrap();
     play_all(&rig, &played, &bridge).await;
@@ -220,7 +215,7 @@ async fn a_voicemail_is_logged_once_in_both_modes() {
 #[tokio::test]
 async fn voice_ticket_mode_logs_answered_calls_with_via_45_and_the_answering_agent() {
     let rig = Rig::start().await;
-    let config = deskbridge::bridges::CallsConfig { log_mode: LogMode::VoiceTicket, ..Rig::config() };
+    let config = Rig::config().with_log_mode(LogMode::VoiceTicket);
     let bridge = rig.bridge(memory(), config, "a");
     let played = rig.aircall.play_call(&answered(vec![AC_BOB], AC_BOB), TOKEN).unwrap();
     play_all(&rig, &played, &bridge).await;
@@ -237,7 +232,7 @@ async fn voice_ticket_mode_logs_answered_calls_with_via_45_and_the_answering_age
 #[tokio::test]
 async fn an_unknown_caller_is_created_once_when_configured() {
     let rig = Rig::start().await;
-    let config = deskbridge::bridges::CallsConfig { create_unknown_callers: true, ..Rig::config() };
+    let config = Rig::config().with_create_unknown_callers(true);
     let bridge = rig.bridge(memory(), config, "a");
     let script = CallScript::inbound(
         UNKNOWN_PHONE,
@@ -373,7 +368,7 @@ impl StateStore for CrashingStore {
 async fn crash_then_recover(mode: LogMode, stage: &'static str) -> (Vec<CallOutcome>, Rig) {
     let rig = Rig::start().await;
     let store = CrashingStore::new(stage);
-    let config = deskbridge::bridges::CallsConfig { log_mode: mode, ..Rig::config() };
+    let config = Rig::config().with_log_mode(mode);
     let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
     rig.aircall.apply_step(&played, played.steps.last().unwrap());
     let ended = event_of(played.step("call.ended").unwrap());
@@ -518,11 +513,8 @@ async fn the_router_verifies_and_answers_over_http() {
 async fn a_preview_decides_everything_and_writes_nothing() {
     let rig = Rig::start().await;
     let store = memory();
-    let config = deskbridge::bridges::CallsConfig {
-        mode: deskbridge::sync::RunMode::Preview,
-        create_unknown_callers: true,
-        ..Rig::config()
-    };
+    let config =
+        Rig::config().with_mode(deskbridge::sync::RunMode::Preview).with_create_unknown_callers(true);
     let bridge = rig.bridge(Arc::clone(&store), config, "a");
     let played = rig.aircall.play_call(&answered(vec![AC_ADA], AC_ADA), TOKEN).unwrap();
     let outcomes = play_all(&rig, &played, &bridge).await;

@@ -19,7 +19,7 @@ mod rig;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskbridge::bridges::{CallOutcome, CallsConfig};
+use deskbridge::bridges::CallOutcome;
 use deskbridge::ports::StateStore;
 use deskbridge::sim::aircall::{CallEnding, CallScript};
 use deskbridge::store::StateStoreExt;
@@ -31,8 +31,7 @@ async fn three_instances_on_postgres_pop_and_log_each_call_once() {
     let rig = Rig::start().await;
     let schema = TestSchema::new();
     // Long enough for the loaded CI machine: a waiting instance must outlast the holder.
-    let config =
-        CallsConfig { claim_wait: Duration::from_secs(20), create_unknown_callers: true, ..Rig::config() };
+    let config = Rig::config().with_claim_wait(Duration::from_secs(20)).with_create_unknown_callers(true);
     let mut instances = Vec::new();
     for name in ["pg-a", "pg-b", "pg-c"] {
         let store: Arc<dyn StateStore> = Arc::new(schema.connect().await);
@@ -133,7 +132,7 @@ async fn an_instance_that_died_mid_call_is_finished_by_another() {
             .unwrap()
     );
     // Instance B gets the redelivery: busy while the claim holds, done once it lapses.
-    let config = CallsConfig { claim_wait: Duration::from_millis(100), claim_ttl: ttl, ..Rig::config() };
+    let config = Rig::config().with_claim_wait(Duration::from_millis(100)).with_claim_ttl(ttl);
     let b = rig.bridge(Arc::clone(&store), config, "pg-b");
     let ended = event_of(played.step("call.ended").unwrap());
     assert_eq!(b.handle(&ended).await.unwrap(), CallOutcome::Busy { call_id: played.call_id });

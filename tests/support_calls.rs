@@ -82,7 +82,7 @@ impl Rig {
     }
 
     pub fn config() -> CallsConfig {
-        CallsConfig { app_id: Some(APP_ID), ..CallsConfig::default() }
+        CallsConfig::default().with_app_id(Some(APP_ID))
     }
 
     pub fn bridge(&self, store: Arc<dyn StateStore>, config: CallsConfig, instance: &str) -> CallsBridge {

@@ -51,6 +51,7 @@ pub enum MissedCalls {
 /// Configuration of a [`CallsBridge`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct CallsConfig {
     /// The Zendesk app id of the integration (mandatory in call records); required by
     /// [`LogMode::CallRecord`].
@@ -90,6 +91,93 @@ pub struct CallsConfig {
     /// configuration files as the boolean `dry_run` (`true` for a preview).
     #[serde(rename = "dry_run", with = "crate::sync::run_mode_as_dry_run_flag")]
     pub mode: RunMode,
+}
+
+/// Builder methods: start from [`CallsConfig::default`] (or the constructor) and set what differs.
+impl CallsConfig {
+    /// Set [`app_id`](Self::app_id).
+    pub fn with_app_id(mut self, app_id: Option<i64>) -> Self {
+        self.app_id = app_id;
+        self
+    }
+
+    /// Set [`log_mode`](Self::log_mode).
+    pub fn with_log_mode(mut self, log_mode: LogMode) -> Self {
+        self.log_mode = log_mode;
+        self
+    }
+
+    /// Set [`missed_calls`](Self::missed_calls).
+    pub fn with_missed_calls(mut self, missed_calls: MissedCalls) -> Self {
+        self.missed_calls = missed_calls;
+        self
+    }
+
+    /// Set [`screen_pop`](Self::screen_pop).
+    pub fn with_screen_pop(mut self, screen_pop: bool) -> Self {
+        self.screen_pop = screen_pop;
+        self
+    }
+
+    /// Set [`create_unknown_callers`](Self::create_unknown_callers).
+    pub fn with_create_unknown_callers(mut self, create_unknown_callers: bool) -> Self {
+        self.create_unknown_callers = create_unknown_callers;
+        self
+    }
+
+    /// Set [`display_ticket_to_agent`](Self::display_ticket_to_agent).
+    pub fn with_display_ticket_to_agent(mut self, display_ticket_to_agent: bool) -> Self {
+        self.display_ticket_to_agent = display_ticket_to_agent;
+        self
+    }
+
+    /// Set [`fetch_transcription`](Self::fetch_transcription).
+    pub fn with_fetch_transcription(mut self, fetch_transcription: bool) -> Self {
+        self.fetch_transcription = fetch_transcription;
+        self
+    }
+
+    /// Set [`tags`](Self::tags).
+    pub fn with_tags(mut self, tags: Vec<String>) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    /// Set [`agent_overrides`](Self::agent_overrides).
+    pub fn with_agent_overrides(mut self, agent_overrides: BTreeMap<u64, i64>) -> Self {
+        self.agent_overrides = agent_overrides;
+        self
+    }
+
+    /// Set [`state_prefix`](Self::state_prefix).
+    pub fn with_state_prefix(mut self, state_prefix: String) -> Self {
+        self.state_prefix = state_prefix;
+        self
+    }
+
+    /// Set [`claim_ttl`](Self::claim_ttl).
+    pub fn with_claim_ttl(mut self, claim_ttl: Duration) -> Self {
+        self.claim_ttl = claim_ttl;
+        self
+    }
+
+    /// Set [`claim_wait`](Self::claim_wait).
+    pub fn with_claim_wait(mut self, claim_wait: Duration) -> Self {
+        self.claim_wait = claim_wait;
+        self
+    }
+
+    /// Set [`agent_reload_interval`](Self::agent_reload_interval).
+    pub fn with_agent_reload_interval(mut self, agent_reload_interval: Duration) -> Self {
+        self.agent_reload_interval = agent_reload_interval;
+        self
+    }
+
+    /// Set [`mode`](Self::mode).
+    pub fn with_mode(mut self, mode: RunMode) -> Self {
+        self.mode = mode;
+        self
+    }
 }
 
 impl Default for CallsConfig {
