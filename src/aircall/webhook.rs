@@ -32,7 +32,7 @@
 //!
 //! ```
 //! use chrono::Utc;
-//! use deskbridge::aircall::webhook::{UserObservation, WebhookVerifier};
+//! use deskbridge::aircall::{UserObservation, WebhookVerifier};
 //!
 //! let verifier = WebhookVerifier::new("webhook-token")?;
 //! let body = br#"{"resource":"user","event":"user.closed.v2","timestamp":1700000000,

@@ -21,7 +21,7 @@
 //! ```no_run
 //! # async fn demo() -> deskbridge::Result<()> {
 //! use deskbridge::ports::MessageSource;
-//! use deskbridge::twitter::{XConfig, adapter::XSource};
+//! use deskbridge::twitter::{XConfig, XSource};
 //!
 //! let Some(config) = XConfig::from_env()? else {
 //!     println!("no X credentials: run against deskbridge::sim::twitter::XSim instead");

@@ -80,7 +80,7 @@ pub type NonceSource = Arc<dyn Fn() -> (String, u64) + Send + Sync>;
 /// Nonces and timestamps come from a [`NonceSource`]; tests inject a fixed one.
 ///
 /// ```
-/// use deskbridge::twitter::oauth1::{OAuth1Credentials, OAuth1Signer};
+/// use deskbridge::twitter::{OAuth1Credentials, OAuth1Signer};
 /// let signer = OAuth1Signer::new(OAuth1Credentials::new("key", "secret", "token", "token-secret"))
 ///     .with_fixed_nonce("nonce", 1_318_622_958);
 /// let url = url::Url::parse("https://api.x.com/2/dm_events?max_results=5").unwrap();

@@ -69,7 +69,7 @@ pub struct CrcResponse {
 ///   of its posts (retweets are dropped). Unknown fields and event kinds are ignored.
 ///
 /// ```
-/// use deskbridge::twitter::webhook::{XWebhook, signature};
+/// use deskbridge::twitter::{XWebhook, signature};
 /// let webhook = XWebhook::new("consumer-secret").unwrap();
 /// let body = br#"{"for_user_id":"1","tweet_create_events":[]}"#;
 /// let header = signature("consumer-secret", body);

@@ -20,7 +20,7 @@
 //! and a payload matching no known variant is [`UsedeskWebhookEvent::Unknown`].
 //!
 //! ```
-//! use deskbridge::usedesk::webhook::{UsedeskWebhookEvent, UsedeskWebhookVerifier};
+//! use deskbridge::usedesk::{UsedeskWebhookEvent, UsedeskWebhookVerifier};
 //! let verifier = UsedeskWebhookVerifier::new("channel-secret").unwrap();
 //! let body = br#"{"secret":"channel-secret","comment":{"id":5,"ticket_id":9,"message":"hi","from":"client"}}"#;
 //! match verifier.verify(body).unwrap() {

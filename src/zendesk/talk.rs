@@ -31,7 +31,7 @@
 //!
 //! ```no_run
 //! # async fn demo(zendesk: deskbridge::zendesk::ZendeskClient) -> deskbridge::Result<()> {
-//! use deskbridge::zendesk::talk::{is_not_found, VoiceComment, NewVoiceTicket, VoiceVia};
+//! use deskbridge::zendesk::{is_not_found, VoiceComment, NewVoiceTicket, VoiceVia};
 //! let agent = 16765840571292;
 //! match zendesk.find_users_by_phone("+33612345678").await?.first() {
 //!     Some(caller) => zendesk.display_user(agent, caller.id).await?,

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
-//! use deskbridge::zendesk::webhook::{AgentEvent, WebhookVerifier};
+//! use deskbridge::zendesk::{AgentEvent, WebhookVerifier};
 //!
 //! let verifier = WebhookVerifier::new("dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==").unwrap();
 //! let body = br#"{"id":"01GX","type":"zen:event-type:agent.state_changed","detail":{"agent_id":"7"},"event":{"channel":"talk","previous_state":"offline","new_state":"online"}}"#;
