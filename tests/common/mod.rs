@@ -14,3 +14,13 @@ pub mod specs;
 pub mod mock;
 
 pub mod usedesk_mock;
+
+pub mod bridge;
+
+pub mod calls;
+
+pub mod shared;
+
+pub mod shift;
+
+pub mod x;
