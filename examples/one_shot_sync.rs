@@ -22,7 +22,7 @@
 //! written or deliberately skipped, 1 when a write (or the sync) failed, 2 for bad usage
 //! or configuration.
 //!
-//! The end-to-end tests (`tests/e2e_one_shot.rs`) include this file as a module and drive
+//! The end-to-end tests (`tests/e2e/e2e_one_shot.rs`) include this file as a module and drive
 //! the same functions against simulators they control.
 
 use std::process::ExitCode;

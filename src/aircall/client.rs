@@ -147,7 +147,7 @@ impl fmt::Debug for AircallConfig {
 }
 
 fn default_base_url() -> Url {
-    // A compile-time constant that is a valid URL (checked by tests/aircall_contract.rs), not
+    // A compile-time constant that is a valid URL (checked by tests/providers/aircall_contract.rs), not
     // outside data.
     #[allow(clippy::expect_used)]
     Url::parse(DEFAULT_BASE_URL).expect("DEFAULT_BASE_URL is a valid URL")

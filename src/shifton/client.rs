@@ -144,7 +144,7 @@ configure_client!(
 );
 
 fn constant_url(text: &str) -> Url {
-    // Only called with this module's URL constants (checked by tests/shifton.rs), not
+    // Only called with this module's URL constants (checked by tests/schedule/shifton.rs), not
     // outside data.
     #[allow(clippy::expect_used)]
     Url::parse(text).expect("a valid URL constant")

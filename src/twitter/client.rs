@@ -9,7 +9,7 @@
 //!
 //! Every query parameter and enum value used here is declared by X's OpenAPI document
 //! v2.159 or, with [`XFieldSet::V2_167`], by the v2.167 production document (both checked
-//! by `tests/conformance_x.rs`). See [`XFields`] for how the set is chosen.
+//! by `tests/providers/conformance_x.rs`). See [`XFields`] for how the set is chosen.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -8,7 +8,7 @@
 //! | [`XWebhookSetup::subscribe`] | `POST /2/account_activity/webhooks/{webhook_id}/subscriptions/all` `{}` | user context |
 //!
 //! The paths, bodies and authentication are those of X's OpenAPI documents (v2.159 and
-//! v2.167 agree; checked by `tests/conformance_x.rs`). When X registers a webhook it
+//! v2.167 agree; checked by `tests/providers/conformance_x.rs`). When X registers a webhook it
 //! sends a CRC challenge to the URL first, so the bridge's receiver must already be
 //! answering it ([`super::webhook`]); the registration's `valid` flag reports the outcome.
 //! Listing webhooks needs the app's bearer token; without it [`XWebhookSetup::ensure`]

@@ -8,7 +8,7 @@
 //! - **Screen pop** and **voice tickets** are in Zendesk's Support OpenAPI document
 //!   (operations `OpenUsersProfileInAgentBrowser`, `OpenTicketInAgentBrowser`,
 //!   `CreateTicketOrVoicemailTicket`); deskbridge's requests are checked against it in
-//!   `tests/conformance_zendesk_talk.rs`.
+//!   `tests/providers/conformance_zendesk_talk.rs`.
 //! - **Call records** (`/api/v2/calls`) appear only in the TPE guides
 //!   (<https://developer.zendesk.com/documentation/voice/talk-partner-edition/creating-a-call-record-in-zendesk/>,
 //!   <https://developer.zendesk.com/documentation/voice/talk-partner-edition/creating-a-voice-comment-in-ticket/>)
