@@ -518,7 +518,11 @@ async fn a_pass_killed_between_comment_added_and_state_saved_adds_no_duplicate_c
     let config = format!("{}\n{}\n{}", world.x.base_url(), world.usedesk.base_url(), world.state.display());
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "a_pass_killed_between_comment_added_and_state_saved_adds_no_duplicate_comment",
+            // The test's name in this binary: its module path without the crate.
+            &format!(
+                "{}::a_pass_killed_between_comment_added_and_state_saved_adds_no_duplicate_comment",
+                module_path!().split_once("::").map_or("", |(_, module)| module)
+            ),
             "--exact",
             "--nocapture",
             "--test-threads=1",

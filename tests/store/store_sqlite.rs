@@ -105,7 +105,15 @@ async fn a_killed_process_loses_nothing_it_committed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.sqlite3");
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["a_killed_process_loses_nothing_it_committed", "--exact", "--test-threads=1"])
+        .args([
+            // The test's name in this binary: its module path without the crate.
+            &format!(
+                "{}::a_killed_process_loses_nothing_it_committed",
+                module_path!().split_once("::").map_or("", |(_, module)| module)
+            ),
+            "--exact",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, &path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
