@@ -326,24 +326,32 @@ async fn an_incremental_listing_reads_only_the_changed_users_and_keeps_the_full_
     assert_eq!(count_path(server, "/api/v2/incremental/users/cursor.json"), 0);
 }
 
-#[tokio::test]
-async fn bridge_passes_are_incremental_between_full_passes() {
+/// The one-way Aircall → Zendesk voice link of the bridge-pass tests.
+fn voice_link(env: &Env) -> deskbridge::sync::StatusLink {
+    use std::sync::Arc;
+
+    use deskbridge::sync::{LinkConfig, LinkMode, StatusLink};
+
+    let aircall: Arc<dyn StatusProvider> = Arc::new(env.aircall.clone());
+    let zendesk: Arc<dyn StatusProvider> = Arc::new(env.zendesk.clone());
+    StatusLink::new(
+        "voice",
+        ("aircall", aircall, Channel::Voice),
+        ("zendesk", zendesk, Channel::Voice),
+        LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
+    )
+}
+
+/// Run a bridge over `link` (a pass every 300 ms, a full pass only at start) until
+/// Zendesk has seen two incremental passes, then stop it.
+async fn run_until_two_steady_passes(env: &Env, link: deskbridge::sync::StatusLink) {
     use std::sync::Arc;
     use std::time::Duration;
 
     use deskbridge::ports::StateStore;
     use deskbridge::store::MemoryStore;
-    use deskbridge::sync::{Bridge, BridgeOptions, LinkConfig, LinkMode, StatusLink};
+    use deskbridge::sync::{Bridge, BridgeOptions};
 
-    let env = start().await;
-    let aircall: Arc<dyn StatusProvider> = Arc::new(env.aircall.clone());
-    let zendesk: Arc<dyn StatusProvider> = Arc::new(env.zendesk.clone());
-    let link = StatusLink::new(
-        "voice",
-        ("aircall", aircall, Channel::Voice),
-        ("zendesk", zendesk, Channel::Voice),
-        LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
-    );
     let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
     let options = BridgeOptions::default()
         .with_reconcile_every(Duration::from_millis(300))
@@ -359,6 +367,13 @@ async fn bridge_passes_are_incremental_between_full_passes() {
     }
     handle.shutdown();
     running.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn bridge_passes_are_incremental_between_full_passes() {
+    let env = start().await;
+    run_until_two_steady_passes(&env, voice_link(&env)).await;
+    let server = env.zendesk_sim.server();
     // One full pass read the users; the others read only the changes. No pass read groups.
     assert_eq!(count_path(server, "/api/v2/users"), AGENTS.div_ceil(100));
     assert_eq!(group_reads(server), Vec::<String>::new());
@@ -370,50 +385,23 @@ async fn bridge_passes_are_incremental_between_full_passes() {
 /// the full pass reads every status; the Aircall side, with no feed, reads as before.
 #[tokio::test]
 async fn a_side_with_status_webhooks_reads_no_statuses_between_full_passes() {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use deskbridge::ports::StateStore;
-    use deskbridge::store::MemoryStore;
-    use deskbridge::sync::{Bridge, BridgeOptions, LinkConfig, LinkMode, StatusLink, steady_reconcile_needs};
+    use deskbridge::sync::steady_reconcile_needs;
 
     let env = start().await;
-    let aircall: Arc<dyn StatusProvider> = Arc::new(env.aircall.clone());
-    let zendesk: Arc<dyn StatusProvider> = Arc::new(env.zendesk.clone());
-    let link = StatusLink::new(
-        "voice",
-        ("aircall", aircall, Channel::Voice),
-        ("zendesk", zendesk, Channel::Voice),
-        LinkConfig::new(StatusMap::aircall_zendesk(), LinkMode::OneWay { from: Side::A }),
-    )
-    .with_status_webhooks(Side::B);
+    let link = voice_link(&env).with_status_webhooks(Side::B);
     let (a_needs, b_needs) = steady_reconcile_needs(&link);
     assert!(a_needs.wants_channel(Channel::Voice), "Aircall has no webhooks declared: its statuses are read");
     assert!(!b_needs.wants_channel(Channel::Voice));
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let options = BridgeOptions::default()
-        .with_reconcile_every(Duration::from_millis(300))
-        .with_full_pass_every(Duration::from_secs(3600));
-    let bridge = Bridge::new(store, options).status_link(link).unwrap();
-    let handle = bridge.handle();
-    let running = tokio::spawn(bridge.run());
+    run_until_two_steady_passes(&env, link).await;
     let server = env.zendesk_sim.server();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while count_path(server, "/api/v2/incremental/users/cursor.json") < 2 {
-        assert!(std::time::Instant::now() < deadline, "no incremental passes");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    handle.shutdown();
-    running.await.unwrap().unwrap();
-    let availability_pages = count_path(server, "/api/v2/agent_availabilities");
-    // Only the first (full) pass listed the statuses; the steady passes did not.
+    // Only the first (full) pass listed the users and the statuses; the steady passes did not.
     assert_eq!(count_path(server, "/api/v2/users"), AGENTS.div_ceil(100));
-    assert_eq!(availability_pages, AGENTS.div_ceil(100), "one status listing, by the full pass");
-    let steady_passes = count_path(server, "/api/v2/incremental/users/cursor.json");
-    assert!(steady_passes >= 2);
-    // Aircall (no webhooks declared) is listed with its statuses on every pass.
-    assert!(
-        count_path(env.aircall_sim.server(), "/v1/users") + count_path(env.aircall_sim.server(), "/v2/users")
-            > 0
+    assert_eq!(
+        count_path(server, "/api/v2/agent_availabilities"),
+        AGENTS.div_ceil(100),
+        "one status listing, by the full pass"
     );
+    // Aircall (no webhooks declared) is listed with its statuses on every pass.
+    let aircall = env.aircall_sim.server();
+    assert!(count_path(aircall, "/v1/users") + count_path(aircall, "/v2/users") > 0);
 }
