@@ -1520,55 +1520,40 @@ impl Bridge {
         Ok(())
     }
 
-    async fn completed(
+    /// Step the result of a one-agent read (and report the delivery it confirms).
+    async fn read_completed(
         &mut self,
-        done: Completion,
+        done: ReadDone,
         writes: &mut JoinSet<()>,
         permits: &Arc<tokio::sync::Semaphore>,
         tx: &Done,
     ) {
-        match done {
-            Completion::Write(done) => {
-                let (li, key) = (done.link, done.key.clone());
-                let (event, notice) = self.write_result(done);
-                self.notify(notice);
-                // The result may call for the next write at once (a change that arrived
-                // while this write was in flight, or the other direction in two-way mode):
-                // step_agent stores the state and starts it.
+        let link = self.links[done.link].link.name.clone();
+        let outcome = match done.result {
+            Ok(read) => {
                 let now = (self.clock)();
-                let _ = self.step_agent(li, &key, event, now, None, None, writes, permits, tx).await;
-            }
-            Completion::Read(done) => {
-                let link = self.links[done.link].link.name.clone();
-                let outcome = match done.result {
-                    Ok(read) => {
-                        let now = (self.clock)();
-                        let event = LinkEvent::Read { side: done.side, value: read.clone() };
-                        match self
-                            .step_agent(done.link, &done.key, event, now, None, None, writes, permits, tx)
-                            .await
-                        {
-                            Ok(_) => DeliveryOutcome::Confirmed { read },
-                            Err(error) => DeliveryOutcome::Failed { error },
-                        }
-                    }
-                    Err((error, rate_limited)) => {
-                        let provider = self.links[done.link].link.side(done.side).0.name();
-                        if rate_limited {
-                            metrics::counter!("deskbridge_bridge_rate_limited_total", "provider" => provider)
-                                .increment(1);
-                        }
-                        self.notify(BridgeNotice::Error {
-                            context: format!("reading {} of link {link} from {provider}", done.key),
-                            error: error.clone(),
-                        });
-                        DeliveryOutcome::Failed { error }
-                    }
-                };
-                if let Some(delivery) = &done.delivery {
-                    self.notify_delivery(delivery, Some(link), Some(done.key), outcome);
+                let event = LinkEvent::Read { side: done.side, value: read.clone() };
+                match self.step_agent(done.link, &done.key, event, now, None, None, writes, permits, tx).await
+                {
+                    Ok(_) => DeliveryOutcome::Confirmed { read },
+                    Err(error) => DeliveryOutcome::Failed { error },
                 }
             }
+            Err((error, rate_limited)) => {
+                let provider = self.links[done.link].link.side(done.side).0.name();
+                if rate_limited {
+                    metrics::counter!("deskbridge_bridge_rate_limited_total", "provider" => provider)
+                        .increment(1);
+                }
+                self.notify(BridgeNotice::Error {
+                    context: format!("reading {} of link {link} from {provider}", done.key),
+                    error: error.clone(),
+                });
+                DeliveryOutcome::Failed { error }
+            }
+        };
+        if let Some(delivery) = &done.delivery {
+            self.notify_delivery(delivery, Some(link), Some(done.key), outcome);
         }
         while writes.try_join_next().is_some() {}
     }
@@ -1582,12 +1567,6 @@ impl Bridge {
         permits: &Arc<tokio::sync::Semaphore>,
         tx: &Done,
     ) {
-        if batch.len() == 1 {
-            for done in batch {
-                self.completed(done, writes, permits, tx).await;
-            }
-            return;
-        }
         let mut steps = Vec::new();
         for done in batch {
             match done {
@@ -1597,7 +1576,7 @@ impl Bridge {
                     self.notify(notice);
                     steps.push(Commit { li, key, event, current: None });
                 }
-                read @ Completion::Read(_) => self.completed(read, writes, permits, tx).await,
+                Completion::Read(done) => self.read_completed(done, writes, permits, tx).await,
             }
         }
         let now = (self.clock)();
